@@ -1,0 +1,2 @@
+"""Runnable demos: ``python -m ckeras.demo`` (digits MLP) and
+``python -m ckeras.demo text`` (review sentiment from raw text)."""

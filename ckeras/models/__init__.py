@@ -1,0 +1,18 @@
+"""Models: Sequential, the functional Model, and loading saved ones."""
+from ckeras.models.model import Model
+from ckeras.models.sequential import Sequential
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    from ckeras.saving import load_model as _load
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
+    from ckeras.saving import save_model as _save
+    return _save(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def model_from_json(json_string, custom_objects=None):
+    from ckeras.saving import model_from_json as _from_json
+    return _from_json(json_string, custom_objects=custom_objects)

@@ -1,0 +1,178 @@
+"""Sequential: a plain stack of layers."""
+from ckeras.layers.core import InputLayer
+from ckeras.layers.keras_tensor import KerasTensor
+from ckeras.layers.layer import Layer, serialize_layer
+from ckeras.models import summary as summary_mod
+from ckeras.models.model import Model
+
+# Output activations a loss can take over (fused softmax/sigmoid + cross-entropy).
+_FUSABLE_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
+
+
+class Sequential(Model):
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._layers = []
+        self._input_layer = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ---- structure -------------------------------------------------------------
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor):  # model.add(keras.Input(...))
+            layer = layer.history[0]
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("Sequential: an InputLayer can only be the first layer.")
+            self._input_layer = layer
+            self._rebuild()
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add() expects a Layer instance, got {layer!r}.")
+        if any(l.name == layer.name for l in self._layers):
+            raise ValueError(f"Sequential: all layers must have unique names; "
+                             f"{layer.name!r} is already in the model.")
+        if not self._layers and self._input_layer is None and layer._batch_input_shape:
+            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape,
+                                           dtype=_input_dtype_for(layer))
+        self._layers.append(layer)
+        layer._set_path_prefix(f"{self.name}/")
+        self._rebuild()
+
+    def pop(self):
+        if not self._layers:
+            raise IndexError("Sequential.pop(): there are no layers to remove.")
+        layer = self._layers.pop()
+        self._rebuild()
+        return layer
+
+    def _rebuild(self):
+        """Build every layer through the known input shape, if there is one."""
+        self._output_shapes = [None] * len(self._layers)
+        if self._input_layer is None:
+            self.built = False
+            return
+        self.build(self._input_layer.batch_shape)
+
+    def build(self, input_shape=None):
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError("Sequential.build() needs an input shape.")
+            input_shape = self._input_layer.batch_shape
+        if self._input_layer is None:
+            self._input_layer = InputLayer(batch_shape=tuple(input_shape))
+        shape = tuple(input_shape)
+        self._output_shapes = []
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            layer._set_path_prefix(f"{self.name}/")
+            shape = layer.compute_output_shape(shape)
+            self._output_shapes.append(shape)
+        self._build_input_shape = tuple(input_shape)
+        self.built = True
+
+    def _ensure_built(self, xs):
+        if len(xs) != 1:
+            raise ValueError(f"Sequential model {self.name!r} takes one input, got {len(xs)} arrays.")
+        x = xs[0]
+        if not self.built:
+            if not self._layers:
+                raise ValueError("This Sequential model has no layers; add some with model.add().")
+            self.build((None,) + x.shape[1:])
+            return
+        expected = self._input_layer.batch_shape
+        got = (None,) + x.shape[1:]
+        if len(expected) != len(got) or any(e is not None and e != g
+                                            for e, g in zip(expected[1:], got[1:])):
+            first = self._layers[0] if self._layers else self._input_layer
+            raise ValueError(
+                f"Input 0 of layer {first.name!r} ({type(first).__name__}) is "
+                f"incompatible with the model: expected shape {expected}, "
+                f"but received input with shape {x.shape}.")
+
+    @property
+    def inputs(self):
+        return [self._input_layer.output] if self._input_layer is not None else None
+
+    @property
+    def input_names(self):
+        return [self._input_layer.name] if self._input_layer is not None else ["input"]
+
+    @property
+    def output_names(self):
+        return [self._layers[-1].name] if self._layers else ["output"]
+
+    # ---- running -------------------------------------------------------------------
+    def _output_activation(self, k):
+        last = self._layers[-1]
+        act = getattr(last, "activation", None)
+        name = getattr(act, "name", None)
+        if hasattr(last, "forward_logits") and name in _FUSABLE_OUTPUT_ACTIVATIONS:
+            return name
+        return None
+
+    def _run_forward(self, xs, training, fuse=None):
+        x = xs[0]
+        mask = None
+        backs = []
+        last = len(self._layers) - 1
+        for i, layer in enumerate(self._layers):
+            if i == last and fuse and fuse[0]:
+                y, back = layer.forward_logits(x, training, mask)
+            else:
+                y, back = layer.forward(x, training, mask)
+            mask = layer.compute_mask(x, mask)
+            backs.append(back)
+            x = y
+
+        def backward(douts, need_dx=False):
+            d = douts[0]
+            for i in range(last, -1, -1):
+                d = backs[i](d, need_dx=need_dx or i > 0)
+            return [d]
+        return [x], backward
+
+    # ---- summary / config -------------------------------------------------------------
+    def _summary_text(self):
+        rows = []
+        for layer, shape in zip(self._layers, self._output_shapes or [None] * len(self._layers)):
+            params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+            rows.append((summary_mod.layer_label(layer), summary_mod.format_shape(shape), params))
+        return summary_mod.render(self.name, rows, summary_mod.totals_lines(self), connected=False)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def get_config(self):
+        config = super().get_config()
+        layers = []
+        if self._input_layer is not None:
+            layers.append({"class_name": "InputLayer", "config": self._input_layer.get_config()})
+        for layer in self._layers:
+            layers.append(serialize_layer(layer))
+        config["layers"] = layers
+        if self.built:
+            config["build_input_shape"] = list(self._build_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ckeras.layers import deserialize as deserialize_layer
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config.get("layers", []):
+            model.add(deserialize_layer(entry, custom_objects=custom_objects))
+        if not model.built and config.get("build_input_shape"):
+            model.build(tuple(config["build_input_shape"]))
+        return model
+
+
+def _input_dtype_for(layer):
+    return getattr(layer, "input_dtype", None)

@@ -1,0 +1,414 @@
+"""compile / fit / evaluate / predict, shared by Sequential and functional models.
+
+A model provides:
+  * ``_run_forward(xs, training, fuse) -> (outputs, backward)`` where ``xs``
+    and ``outputs`` are lists of arrays, ``fuse[k]`` asks output k for its
+    pre-activation (the loss fuses the activation), and ``backward(douts)``
+    accumulates every weight gradient;
+  * ``_output_activation(k)``: the activation name output k could hand to
+    the loss (or None);
+  * ``output_names``, ``input_names``, ``trainable_weights``, ``_ensure_built(xs)``.
+"""
+import numpy as np
+
+from ckeras import losses as losses_mod
+from ckeras import metrics as metrics_mod
+from ckeras import optimizers as optimizers_mod
+from ckeras.callbacks.base import CallbackList
+from ckeras.callbacks.history import History
+from ckeras.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
+from ckeras.models.data import ArrayData, adapt, check_passes, is_stream, to_array_list
+
+
+class _Mean:
+    """Sample-count-weighted running mean (Keras's loss tracker)."""
+
+    def __init__(self):
+        self.total, self.count = 0.0, 0.0
+
+    def update(self, value, weight):
+        self.total += float(value) * weight
+        self.count += weight
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
+class _OutputSpec:
+    """What compile() attached to one model output."""
+
+    def __init__(self, name, loss, weight, metric_ids):
+        self.name = name
+        self.loss = loss
+        self.weight = weight
+        self.metric_ids = metric_ids
+        self.metrics = None          # resolved on the first batch (needs shapes)
+        self.fuse = False
+
+
+def _per_output(value, names, what, default=None):
+    """Spread a compile() argument over outputs: single, list or dict by name."""
+    n = len(names)
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"compile(): `{what}` has keys {sorted(unknown)} that are "
+                             f"not output names; outputs are {names}.")
+        return [value.get(name, default) for name in names]
+    if isinstance(value, (list, tuple)) and n > 1:
+        if len(value) != n:
+            raise ValueError(f"compile(): `{what}` has {len(value)} entries but the "
+                             f"model has {n} outputs {names}.")
+        return list(value)
+    return [value] * n
+
+
+class TrainingMixin:
+    """Adds the Keras training API to a model class."""
+
+    # ---- compile -----------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
+                metrics=None, weighted_metrics=None, run_eagerly=False,
+                steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        self.optimizer = optimizers_mod.get(optimizer)
+        names = self.output_names
+        loss_list = _per_output(loss, names, "loss")
+        weight_list = _per_output(loss_weights, names, "loss_weights", 1.0)
+        if metrics is None:
+            metric_lists = [[] for _ in names]
+        elif isinstance(metrics, dict):
+            metric_lists = [_as_list(m) for m in _per_output(metrics, names, "metrics", [])]
+        elif len(names) > 1 and isinstance(metrics, (list, tuple)) and metrics and \
+                all(isinstance(m, (list, tuple)) or m is None for m in metrics):
+            metric_lists = [_as_list(m) for m in _per_output(metrics, names, "metrics")]
+        else:
+            metric_lists = [_as_list(metrics)] * len(names)
+        if weighted_metrics:
+            metric_lists = [m + _as_list(weighted_metrics) for m in metric_lists]
+        self._outputs_spec = []
+        for name, l, w, m in zip(names, loss_list, weight_list, metric_lists):
+            loss_obj = losses_mod.get(l) if l is not None else None
+            self._outputs_spec.append(_OutputSpec(name, loss_obj,
+                                                  1.0 if w is None else float(w), list(m)))
+        if all(s.loss is None for s in self._outputs_spec):
+            self._outputs_spec = None if loss is None else self._outputs_spec
+        self._compile_config = {"optimizer": optimizer, "loss": loss,
+                                "loss_weights": loss_weights, "metrics": metrics,
+                                "weighted_metrics": weighted_metrics}
+        self.compiled = True
+        self.stop_training = False
+
+    def _require_compiled(self, what):
+        if not getattr(self, "compiled", False):
+            raise RuntimeError(f"You must call compile() before {what}().")
+        if self._outputs_spec is None:
+            raise ValueError(f"{what}(): the model was compiled without a loss; pass "
+                             "loss=... to compile().")
+
+    # ---- one step ------------------------------------------------------------
+    def _resolve_metrics(self, ys, outs):
+        for spec, y, out in zip(self._outputs_spec, ys, outs):
+            if spec.metrics is None:
+                spec.metrics = [metrics_mod.get(m, y_true=y, y_pred=out) for m in spec.metric_ids]
+
+    def _plan_fusion(self):
+        for k, spec in enumerate(self._outputs_spec):
+            act = self._output_activation(k)
+            spec.fuse = (spec.loss is not None and act is not None
+                         and getattr(spec.loss, "fused_activation", None) == act)
+
+    def _losses_and_grads(self, ys, outs, sw, training):
+        """Loss per output (Σ w·l / N), metric updates, and d loss / d outputs."""
+        n = len(outs[0])
+        base = np.full(n, 1.0 / n, np.float32) if sw is None else (sw / n).astype(np.float32)
+        total = 0.0
+        douts, per_output = [], []
+        for spec, y, out in zip(self._outputs_spec, ys, outs):
+            if spec.loss is None:
+                douts.append(None)
+                per_output.append(0.0)
+                continue
+            scale = base * np.float32(spec.weight) if spec.weight != 1.0 else base
+            if spec.fuse:
+                l, d, y_pred = spec.loss.logits_forward_backward(y, out, scale)
+            else:
+                l, d = spec.loss.forward_backward(y, out, scale)
+                y_pred = out
+            value = float(np.dot(l.astype(np.float64), base.astype(np.float64)))
+            per_output.append(value)
+            total += spec.weight * value
+            douts.append(d)
+            for m in spec.metrics:
+                m.update_state(y, y_pred, sample_weight=sw)
+        return total, per_output, douts
+
+    def _regularization(self, apply_grads):
+        penalty = 0.0
+        for w in self.trainable_weights:
+            if w.regularizer is not None:
+                penalty += float(w.regularizer(w.value))
+                if apply_grads:
+                    w.grad += w.regularizer.gradient(w.value)
+        return penalty
+
+    def _step(self, xs, ys, sw, training):
+        outs, backward = self._run_forward(xs, training=training,
+                                           fuse=[s.fuse for s in self._outputs_spec])
+        if self._outputs_spec[0].metrics is None:
+            self._resolve_metrics(ys, outs)
+        _check_targets(self, ys, outs)
+        loss, per_output, douts = self._losses_and_grads(ys, outs, sw, training)
+        if training:
+            weights = self.trainable_weights
+            for w in weights:
+                w.zero_grad()
+            backward(douts)
+            loss += self._regularization(apply_grads=True)
+            self.optimizer.apply(weights)
+        else:
+            loss += self._regularization(apply_grads=False)
+        return loss, per_output
+
+    # ---- logs ------------------------------------------------------------------
+    def _reset_trackers(self):
+        self._loss_tracker = _Mean()
+        self._output_loss_trackers = [_Mean() for _ in self._outputs_spec]
+        for spec in self._outputs_spec:
+            for m in spec.metrics or []:
+                m.reset_state()
+
+    def _logs(self):
+        logs = {"loss": self._loss_tracker.result()}
+        multi = len(self._outputs_spec) > 1
+        for spec, tracker in zip(self._outputs_spec, self._output_loss_trackers):
+            if multi and spec.loss is not None:
+                logs[f"{spec.name}_loss"] = tracker.result()
+            for m in spec.metrics or []:
+                logs[f"{spec.name}_{m.name}" if multi else m.name] = float(m.result())
+        return {k: logs[k] for k in sorted(logs)}
+
+    def _track(self, loss, per_output, n):
+        self._loss_tracker.update(loss, n)
+        for tracker, value in zip(self._output_loss_trackers, per_output):
+            tracker.update(value, n)
+
+    # ---- data --------------------------------------------------------------------
+    def _adapt(self, x, y=None, sample_weight=None, class_weight=None,
+               steps=None, shuffle=False):
+        data = adapt(x, y, sample_weight, class_weight,
+                     input_names=getattr(self, "input_names", None),
+                     output_names=self.output_names, steps=steps)
+        self._ensure_built(data.first_inputs())
+        return data
+
+    # ---- fit ---------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+            callbacks=None, validation_split=0.0, validation_data=None,
+            shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1):
+        self._require_compiled("fit")
+        batch_size = _batch_size(batch_size)
+        if y is None and not is_stream(x):
+            raise ValueError("fit() needs targets: pass y (labels) along with x.")
+        data = self._adapt(x, y, sample_weight, class_weight, steps=steps_per_epoch)
+        if not data.has_targets:
+            raise ValueError("fit() needs targets: the generator/PyDataset must yield "
+                             "(inputs, targets) or (inputs, targets, sample_weights).")
+        val = None
+        if validation_data is not None:
+            val = self._adapt(*_unpack_validation(validation_data), steps=validation_steps)
+        elif validation_split:
+            if not isinstance(data, ArrayData):
+                raise ValueError("Argument `validation_split` is only supported for tensors "
+                                 f"or NumPy arrays. Found incompatible type in the input: "
+                                 f"{type(x)}. Pass validation_data=... instead.")
+            data, val = data.split(validation_split)
+            val.steps_limit = validation_steps
+        check_passes(data, epochs - initial_epoch, "x", "steps_per_epoch")
+        if val is not None:
+            check_passes(val, (epochs - initial_epoch) // validation_freq,
+                         "validation_data", "validation_steps")
+        self._plan_fusion()
+        verbose = resolve_verbose(verbose)
+        steps = data.steps(batch_size)
+        history = History()
+        cbs = list(callbacks or [])
+        if verbose:
+            cbs.append(ProgbarLogger(verbose))
+        cbs.append(history)
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        cb = CallbackList(cbs, self, params)
+        self.stop_training = False
+        cb.on_train_begin()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self._reset_trackers()
+            cb.on_epoch_begin(epoch)
+            for step, (xs, ys, sw) in enumerate(data.batches(batch_size, shuffle)):
+                cb.on_train_batch_begin(step)
+                loss, per_output = self._step(xs, ys, sw, training=True)
+                self._track(loss, per_output, len(xs[0]))
+                cb.on_train_batch_end(step, self._logs())
+                if self.stop_training:
+                    break
+            epoch_logs = self._logs()
+            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                val_logs = self._evaluate_data(val, validation_batch_size or batch_size, cb)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                epoch_logs = {k: epoch_logs[k] for k in sorted(epoch_logs)}
+            cb.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training or data.ran_out or (val is not None and val.ran_out):
+                break
+        cb.on_train_end(epoch_logs)
+        self.history = history
+        return history
+
+    # ---- evaluate ------------------------------------------------------------------
+    def _evaluate_data(self, data, batch_size, cb=None, progbar=None):
+        self._plan_fusion()
+        self._reset_trackers()
+        if cb is not None:
+            cb.on_test_begin()
+        seen = 0
+        for step, (xs, ys, sw) in enumerate(data.batches(batch_size)):
+            seen = step + 1
+            if cb is not None:
+                cb.on_test_batch_begin(step)
+            loss, per_output = self._step(xs, ys, sw, training=False)
+            self._track(loss, per_output, len(xs[0]))
+            logs = None
+            if cb is not None or progbar is not None:
+                logs = self._logs()
+            if cb is not None:
+                cb.on_test_batch_end(step, logs)
+            if progbar is not None:
+                progbar.update(step + 1, logs)
+        logs = self._logs()
+        if progbar is not None:
+            progbar.target = progbar.target or seen
+            progbar.update(progbar.target, logs, finalize=True)
+        if cb is not None:
+            cb.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
+                 sample_weight=None, steps=None, callbacks=None, return_dict=False):
+        self._require_compiled("evaluate")
+        if y is None and not is_stream(x):
+            raise ValueError("evaluate() needs targets: pass y along with x.")
+        batch_size = _batch_size(batch_size)
+        data = self._adapt(x, y, sample_weight, steps=steps)
+        if not data.has_targets:
+            raise ValueError("evaluate() needs targets: the generator/PyDataset must "
+                             "yield (inputs, targets).")
+        verbose = resolve_verbose(verbose)
+        bar = Progbar(data.steps(batch_size), verbose) if verbose else None
+        cb = CallbackList(callbacks or [], self, {"verbose": verbose, "steps": data.steps(batch_size)})
+        logs = self._evaluate_data(data, batch_size, cb, bar)
+        if return_dict:
+            return logs
+        ordered = [logs["loss"]]
+        multi = len(self._outputs_spec) > 1
+        if multi:
+            ordered += [logs[f"{s.name}_loss"] for s in self._outputs_spec if s.loss is not None]
+        for spec in self._outputs_spec:
+            for m in spec.metrics:
+                ordered.append(logs[f"{spec.name}_{m.name}" if multi else m.name])
+        return ordered[0] if len(ordered) == 1 else ordered
+
+    # ---- predict -------------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        batch_size = _batch_size(batch_size)
+        data = self._adapt(x, steps=steps)
+        verbose = resolve_verbose(verbose)
+        bar = Progbar(data.steps(batch_size), verbose) if verbose else None
+        cb = CallbackList(callbacks or [], self, {"verbose": verbose, "epochs": 1,
+                                                  "steps": data.steps(batch_size)})
+        cb.on_predict_begin()
+        chunks, seen = None, 0
+        for step, (bx, _, _) in enumerate(data.batches(batch_size)):
+            cb.on_predict_batch_begin(step)
+            outs, _ = self._run_forward(bx, training=False, fuse=None)
+            if chunks is None:
+                chunks = [[] for _ in outs]
+            for c, o in zip(chunks, outs):
+                c.append(o)
+            seen = step + 1
+            cb.on_predict_batch_end(step, {"outputs": self._format_outputs(outs)})
+            if bar is not None:
+                bar.update(step + 1)
+        if bar is not None:
+            bar.target = bar.target or seen
+            bar.update(bar.target, finalize=True)
+        cb.on_predict_end()
+        if chunks is None:
+            raise ValueError("predict(): the data produced no batch.")
+        results = [c[0] if len(c) == 1 else np.concatenate(c) for c in chunks]
+        return self._format_outputs(results)
+
+    def _format_outputs(self, results):
+        return results[0] if len(results) == 1 else results
+
+    def predict_on_batch(self, x):
+        xs = to_array_list(x, "x", getattr(self, "input_names", None))
+        self._ensure_built(xs)
+        outs, _ = self._run_forward(xs, training=False, fuse=None)
+        return self._format_outputs(outs)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        self._require_compiled("train_on_batch")
+        data = self._adapt(x, y, sample_weight, class_weight)
+        self._plan_fusion()
+        self._reset_trackers()
+        loss, per_output = self._step(data.xs, data.ys, data.sample_weight, training=True)
+        self._track(loss, per_output, data.n)
+        return self._single_batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        data = self._adapt(x, y, sample_weight)
+        self._plan_fusion()
+        self._reset_trackers()
+        loss, per_output = self._step(data.xs, data.ys, data.sample_weight, training=False)
+        self._track(loss, per_output, data.n)
+        return self._single_batch_result(return_dict)
+
+    def _single_batch_result(self, return_dict):
+        logs = self._logs()
+        if return_dict:
+            return logs
+        values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+        return values[0] if len(values) == 1 else values
+
+
+def _as_list(m):
+    if m is None:
+        return []
+    return list(m) if isinstance(m, (list, tuple)) else [m]
+
+
+def _batch_size(batch_size):
+    if batch_size is None:
+        return 32  # Keras's default for array inputs
+    if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    return int(batch_size)
+
+
+def _unpack_validation(validation_data):
+    if is_stream(validation_data):
+        return (validation_data,)
+    if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
+        return tuple(validation_data)
+    raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                     "(x_val, y_val, val_sample_weight).")
+
+
+def _check_targets(model, ys, outs):
+    """Catch target/output mismatches before they become numpy errors."""
+    for spec, y, out in zip(model._outputs_spec, ys, outs):
+        if len(y) != len(out):
+            raise ValueError(f"Output {spec.name!r}: {len(y)} targets for {len(out)} predictions.")
+

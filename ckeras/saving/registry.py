@@ -1,0 +1,100 @@
+"""Name -> class lookup for deserialisation, and the register decorator.
+
+Built-in modules (layers, losses, ...) resolve their own names; this module
+holds what users add: ``@register_keras_serializable`` classes and the
+``custom_objects`` passed to ``load_model`` (active inside
+``custom_object_scope``).
+"""
+import contextlib
+
+_REGISTERED = {}      # "Package>Name" -> object
+_SCOPE_STACK = []     # dicts pushed by custom_object_scope
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Class decorator: make a custom class loadable by name from saved files."""
+    def decorator(obj):
+        key = f"{package}>{name or obj.__name__}"
+        if key in _REGISTERED and _REGISTERED[key] is not obj:
+            raise ValueError(f"{key!r} is already registered to {_REGISTERED[key]!r}")
+        _REGISTERED[key] = obj
+        obj._registered_name = key
+        return obj
+    return decorator
+
+
+def get_registered_name(obj):
+    cls = obj if isinstance(obj, type) else type(obj)
+    return getattr(cls, "_registered_name", None)
+
+
+@contextlib.contextmanager
+def custom_object_scope(*dicts):
+    merged = {}
+    for d in dicts:
+        merged.update(d or {})
+    _SCOPE_STACK.append(merged)
+    try:
+        yield
+    finally:
+        _SCOPE_STACK.pop()
+
+
+def lookup_custom(name, registered_name=None, custom_objects=None):
+    """Find a user object by class name or registered name, or return None."""
+    scopes = [custom_objects or {}] + _SCOPE_STACK[::-1]
+    for scope in scopes:
+        for key in (registered_name, name):
+            if key and key in scope:
+                return scope[key]
+    for key in (registered_name, name):
+        if key and key in _REGISTERED:
+            return _REGISTERED[key]
+    # A bare class name matches a registered "Package>Name".
+    for key, obj in _REGISTERED.items():
+        if key.split(">", 1)[-1] == name:
+            return obj
+    return None
+
+
+def resolve(identifier, builtins, kind, custom_objects=None):
+    """Turn a Keras config entry into an object.
+
+    identifier: a str name, a dict {"class_name", "config", ...} (Keras 2 or 3
+    form), or an object (returned as is). builtins maps names (class names and
+    snake-case aliases) to classes or functions. Raises ValueError listing the
+    accepted names when nothing matches.
+    """
+    if identifier is None or not isinstance(identifier, (str, dict)):
+        return identifier
+    if isinstance(identifier, str):
+        name, config, registered = identifier, None, None
+    else:
+        name = identifier.get("class_name")
+        config = identifier.get("config")
+        registered = identifier.get("registered_name")
+        if isinstance(name, str) and name.startswith("Custom>"):
+            name = name[len("Custom>"):]  # tf.keras 2 optimizer spelling
+    obj = lookup_custom(name, registered, custom_objects)
+    if obj is None:
+        obj = builtins.get(name)
+    if obj is None:
+        accepted = ", ".join(sorted(k for k in builtins if not k[:1].isupper()))
+        raise ValueError(
+            f"Unknown {kind}: {name!r}. Accepted names: {accepted}. "
+            f"For a custom {kind}, pass custom_objects={{{name!r}: YourClass}} "
+            f"or decorate it with @ckeras.saving.register_keras_serializable().")
+    if config is not None and isinstance(obj, type):
+        return obj.from_config(config) if hasattr(obj, "from_config") else obj(**config)
+    if isinstance(obj, type) and isinstance(identifier, str):
+        return obj()
+    return obj
+
+
+def serialize(obj, module):
+    """Keras 3's dict form of an object with get_config()."""
+    registered = get_registered_name(obj)
+    return {"module": None if registered else module,
+            "class_name": type(obj).__name__,
+            "config": obj.get_config(),
+            "registered_name": registered}

@@ -1,0 +1,19 @@
+"""Utilities Keras users reach for: seeds, label encoding, padding, plotting."""
+from ckeras.random import set_seed as set_random_seed
+
+
+def to_categorical(y, num_classes=None):
+    from ckeras.utils.sequence_utils import to_categorical as impl
+    return impl(y, num_classes)
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
+                  truncating="pre", value=0.0):
+    from ckeras.utils.sequence_utils import pad_sequences as impl
+    return impl(sequences, maxlen=maxlen, dtype=dtype, padding=padding,
+                truncating=truncating, value=value)
+
+
+def plot_history(history, path=None, show=False):
+    from ckeras.utils.plotting import plot_history as impl
+    return impl(history, path, show=show)

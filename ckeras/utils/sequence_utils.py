@@ -1,0 +1,98 @@
+"""`pad_sequences` and `to_categorical` with Keras 3 semantics and errors."""
+
+import numpy as np
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
+                  truncating="pre", value=0.0):
+    """Pad/truncate a list of sequences to a `(len(sequences), maxlen, ...)` array.
+
+    Args:
+        sequences: list (or tuple / array) of sequences; members may be
+            sequences of vectors, giving a 3-D or higher result.
+        maxlen: output length; defaults to the longest sequence.
+        dtype: output dtype (default int32, so float data is truncated).
+            Pass the Python type `object` (not the string "object") for
+            variable-length strings.
+        padding: 'pre' or 'post', where to put the padding.
+        truncating: 'pre' or 'post', which end to drop from long sequences.
+        value: padding value, cast to `dtype`.
+
+    Errors match Keras, including when they are raised: the truncating and
+    padding types are only checked once a non-empty sequence is placed, and
+    `maxlen=0` fails with NumPy's broadcast error (`s[-0:]` is all of `s`).
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("`sequences` must be iterable.")
+    num_samples = len(sequences)
+
+    lengths = []
+    sample_shape = None
+    for s in sequences:
+        try:
+            lengths.append(len(s))
+        except TypeError as e:
+            raise ValueError("`sequences` must be a list of iterables. "
+                             f"Found non-iterable: {s}") from e
+        if sample_shape is None and len(s):
+            sample_shape = np.asarray(s).shape[1:]
+    if sample_shape is None:
+        sample_shape = ()
+
+    if maxlen is None:
+        maxlen = np.max(lengths)
+
+    is_str_dtype = (np.issubdtype(dtype, np.str_)
+                    or np.issubdtype(dtype, np.bytes_))
+    # Identity test on purpose: Keras rejects the string "object".
+    if isinstance(value, str) and dtype is not object and not is_str_dtype:
+        raise ValueError(
+            f"`dtype` {dtype} is not compatible with `value`'s type: "
+            f"{type(value)}\nYou should set `dtype=object` for variable "
+            "length strings.")
+
+    x = np.full((num_samples, maxlen) + sample_shape, value, dtype=dtype)
+
+    # One pass; each member is converted by NumPy in C, never element-wise.
+    for idx, s in enumerate(sequences):
+        if not lengths[idx]:
+            continue
+        if truncating == "pre":
+            trunc = s[-maxlen:]
+        elif truncating == "post":
+            trunc = s[:maxlen]
+        else:
+            raise ValueError(f'Truncating type "{truncating}" not understood')
+        trunc = np.asarray(trunc, dtype=dtype)
+        if trunc.shape[1:] != sample_shape:
+            raise ValueError(
+                f"Shape of sample {trunc.shape[1:]} of sequence at position "
+                f"{idx} is different from expected shape {sample_shape}")
+        if padding == "post":
+            x[idx, :len(trunc)] = trunc
+        elif padding == "pre":
+            x[idx, -len(trunc):] = trunc
+        else:
+            raise ValueError(f'Padding type "{padding}" not understood')
+    return x
+
+
+def to_categorical(x, num_classes=None):
+    """One-hot encode integer class labels into a float64 array.
+
+    A trailing axis of size 1 is replaced by the class axis (`(N, 1)` ->
+    `(N, C)`); other shapes gain a new last axis. Floats are truncated,
+    negative labels wrap around (NumPy indexing) and labels >= `num_classes`
+    raise NumPy's IndexError, as in Keras 3. `num_classes` defaults to
+    `max(x) + 1`.
+    """
+    x = np.array(x, dtype="int64")
+    input_shape = x.shape
+    if len(input_shape) > 1 and input_shape[-1] == 1:
+        input_shape = input_shape[:-1]
+    x = x.reshape(-1)
+    if not num_classes:
+        num_classes = int(np.max(x)) + 1
+    categorical = np.zeros((x.shape[0], num_classes))
+    categorical[np.arange(x.shape[0]), x] = 1
+    return categorical.reshape(input_shape + (num_classes,))

@@ -1,0 +1,61 @@
+"""Variable: a named float32 array with a gradient buffer beside it."""
+import numpy as np
+
+
+class Variable:
+    """A layer weight (``layer.kernel``) or an optimizer slot.
+
+    ``value`` is the float32 array the kernels read and the optimizer updates in
+    place; ``grad`` is the buffer backward passes *accumulate* into and the
+    trainer zeroes before each step. ``path`` is Keras's variable path
+    (``"sequential/dense/kernel"``), used for HDF5 names.
+    """
+
+    def __init__(self, value, name, trainable=True, path=None,
+                 regularizer=None, constraint=None):
+        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.name = name
+        self.path = path or name
+        self.trainable = trainable
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self._grad = None
+
+    @property
+    def grad(self):
+        # Allocated on first use: inference never pays for gradient buffers.
+        if self._grad is None:
+            self._grad = np.zeros_like(self.value)
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        self._grad = g
+
+    def zero_grad(self):
+        if self._grad is not None:
+            self._grad.fill(0)
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def numpy(self):
+        return self.value.copy()
+
+    def assign(self, value):
+        value = np.asarray(value, dtype=np.float32)
+        if value.shape != self.value.shape:
+            raise ValueError(f"Variable {self.path!r}: cannot assign shape "
+                             f"{value.shape}, expected {self.value.shape}")
+        self.value[...] = value
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable path={self.path} shape={self.shape} trainable={self.trainable}>"
