@@ -5,7 +5,7 @@
 __version__ = "0.1.0"
 
 from ckeras import activations, initializers, losses, metrics, optimizers  # noqa: E402
-from ckeras import callbacks, layers, models, utils, backend  # noqa: E402
+from ckeras import callbacks, datasets, layers, models, utils, backend  # noqa: E402
 from ckeras.layers import Input, Layer  # noqa: E402
 from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402

@@ -2,10 +2,11 @@
 
 
 def save_learning_curve(history, stem):
+    """Returns a description of where the curve went."""
     from ckeras.utils import plotting
     try:
-        return plotting.plot_history(history, stem + ".png")
+        plotting.plot_history(history, stem + ".png")
+        return stem + ".png"
     except ImportError:
-        path = stem + ".csv"
-        plotting.history_to_csv(history, path)
-        return path + " (install matplotlib for a PNG)"
+        plotting.history_to_csv(history, stem + ".csv")
+        return stem + ".csv (pip install matplotlib for a PNG)"

@@ -5,6 +5,13 @@ from ckeras.layers.layer import (Layer, BUILTIN_LAYERS, serialize_layer as seria
 from ckeras.layers.keras_tensor import KerasTensor
 from ckeras.layers.core import (InputLayer, Input, Dense, Activation, Dropout,
                                 Flatten, Reshape)
+from ckeras.layers.merge import (Concatenate, Add, Subtract, Multiply, Average, Maximum,
+                                 Minimum, Dot, concatenate, add, subtract, multiply,
+                                 average, maximum, minimum, dot)
+from ckeras.layers.normalization import BatchNormalization, LayerNormalization
+from ckeras.layers.noise import (SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
+                                 GaussianNoise, GaussianDropout, AlphaDropout)
+from ckeras.layers.lambda_layer import Lambda
 
 
 def get(identifier):

@@ -1,6 +1,7 @@
 """Models: Sequential, the functional Model, and loading saved ones."""
 from ckeras.models.model import Model
 from ckeras.models.sequential import Sequential
+from ckeras.models.functional import Functional
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

@@ -7,6 +7,8 @@ that feeds several nodes (fan-out, shared layers). Keras's graph ordering
 (``keras/src/ops/function.py`` map_graph) is reproduced so that
 ``model.layers``, summaries and saved configs list layers as Keras does.
 """
+from collections import Counter
+
 import numpy as np
 
 from ckeras.layers.core import InputLayer
@@ -68,11 +70,10 @@ class Functional(Model):
                     f"Model {self.name!r}: input {i} must be a tensor returned by "
                     f"keras.Input(), got the output of layer {t.history[0].name!r}.")
         nodes, layers = _map_graph(self._inputs, self._outputs)
-        names = [l.name for l in layers]
-        for name in names:
-            if names.count(name) > 1:
-                raise ValueError(f'The name "{name}" is used {names.count(name)} times in '
-                                 f"the model {self.name!r}. All layer names should be unique.")
+        for name, count in Counter(l.name for l in layers).items():
+            if count > 1:
+                raise ValueError(f'The name "{name}" is used {count} times in the model '
+                                 f"{self.name!r}. All layer names should be unique.")
         self._layers = layers
         self._steps = [_Step(n) for n in nodes]
         self._node_ids = {id(n) for n in nodes}
@@ -148,25 +149,20 @@ class Functional(Model):
         return out
 
     def _ensure_built(self, xs):
-        """Check the arrays against the Inputs; like Keras 3, a missing or extra
-        trailing axis of size 1 is fixed up (``xs`` is edited in place)."""
+        """Check arrays against the Inputs (after the trailing-axis fix-up of
+        ``_adjust_rank``) before any layer sees them."""
         if len(xs) != len(self._inputs):
             raise ValueError(f"Model {self.name!r} expects {len(self._inputs)} input(s) "
                              f"{self.input_names}, but it received {len(xs)} input arrays.")
         for i, (t, x) in enumerate(zip(self._inputs, xs)):
             expected = t.shape
-            shape = np.shape(x)
-            if len(shape) == len(expected) + 1 and shape[-1] == 1:
-                xs[i] = x = np.reshape(x, shape[:-1])
-            elif len(shape) == len(expected) - 1 and expected[-1] == 1:
-                xs[i] = x = np.reshape(x, shape + (1,))
-            shape = np.shape(x)
+            shape = np.shape(_adjust_rank(t, x))
             if len(shape) != len(expected) or any(
                     e is not None and e != g for e, g in zip(expected[1:], shape[1:])):
                 raise ValueError(
                     f"Input {i} ({self.input_names[i]!r}) of model {self.name!r} is "
                     f"incompatible: expected shape {expected}, but received input with "
-                    f"shape {tuple(shape)}.")
+                    f"shape {tuple(np.shape(x))}.")
 
     def _format_outputs(self, results):
         return _pack(self._out_kind, self._out_keys, list(results))
@@ -192,7 +188,7 @@ class Functional(Model):
         for k, f in enumerate(fuse or ()):
             if f and self._output_activation(k) is not None:
                 fused.add(id(_producer(self._outputs[k])))
-        values = {id(t): x for t, x in zip(self._inputs, xs)}
+        values = {id(t): _adjust_rank(t, x) for t, x in zip(self._inputs, xs)}
         masks = {}
         tape = []
         for step in self._steps:
@@ -244,9 +240,13 @@ class Functional(Model):
                         _accumulate(grads, k, g)
             if not need_dx:
                 return [None] * len(inputs)
-            return [grads.get(id(t), np.zeros_like(x)) if np.issubdtype(
-                np.asarray(x).dtype, np.floating) else grads.get(id(t))
-                for t, x in zip(self._inputs, inputs)]
+            dxs = []
+            for t, x in zip(self._inputs, inputs):
+                g = grads.get(id(t))
+                if g is None and np.issubdtype(np.asarray(x).dtype, np.floating):
+                    g = np.zeros_like(x)
+                dxs.append(None if g is None else np.reshape(g, np.shape(x)))
+            return dxs
         return outs, backward
 
     def _tensors_needing_grad(self, need_dx):
@@ -453,6 +453,17 @@ def _pack(kind, keys, flat):
     if kind == "dict":
         return dict(zip(keys, flat))
     return flat[0] if kind == "single" else list(flat)
+
+
+def _adjust_rank(t, x):
+    """Keras 3: an input one axis short of a trailing size-1 axis gains it, and
+    one with an extra trailing size-1 axis loses it ((n,) fits Input((1,)))."""
+    expected, shape = t.shape, np.shape(x)
+    if len(shape) == len(expected) + 1 and shape[-1] == 1:
+        return np.reshape(x, shape[:-1])
+    if len(shape) == len(expected) - 1 and expected and expected[-1] == 1:
+        return np.reshape(x, shape + (1,))
+    return x
 
 
 def _accumulate(grads, key, g):

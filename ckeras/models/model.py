@@ -3,7 +3,7 @@ saving entry points, the training API). ``Model(inputs, outputs)`` builds a
 functional graph (ckeras.models.functional)."""
 import numpy as np
 
-from ckeras.layers.layer import Layer
+from ckeras.layers.layer import Layer, unique_name
 from ckeras.models import summary as summary_mod
 from ckeras.models.training import TrainingMixin
 
@@ -11,6 +11,8 @@ from ckeras.models.training import TrainingMixin
 class Model(TrainingMixin, Layer):
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if name is None and inputs is not None and type(self) is Model:
+            name = unique_name("functional")  # Keras 3's name for Model(inputs, outputs)
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         self.compiled = False
         self.optimizer = None

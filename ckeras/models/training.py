@@ -83,13 +83,15 @@ class TrainingMixin:
             metric_lists = [_as_list(m) for m in _per_output(metrics, names, "metrics")]
         else:
             metric_lists = [_as_list(metrics)] * len(names)
+        n_unweighted = [len(m) for m in metric_lists]
         if weighted_metrics:
             metric_lists = [m + _as_list(weighted_metrics) for m in metric_lists]
         self._outputs_spec = []
-        for name, l, w, m in zip(names, loss_list, weight_list, metric_lists):
+        for name, l, w, m, k in zip(names, loss_list, weight_list, metric_lists, n_unweighted):
             loss_obj = losses_mod.get(l) if l is not None else None
             self._outputs_spec.append(_OutputSpec(name, loss_obj,
                                                   1.0 if w is None else float(w), list(m)))
+            self._outputs_spec[-1].n_unweighted = k
         if all(s.loss is None for s in self._outputs_spec):
             self._outputs_spec = None if loss is None else self._outputs_spec
         self._compile_config = {"optimizer": optimizer, "loss": loss,
@@ -138,8 +140,10 @@ class TrainingMixin:
             per_output.append(value)
             total += spec.weight * value
             douts.append(d)
-            for m in spec.metrics:
-                m.update_state(y, y_pred, sample_weight=sw)
+            # Keras 3: `metrics` ignore sample/class weights; `weighted_metrics` use them.
+            for i, m in enumerate(spec.metrics):
+                m.update_state(y, y_pred,
+                               sample_weight=sw if i >= getattr(spec, "n_unweighted", 0) else None)
         return total, per_output, douts
 
     def _regularization(self, apply_grads):

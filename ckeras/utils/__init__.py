@@ -1,5 +1,6 @@
 """Utilities Keras users reach for: seeds, label encoding, padding, plotting."""
 from ckeras.random import set_seed as set_random_seed
+from ckeras.utils.plot_model import plot_model
 
 
 def to_categorical(y, num_classes=None):
