@@ -1,0 +1,347 @@
+"""BatchNormalization and LayerNormalization, with exact backward passes.
+
+Both normalise ``x̂ = (x - mean) / sqrt(var + epsilon)`` with the *biased*
+variance and output ``gamma * x̂ + beta``; they differ in which axes the
+statistics are taken over (BN: all but ``axis``, over the batch; LN: ``axis``,
+per sample). Formulas and weight order follow spec hdf5_format.md §6 / §6.4.
+"""
+import numpy as np
+
+from ckeras import constraints, initializers, regularizers
+from ckeras.layers.layer import Layer, as_float32
+
+# tf.keras 2 BatchNormalization config keys and the only values we implement.
+_LEGACY_BN_DEFAULTS = {"renorm": False, "renorm_clipping": None,
+                       "virtual_batch_size": None, "adjustment": None}
+_LEGACY_BN_IGNORED = ("renorm_momentum", "fused")   # no effect without renorm / on CPU
+
+
+def _normalize_backward(g, xhat, inv, axes):
+    """dx of x̂ = (x - mean(x)) * inv, inv = (var(x) + eps)^-1/2, given g = dL/dx̂.
+
+    The mean and variance are over ``axes``; the two subtracted terms are the
+    paths through the mean and through the variance.
+    """
+    g_mean = g.mean(axis=axes, keepdims=True)
+    gx_mean = (g * xhat).mean(axis=axes, keepdims=True)
+    return inv * (g - g_mean - xhat * gx_mean)
+
+
+def _serialize_common(layer):
+    return {
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
+        "beta_constraint": constraints.serialize(layer.beta_constraint),
+        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
+    }
+
+
+def _check_epsilon(cls_name, epsilon):
+    if not epsilon > 0:
+        raise ValueError(f"{cls_name}: `epsilon` must be a positive float, got {epsilon!r}.")
+    return float(epsilon)
+
+
+class BatchNormalization(Layer):
+    """Normalise each channel (``axis``) with batch statistics in training and
+    with the moving statistics at inference.
+
+    Side effect: ``forward(x, training=True)`` updates ``moving_mean`` and
+    ``moving_variance`` in place (``moving = moving * momentum + batch_stat *
+    (1 - momentum)``, biased batch variance), as Keras does inside ``call``.
+    It is the one state change a forward pass makes here. A layer with
+    ``trainable = False`` runs in inference mode even when training (Keras's
+    rule for BN), so it neither uses batch statistics nor updates them.
+    ``synchronized`` is accepted for config compatibility; with one process it
+    changes nothing.
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        legacy = {k: kwargs.pop(k) for k in list(kwargs)
+                  if k in _LEGACY_BN_DEFAULTS or k in _LEGACY_BN_IGNORED}
+        super().__init__(**kwargs)
+        for key, value in legacy.items():
+            if key in _LEGACY_BN_DEFAULTS and value != _LEGACY_BN_DEFAULTS[key]:
+                raise ValueError(f"BatchNormalization {self.name!r}: `{key}={value!r}` "
+                                 "is not supported (tf.keras 2 option); expected "
+                                 f"{_LEGACY_BN_DEFAULTS[key]!r}.")
+        if isinstance(axis, (list, tuple)):
+            # tf.keras 2 writes axis as a list, e.g. [3]; Keras 3 takes an int.
+            if len(axis) != 1:
+                raise ValueError(f"BatchNormalization {self.name!r}: `axis` must be an "
+                                 f"int or a one-element list, got {axis!r}.")
+            axis = axis[0]
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"BatchNormalization {self.name!r}: `axis` must be an int, "
+                            f"got {axis!r}.")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization {self.name!r}: `momentum` must be in "
+                             f"[0, 1], got {momentum!r}.")
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = _check_epsilon("BatchNormalization", epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.synchronized = bool(synchronized)
+        self.supports_masking = True
+        self.gamma = self.beta = None
+
+    def _resolve_axis(self, ndim):
+        if not -ndim <= self.axis < ndim or ndim < 2:
+            raise ValueError(f"Layer {self.name!r} (BatchNormalization): axis {self.axis} "
+                             f"is out of range for inputs of rank {ndim} (expected rank "
+                             f">= 2 and -{ndim} <= axis < {ndim}).")
+        return self.axis % ndim
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        axis = self._resolve_axis(ndim)
+        channels = input_shape[axis]
+        if channels is None:
+            raise ValueError(f"Layer {self.name!r} (BatchNormalization): axis {self.axis} "
+                             f"of the input must have a known size, got shape {input_shape}.")
+        shape = (channels,)
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight("moving_mean", shape,
+                                           self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer,
+                                               trainable=False)
+        self._ndim = ndim
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def _view3(self, x):
+        """(pre, C, post) view: statistics are over axes 0 and 2 for any rank."""
+        if x.ndim != self._ndim:
+            raise ValueError(f"Input 0 of layer {self.name!r} (BatchNormalization) is "
+                             f"incompatible with the layer: expected ndim={self._ndim}, "
+                             f"found ndim={x.ndim} (shape {x.shape}).")
+        axis = self.axis % x.ndim
+        channels = self.moving_mean.shape[0]
+        if x.shape[axis] != channels:
+            raise ValueError(f"Input 0 of layer {self.name!r} (BatchNormalization) is "
+                             f"incompatible with the layer: expected axis {self.axis} of "
+                             f"input shape to have value {channels}, but received input "
+                             f"with shape {x.shape}.")
+        pre = int(np.prod(x.shape[:axis], dtype=np.int64))
+        post = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+        return x.reshape(pre, channels, post)
+
+    def forward(self, x, training=False, mask=None):
+        x = as_float32(x)
+        x3 = self._view3(x)
+        gamma = self.gamma.value[:, None] if self.scale else None
+        beta = self.beta.value[:, None] if self.center else None
+        if training and self.trainable:
+            y3, backward3 = self._forward_train(x3, gamma, beta)
+        else:
+            y3, backward3 = self._forward_inference(x3, gamma, beta)
+
+        def backward(dy, need_dx=True):
+            dx3 = backward3(dy.reshape(x3.shape), need_dx)
+            return dx3.reshape(x.shape) if need_dx else None
+        return y3.reshape(x.shape), backward
+
+    def _forward_train(self, x3, gamma, beta):
+        axes = (0, 2)
+        mean = x3.mean(axis=axes, keepdims=True)
+        xc = x3 - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)   # biased, as Keras
+        inv = 1.0 / np.sqrt(var + self.epsilon)
+        xhat = xc * inv
+        self._update_moving(mean.ravel(), var.ravel())
+        y3 = xhat * gamma if gamma is not None else xhat.copy()
+        if beta is not None:
+            y3 += beta
+
+        def backward3(dy3, need_dx):
+            self._accumulate(dy3, xhat)
+            if not need_dx:
+                return None
+            g = dy3 * gamma if gamma is not None else dy3
+            return _normalize_backward(g, xhat, inv, axes)
+        return y3, backward3
+
+    def _forward_inference(self, x3, gamma, beta):
+        inv = 1.0 / np.sqrt(self.moving_variance.value[:, None] + self.epsilon)
+        mean = self.moving_mean.value[:, None]
+        mult = inv * gamma if gamma is not None else inv
+        shift = -mean * mult
+        if beta is not None:
+            shift = shift + beta
+        mult, shift = mult.astype(x3.dtype, copy=False), shift.astype(x3.dtype, copy=False)
+        y3 = x3 * mult + shift
+
+        def backward3(dy3, need_dx):
+            if self.trainable:
+                self._accumulate(dy3, (x3 - mean) * inv if self.scale else None)
+            return dy3 * mult if need_dx else None
+        return y3, backward3
+
+    def _update_moving(self, mean, var):
+        m = self.momentum
+        mm, mv = self.moving_mean.value, self.moving_variance.value
+        mm[...] = mm * m + mean * (1.0 - m)
+        mv[...] = mv * m + var * (1.0 - m)
+
+    def _accumulate(self, dy3, xhat):
+        if not self.trainable:
+            return
+        if self.scale:
+            self.gamma.grad += (dy3 * xhat).sum(axis=(0, 2))
+        if self.center:
+            self.beta.grad += dy3.sum(axis=(0, 2))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+            "center": self.center, "scale": self.scale,
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(
+                self.moving_variance_initializer),
+            "synchronized": self.synchronized,
+        })
+        config.update(_serialize_common(self))
+        return config
+
+
+class LayerNormalization(Layer):
+    """Normalise each sample over ``axis`` (int or list of ints), then
+    ``gamma * x̂ + beta``; the same in training and inference.
+
+    ``rms_scaling=True`` reproduces Keras 3's (deprecated) behaviour exactly:
+    ``y = gamma * x / sqrt(var(x) + epsilon)`` (variance, not the mean square;
+    x is not centred), with no ``beta``.
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            axes = list(axis)
+        else:
+            axes = [axis]
+        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
+                           for a in axes):
+            raise TypeError(f"LayerNormalization {self.name!r}: `axis` must be an int or "
+                            f"a list of ints, got {axis!r}.")
+        self.axis = [int(a) for a in axes]   # Keras 3 writes the list form, e.g. [-1]
+        self.epsilon = _check_epsilon("LayerNormalization", epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.rms_scaling = bool(rms_scaling)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+        self.gamma = self.beta = None
+
+    def _axes(self, ndim):
+        if any(not -ndim <= a < ndim for a in self.axis) or ndim < 2:
+            raise ValueError(f"Layer {self.name!r} (LayerNormalization): axis {self.axis} "
+                             f"is out of range for inputs of rank {ndim}.")
+        axes = sorted({a % ndim for a in self.axis})
+        if len(axes) != len(self.axis):
+            raise ValueError(f"Layer {self.name!r} (LayerNormalization): duplicate axes "
+                             f"in {self.axis}.")
+        return tuple(axes)
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        axes = self._axes(ndim)
+        # Keras sizes the weights in the order the axes were given...
+        shape = tuple(input_shape[a] for a in self.axis)
+        if any(d is None for d in shape):
+            raise ValueError(f"Layer {self.name!r} (LayerNormalization): the normalised "
+                             f"axes {self.axis} must have known sizes, got {input_shape}.")
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        # ...and broadcasts them laid out along the sorted axes.
+        self._param_shape = tuple(input_shape[a] if a in axes else 1 for a in range(ndim))
+        self._norm_axes = axes
+        self._ndim = ndim
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def forward(self, x, training=False, mask=None):
+        x = as_float32(x)
+        if x.ndim != self._ndim or any(x.shape[a] != self._param_shape[a]
+                                       for a in self._norm_axes):
+            raise ValueError(f"Input 0 of layer {self.name!r} (LayerNormalization) is "
+                             f"incompatible with the layer: expected shape matching "
+                             f"{self._param_shape} on axes {self.axis} with rank "
+                             f"{self._ndim}, got {x.shape}.")
+        axes = self._norm_axes
+        other = tuple(a for a in range(x.ndim) if a not in axes)
+        gamma = self.gamma.value.reshape(self._param_shape) if self.gamma is not None else None
+        beta = self.beta.value.reshape(self._param_shape) if self.beta is not None else None
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        inv = 1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + self.epsilon)
+        # rms_scaling keeps x uncentred (Keras's quirk); otherwise x̂ is centred.
+        xhat = x * inv if self.rms_scaling else xc * inv
+        y = xhat * gamma if gamma is not None else xhat.copy()
+        if beta is not None:
+            y += beta
+
+        def backward(dy, need_dx=True):
+            if self.trainable:
+                if gamma is not None:
+                    self.gamma.grad += (dy * xhat).sum(axis=other).reshape(self.gamma.shape)
+                if beta is not None:
+                    self.beta.grad += dy.sum(axis=other).reshape(self.beta.shape)
+            if not need_dx:
+                return None
+            g = dy * gamma if gamma is not None else dy
+            if self.rms_scaling:
+                # y = x * inv: d inv / dx = -inv^3 (x - mean) / n.
+                gx_mean = (g * x).mean(axis=axes, keepdims=True)
+                return g * inv - (inv * inv * inv * gx_mean) * xc
+            return _normalize_backward(g, xhat, inv, axes)
+        return y, backward
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axis": list(self.axis), "epsilon": self.epsilon,
+                       "center": self.center, "scale": self.scale,
+                       "rms_scaling": self.rms_scaling})
+        config.update(_serialize_common(self))
+        return config
