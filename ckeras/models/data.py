@@ -1,8 +1,18 @@
 """Turning what users pass to fit/evaluate/predict into batches.
 
 Arrays are validated once here (lengths, emptiness, dtype) so the training
-loop never sees a malformed batch. Other sources (generators, PyDataset)
-implement the same ``batches()`` / ``steps`` interface.
+loop never sees a malformed batch. Every source -- ArrayData, GeneratorData
+(a generator, iterator or re-iterable of batches), PyDatasetData -- offers:
+
+  first_inputs()           arrays whose shapes build the model
+  has_targets              whether batches carry y
+  steps(batch_size)        steps per epoch, None while unknown
+  batches(batch_size, shuffle)  one epoch of (xs, ys, sample_weight)
+  n                        sample count (None for streams)
+  ran_out                  a one-shot stream ended before its step limit
+
+``adapt()`` picks the source; epoch/step semantics follow Keras 3's
+EpochIterator (see _EpochSource).
 """
 import math
 import warnings
@@ -231,7 +241,7 @@ def is_stream(x):
         return True
     if x is None or isinstance(x, (np.ndarray, list, tuple, dict, str, bytes)):
         return False
-    if hasattr(x, "shape") and hasattr(x, "dtype"):  # array-likes (tensors)
+    if hasattr(x, "shape"):  # array-likes (tensors, DataFrames) are data, not streams
         return False
     return hasattr(x, "__next__") or hasattr(x, "__iter__")
 

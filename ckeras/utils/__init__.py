@@ -1,6 +1,7 @@
 """Utilities Keras users reach for: seeds, label encoding, padding, plotting."""
 from ckeras.random import set_seed as set_random_seed
 from ckeras.utils.plot_model import plot_model
+from ckeras.utils.py_dataset import PyDataset, Sequence
 
 
 def to_categorical(y, num_classes=None):
