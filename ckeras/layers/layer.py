@@ -15,6 +15,7 @@ None when ``need_dx`` is False (the first layer of a model skips that GEMM).
 A custom layer may instead implement ``call(x)`` and ``backward(dy, x, y)``;
 the default ``forward`` wires them together.
 """
+import contextlib
 import inspect
 import re
 
@@ -30,6 +31,33 @@ _IGNORED_KWARGS = {"quantization_config", "lora_rank", "lora_alpha", "autocast",
                    "ragged", "optional"}
 
 _name_counts = {}
+
+# Activity-regularizer penalties of the forward pass being run by the trainer.
+_activity_buckets = []
+
+
+@contextlib.contextmanager
+def collect_activity_penalties():
+    """Collect the activity penalties of the forward passes inside the block."""
+    bucket = []
+    _activity_buckets.append(bucket)
+    try:
+        yield bucket
+    finally:
+        _activity_buckets.pop()
+
+
+def with_activity_penalty(layer, y, backward):
+    """Add ``layer.activity_regularizer(y)`` to the loss being collected, and
+    its gradient to ``dy`` on the way back (Keras 3: no division by batch)."""
+    reg = getattr(layer, "activity_regularizer", None)
+    if reg is None or not _activity_buckets:
+        return backward
+    _activity_buckets[-1].append(float(reg(y)))
+
+    def backward_with_penalty(dy, need_dx=True):
+        return backward(dy + reg.gradient(y), need_dx)
+    return backward_with_penalty
 
 
 def to_snake_case(name):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import serialize_layer
+from ckeras.layers.layer import serialize_layer, with_activity_penalty
 from ckeras.models import summary as summary_mod
 from ckeras.models.model import Model
 
@@ -176,6 +176,8 @@ class Functional(Model):
         if self._uses.get(id(t), 0) != 1 or isinstance(node.outputs, (list, tuple)):
             return None
         name = getattr(getattr(layer, "activation", None), "name", None)
+        if getattr(layer, "activity_regularizer", None) is not None:
+            return None  # the penalty must see the activated output
         if hasattr(layer, "forward_logits") and name in _FUSABLE_OUTPUT_ACTIVATIONS:
             return name
         return None
@@ -205,6 +207,7 @@ class Functional(Model):
                 y, back = layer.forward_logits(x, training, m)
             else:
                 y, back = layer.forward(x, training, m)
+            back = with_activity_penalty(layer, y, back)
             out_mask = layer.compute_mask(x, m)
             ys = list(y) if step.multi_out else [y]
             ms = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(ys)

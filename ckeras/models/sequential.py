@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers."""
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import Layer, serialize_layer
+from ckeras.layers.layer import Layer, serialize_layer, with_activity_penalty
 from ckeras.models import summary as summary_mod
 from ckeras.models.model import Model
 
@@ -112,6 +112,9 @@ class Sequential(Model):
         last = self._layers[-1]
         act = getattr(last, "activation", None)
         name = getattr(act, "name", None)
+        # An activity penalty must see the activated output, so no fusion then.
+        if getattr(last, "activity_regularizer", None) is not None:
+            return None
         if hasattr(last, "forward_logits") and name in _FUSABLE_OUTPUT_ACTIVATIONS:
             return name
         return None
@@ -127,7 +130,7 @@ class Sequential(Model):
             else:
                 y, back = layer.forward(x, training, mask)
             mask = layer.compute_mask(x, mask)
-            backs.append(back)
+            backs.append(with_activity_penalty(layer, y, back))
             x = y
 
         def backward(douts, need_dx=False):

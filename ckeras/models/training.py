@@ -15,6 +15,7 @@ from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
 from ckeras import optimizers as optimizers_mod
 from ckeras.callbacks.base import CallbackList
+from ckeras.layers.layer import collect_activity_penalties
 from ckeras.callbacks.history import History
 from ckeras.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
 from ckeras.models.data import ArrayData, adapt, check_passes, is_stream, to_array_list
@@ -156,12 +157,14 @@ class TrainingMixin:
         return penalty
 
     def _step(self, xs, ys, sw, training):
-        outs, backward = self._run_forward(xs, training=training,
-                                           fuse=[s.fuse for s in self._outputs_spec])
+        with collect_activity_penalties() as activity:
+            outs, backward = self._run_forward(xs, training=training,
+                                               fuse=[s.fuse for s in self._outputs_spec])
         if self._outputs_spec[0].metrics is None:
             self._resolve_metrics(ys, outs)
         _check_targets(self, ys, outs)
         loss, per_output, douts = self._losses_and_grads(ys, outs, sw, training)
+        loss += sum(activity)
         if training:
             weights = self.trainable_weights
             for w in weights:

@@ -154,3 +154,46 @@ def test_batchnorm_in_sequential_fit_updates_moving_stats_not_by_optimizer():
     dense = model.layers[1]
     np.testing.assert_allclose(model.predict(x, verbose=0),
                                z @ dense.kernel.value + dense.bias.value, rtol=1e-4, atol=1e-5)
+
+
+def test_activity_regularizer_adds_penalty_and_gradient():
+    """Dense(activity_regularizer=l2) adds l2 * sum(y**2) (no batch division, as
+    Keras 3) to the loss, and its gradient to training."""
+    import ckeras as keras
+    from ckeras.testing import numeric_gradient, to_float64
+    keras.utils.set_random_seed(5)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 3))
+    y = rng.standard_normal((6, 1))
+    model = keras.Sequential([keras.Input(shape=(3,)),
+                              keras.layers.Dense(4, activation="tanh",
+                                                 activity_regularizer=keras.regularizers.l2(0.05)),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate=0.0), "mse")
+    hidden = np.tanh(x @ model.layers[0].kernel.value + model.layers[0].bias.value)
+    pred = model.predict(x.astype(np.float32), verbose=0)
+    expected = np.mean((pred - y) ** 2) + 0.05 * np.sum(hidden ** 2)
+    assert model.evaluate(x.astype(np.float32), y, batch_size=6, verbose=0) == \
+        pytest.approx(expected, rel=1e-4)
+
+    to_float64(model)
+    model._plan_fusion()
+    kernel = model.layers[0].kernel
+
+    def total_loss():
+        from ckeras.layers.layer import collect_activity_penalties
+        with collect_activity_penalties() as act:
+            out = model._run_forward([x], training=False, fuse=[False])[0][0]
+        return float(np.mean((out - y) ** 2) + sum(act))
+
+    for spec in model._outputs_spec:
+        spec.metrics = []
+    from ckeras.layers.layer import collect_activity_penalties
+    with collect_activity_penalties():
+        outs, backward = model._run_forward([x], training=True, fuse=[False])
+    _, _, douts = model._losses_and_grads([y], outs, None, True)
+    for w in model.trainable_weights:
+        w.grad = np.zeros_like(w.value)
+    backward(douts)
+    np.testing.assert_allclose(kernel.grad, numeric_gradient(total_loss, kernel.value),
+                               rtol=1e-5, atol=1e-8)

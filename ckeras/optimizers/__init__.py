@@ -1,0 +1,85 @@
+"""Optimizers (Keras 3 names, defaults, formulas and saved-state layout).
+
+``get("adam")``, ``get({"class_name": "Adam", "config": {...}})`` (Keras 2
+``"Custom>Adam"`` too), ``get(instance)``; ``serialize`` / ``deserialize``.
+"""
+from ckeras.saving import registry as _registry
+from ckeras.optimizers import schedules
+from ckeras.optimizers.base import Optimizer
+from ckeras.optimizers.sgd import SGD
+from ckeras.optimizers.rmsprop import RMSprop
+from ckeras.optimizers.adam import Adam, AdamW, Adamax, Nadam
+from ckeras.optimizers.adagrad import Adagrad, Adadelta, Ftrl
+from ckeras.optimizers.lion import Lion
+from ckeras.optimizers.schedules import LearningRateSchedule
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
+           "Adagrad", "Adadelta", "Ftrl", "Lion", "LearningRateSchedule",
+           "schedules", "get", "serialize", "deserialize"]
+
+_CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion)
+# Keras 3 accepts the class name in any case ("adam", "Adam", "ADAM", "rmsprop").
+_BY_LOWER = {cls.__name__.lower(): cls for cls in _CLASSES}
+_BUILTINS = dict(_BY_LOWER)
+_BUILTINS.update({cls.__name__: cls for cls in _CLASSES})
+
+
+def _canonical(name):
+    cls = _BY_LOWER.get(name.lower()) if isinstance(name, str) else None
+    return cls.__name__ if cls is not None else name
+
+
+def serialize(optimizer):
+    """Keras 3 dict ``{"module", "class_name", "config", "registered_name"}``."""
+    return _registry.serialize(optimizer, "keras.optimizers")
+
+
+def _unknown(name):
+    accepted = ", ".join(sorted(_BY_LOWER))
+    return ValueError(f"Could not interpret optimizer identifier: {name}. "
+                      f"Accepted names: {accepted} (any case), or a custom "
+                      "optimizer passed via custom_objects / registered with "
+                      "@register_keras_serializable().")
+
+
+def deserialize(config, custom_objects=None):
+    """Optimizer from a Keras 3 / Keras 2 dict or a name."""
+    if isinstance(config, Optimizer):
+        return config
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    if not isinstance(config, dict):
+        raise _unknown(config)
+    config = dict(config)
+    name = config.get("class_name")
+    bare = name[len("Custom>"):] if isinstance(name, str) and name.startswith("Custom>") else name
+    custom = _registry.lookup_custom(bare, config.get("registered_name"), custom_objects)
+    if custom is None:
+        if not isinstance(bare, str) or bare.lower() not in _BY_LOWER:
+            raise _unknown(name)
+        config["class_name"] = _canonical(bare)
+        config.pop("registered_name", None)
+    inner = config.get("config") or {}
+    cls = custom if custom is not None else _BUILTINS[config["class_name"]]
+    if isinstance(cls, type):
+        if hasattr(cls, "from_config"):
+            try:
+                return cls.from_config(inner, custom_objects=custom_objects)
+            except TypeError:
+                return cls.from_config(inner)
+        return cls(**inner)
+    return cls
+
+
+def get(identifier, custom_objects=None):
+    """``None`` -> ``None``; an Optimizer -> itself; a string or dict -> new
+    optimizer. Anything else raises ValueError."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, (str, dict)):
+        obj = deserialize(identifier, custom_objects=custom_objects)
+        if isinstance(obj, Optimizer):
+            return obj
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
