@@ -12,6 +12,7 @@ from ckeras.layers.normalization import BatchNormalization, LayerNormalization
 from ckeras.layers.noise import (SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
                                  GaussianNoise, GaussianDropout, AlphaDropout)
 from ckeras.layers.lambda_layer import Lambda
+from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 
 
 def get(identifier):
