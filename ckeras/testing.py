@@ -41,7 +41,7 @@ def check_layer_gradients(layer, x, training=False, mask=None, rtol=1e-5, atol=1
     d/dw for every trainable weight, on up to ``max_coords`` coordinates each.
     """
     rng = np.random.default_rng(seed)
-    xs = [np.array(a, dtype=np.float64) for a in (x if isinstance(x, list) else [x])]
+    xs = [np.array(a, dtype=np.float64, order="C") for a in (x if isinstance(x, list) else [x])]
     arg = lambda: xs if isinstance(x, list) else xs[0]  # noqa: E731
     if not layer.built:
         shapes = [(None,) + a.shape[1:] for a in xs]

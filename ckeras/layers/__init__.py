@@ -12,6 +12,15 @@ from ckeras.layers.normalization import BatchNormalization, LayerNormalization
 from ckeras.layers.noise import (SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
                                  GaussianNoise, GaussianDropout, AlphaDropout)
 from ckeras.layers.lambda_layer import Lambda
+from ckeras.layers.embedding import Embedding
+from ckeras.layers.pooling import (GlobalAveragePooling1D, GlobalAveragePooling2D,
+                                   GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                                   MaxPooling2D, AveragePooling1D, AveragePooling2D,
+                                   MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D,
+                                   GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
+                                   GlobalMaxPool2D)
+from ckeras.layers.recurrent import RNN, SimpleRNN, LSTM, GRU, Bidirectional
+from ckeras.layers.rnn_cells import SimpleRNNCell, LSTMCell, GRUCell
 from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 
 

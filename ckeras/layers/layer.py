@@ -53,6 +53,14 @@ def with_activity_penalty(layer, y, backward):
     reg = getattr(layer, "activity_regularizer", None)
     if reg is None or not _activity_buckets:
         return backward
+    if isinstance(y, (list, tuple)):  # e.g. an RNN with return_state: the first output
+        _activity_buckets[-1].append(float(reg(y[0])))
+
+        def backward_first_penalised(dys, need_dx=True):
+            dys = list(dys)
+            dys[0] = (0 if dys[0] is None else dys[0]) + reg.gradient(y[0])
+            return backward(dys, need_dx)
+        return backward_first_penalised
     _activity_buckets[-1].append(float(reg(y)))
 
     def backward_with_penalty(dy, need_dx=True):

@@ -65,7 +65,8 @@ class Sequential(Model):
                 raise ValueError("Sequential.build() needs an input shape.")
             input_shape = self._input_layer.batch_shape
         if self._input_layer is None:
-            self._input_layer = InputLayer(batch_shape=tuple(input_shape))
+            dtype = _input_dtype_for(self._layers[0]) if self._layers else None
+            self._input_layer = InputLayer(batch_shape=tuple(input_shape), dtype=dtype)
         shape = tuple(input_shape)
         self._output_shapes = []
         for layer in self._layers:
