@@ -1,0 +1,111 @@
+"""Shared timing helper for ckeras benchmarks.
+
+The machine is shared and noisy, so:
+  * candidates are timed *interleaved* (round-robin, order rotated each
+    round), so a slow spell hits all of them alike;
+  * each sample runs a calibrated number of calls (>= ~``min_sample`` s);
+  * we report the median per call and ratios against a baseline.
+Thread counts are set with ckeras's own ``num_threads`` (our OpenMP kernels
+and, through threadpoolctl, numpy's and scipy's BLAS pools).
+
+    from harness import compare, report, thread_counts
+    for n in thread_counts():
+        with at_threads(n):
+            res = compare({"numpy": f_np, "ckeras": f_ck}, repeats=9)
+        report(f"op ({n} thr)", res, baseline="numpy")
+"""
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+
+# benchmarks run from a checkout: make `import ckeras` work without installing
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+
+def thread_counts(max_threads=2):
+    """The thread counts to report: 1 and 2 (capped by the CPUs we may use)."""
+    from ckeras.ops import threads
+    n = threads.effective_n_threads()
+    return [t for t in (1, 2) if t <= max(n, 1) and t <= max_threads] or [1]
+
+
+@contextlib.contextmanager
+def at_threads(n):
+    """Run ckeras kernels and both BLAS pools on ``n`` threads."""
+    from ckeras.ops import threads
+    with threads.num_threads(n):
+        yield n
+
+
+CLOCKS = {
+    "wall": time.perf_counter,
+    # CPU time of the process: immune to being descheduled on a busy machine,
+    # but it sums over threads, so only compare 1-thread runs with it.
+    "cpu": time.process_time,
+}
+
+
+def _calibrate(fn, min_sample, clock):
+    fn()                                     # warm up (lazy imports, caches)
+    t0 = clock()
+    fn()
+    dt = clock() - t0
+    return max(1, int(min_sample / max(dt, 1e-7)))
+
+
+def compare(fns, repeats=9, min_sample=0.02, clock="wall"):
+    """Time each callable in ``fns`` ({name: fn}) interleaved.
+
+    Returns {name: {"median": s/call, "min": s/call, "samples": [...], "number": k}}."""
+    tick = CLOCKS[clock]
+    names = list(fns)
+    numbers = {name: _calibrate(fns[name], min_sample, tick) for name in names}
+    samples = {name: [] for name in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            fn, k = fns[name], numbers[name]
+            t0 = tick()
+            for _ in range(k):
+                fn()
+            samples[name].append((tick() - t0) / k)
+    return {name: {"median": statistics.median(s), "min": min(s), "samples": s,
+                   "number": numbers[name], "clock": clock} for name, s in samples.items()}
+
+
+def _fmt_time(s):
+    if s >= 1:
+        return f"{s:8.3f} s "
+    if s >= 1e-3:
+        return f"{s * 1e3:8.3f} ms"
+    return f"{s * 1e6:8.1f} us"
+
+
+def report(title, results, baseline=None, flops=None, file=None):
+    """Print a table: median (and min) per call, speed-up vs ``baseline``,
+    and GFLOP/s when ``flops`` (per call) is given. Returns the rows."""
+    file = file or sys.stdout
+    if any(r.get("clock") == "cpu" for r in results.values()):
+        title += "  [process CPU time]"
+    print(f"\n{title}", file=file)
+    base = results[baseline]["median"] if baseline in results else None
+    rows = []
+    for name, r in results.items():
+        med = r["median"]
+        line = f"  {name:<22} median {_fmt_time(med)}  (min {_fmt_time(r['min'])})"
+        row = {"name": name, "median_s": med, "min_s": r["min"]}
+        if flops:
+            gf = flops / med / 1e9
+            line += f"  {gf:7.1f} GFLOP/s"
+            row["gflops"] = gf
+        if base is not None and name != baseline:
+            ratio = base / med
+            line += f"  {ratio:6.2f}x vs {baseline}"
+            row["speedup"] = ratio
+        print(line, file=file)
+        rows.append(row)
+    return rows

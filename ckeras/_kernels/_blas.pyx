@@ -1,0 +1,166 @@
+"""Row-major GEMM through scipy's BLAS, without copies.
+
+A row-major ``C = op(A) @ op(B)`` is the column-major ``C^T = op(B)^T @ op(A)^T``:
+swap the operands and m/n and pass the stored row lengths as leading
+dimensions.  Arrays whose rows are strided (slices) or that are transposed
+views are described by (pointer, leading dimension, transposed) without
+copying; only layouts BLAS cannot express at all are copied once.
+
+Importing this module imports scipy.linalg (~0.3 s): ``ckeras.ops`` imports
+it lazily, on the first matmul / dense call.
+"""
+import numpy as np
+cimport numpy as cnp
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+cnp.import_array()
+
+cdef Py_ssize_t _INT_MAX = 2147483647     # scipy's BLAS takes 32-bit ints
+
+
+cdef inline int _clamp_ld(int ld, int cols) noexcept nogil:
+    return ld if ld >= cols and ld >= 1 else (cols if cols >= 1 else 1)
+
+
+cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha,
+                   const float *a, int lda, const float *b, int ldb, float beta,
+                   float *c, int ldc) noexcept nogil:
+    cdef char ta = b'T' if trans_b else b'N'
+    cdef char tb = b'T' if trans_a else b'N'
+    # column-major view: C^T (n x m) = op(B)^T (n x k) @ op(A)^T (k x m)
+    lda = _clamp_ld(lda, m if trans_a else k)
+    ldb = _clamp_ld(ldb, k if trans_b else n)
+    ldc = _clamp_ld(ldc, n)
+    sgemm(&ta, &tb, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda,
+          &beta, c, &ldc)
+
+
+cdef void dgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
+                   const double *a, int lda, const double *b, int ldb, double beta,
+                   double *c, int ldc) noexcept nogil:
+    cdef char ta = b'T' if trans_b else b'N'
+    cdef char tb = b'T' if trans_a else b'N'
+    lda = _clamp_ld(lda, m if trans_a else k)
+    ldb = _clamp_ld(ldb, k if trans_b else n)
+    ldc = _clamp_ld(ldc, n)
+    dgemm(&ta, &tb, &n, &m, &k, &alpha, <double *>b, &ldb, <double *>a, &lda,
+          &beta, c, &ldc)
+
+
+cdef bint _layout(cnp.ndarray arr, Py_ssize_t *ld, bint *transposed):
+    """Describe a 2-D array as row-major storage (possibly of its transpose).
+
+    Returns False when BLAS cannot address it (then the caller copies)."""
+    cdef Py_ssize_t r = arr.shape[0], c = arr.shape[1]
+    cdef Py_ssize_t isz = arr.itemsize
+    cdef Py_ssize_t s0 = arr.strides[0], s1 = arr.strides[1]
+    # row-major: a[i, j] at i * ld + j
+    if (c <= 1 or s1 == isz) and (r <= 1 or (s0 > 0 and s0 % isz == 0 and s0 // isz >= c)):
+        ld[0] = s0 // isz if r > 1 else (c if c > 1 else 1)
+        transposed[0] = False
+        return True
+    # column-major: a[i, j] at j * ld + i, i.e. a.T is row-major
+    if (r <= 1 or s0 == isz) and (c <= 1 or (s1 > 0 and s1 % isz == 0 and s1 // isz >= r)):
+        ld[0] = s1 // isz if c > 1 else (r if r > 1 else 1)
+        transposed[0] = True
+        return True
+    return False
+
+
+cdef inline cnp.ndarray _as_array(object x, object dtype):
+    if not isinstance(x, np.ndarray) or (<cnp.ndarray>x).ndim != 2:
+        raise ValueError("gemm operands must be 2-D arrays")
+    if (<cnp.ndarray>x).dtype != dtype:
+        raise TypeError(f"gemm operands must all be {np.dtype(dtype).name}, "
+                        f"got {(<cnp.ndarray>x).dtype}")
+    return <cnp.ndarray>x
+
+
+cpdef object gemm(object a, object b, bint trans_a=False, bint trans_b=False,
+                  object out=None, double alpha=1.0, double beta=0.0):
+    """out = alpha * op(a) @ op(b) + beta * out for 2-D float32 or float64 arrays.
+
+    With out=None a new C-contiguous array is returned (beta is ignored).
+    ``out`` must not overlap ``a`` or ``b``. Empty dimensions are fine.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError("gemm operands must be numpy arrays")
+    dtype = (<cnp.ndarray>a).dtype
+    if dtype != np.float32 and dtype != np.float64:
+        raise TypeError(f"gemm supports float32 and float64, got {dtype}")
+    cdef cnp.ndarray A = _as_array(a, dtype)
+    cdef cnp.ndarray B = _as_array(b, dtype)
+    cdef Py_ssize_t m = A.shape[1] if trans_a else A.shape[0]
+    cdef Py_ssize_t k = A.shape[0] if trans_a else A.shape[1]
+    cdef Py_ssize_t kb = B.shape[1] if trans_b else B.shape[0]
+    cdef Py_ssize_t n = B.shape[0] if trans_b else B.shape[1]
+    if k != kb:
+        raise ValueError(f"gemm: shapes {(<object>A).shape}{'^T' if trans_a else ''} and "
+                         f"{(<object>B).shape}{'^T' if trans_b else ''} are not aligned "
+                         f"({k} != {kb})")
+    cdef cnp.ndarray C
+    cdef bint fresh = out is None
+    if fresh:
+        C = np.empty((m, n), dtype=dtype)
+        beta = 0.0
+    else:
+        C = _as_array(out, dtype)
+        if C.shape[0] != m or C.shape[1] != n:
+            raise ValueError(f"gemm: out has shape {(<object>C).shape}, expected {(m, n)}")
+        if not C.flags.writeable:
+            raise ValueError("gemm: out is read-only")
+        if np.may_share_memory(C, A) or np.may_share_memory(C, B):
+            raise ValueError("gemm: out overlaps an input")
+    if m == 0 or n == 0:
+        return C
+    if k == 0 or alpha == 0.0:
+        if fresh or beta == 0.0:
+            C.fill(0)
+        elif beta != 1.0:
+            C *= beta
+        return C
+    if m > _INT_MAX or n > _INT_MAX or k > _INT_MAX:
+        raise ValueError("gemm: dimension exceeds the 32-bit BLAS interface")
+
+    cdef Py_ssize_t lda, ldb, ldc
+    cdef bint ta, tb, tc
+    if not _layout(A, &lda, &ta):
+        A = np.ascontiguousarray(A)
+        _layout(A, &lda, &ta)
+    if not _layout(B, &ldb, &tb):
+        B = np.ascontiguousarray(B)
+        _layout(B, &ldb, &tb)
+    cdef cnp.ndarray target = C
+    if not _layout(C, &ldc, &tc):
+        target = np.ascontiguousarray(C) if beta != 0.0 else np.empty((m, n), dtype=dtype)
+        _layout(target, &ldc, &tc)
+    if max(lda, ldb, ldc) > _INT_MAX:
+        raise ValueError("gemm: leading dimension exceeds the 32-bit BLAS interface")
+
+    # transposed storage of an operand flips its trans flag
+    cdef bint fa = trans_a ^ ta, fb = trans_b ^ tb
+    cdef void *pa = cnp.PyArray_DATA(A)
+    cdef void *pb = cnp.PyArray_DATA(B)
+    cdef void *pc = cnp.PyArray_DATA(target)
+    cdef int im = <int>m, in_ = <int>n, ik = <int>k
+    cdef int ilda = <int>lda, ildb = <int>ldb, ildc = <int>ldc
+    cdef bint is32 = dtype == np.float32
+    with nogil:
+        if not tc:
+            if is32:
+                sgemm_rm(fa, fb, im, in_, ik, <float>alpha, <const float *>pa, ilda,
+                         <const float *>pb, ildb, <float>beta, <float *>pc, ildc)
+            else:
+                dgemm_rm(fa, fb, im, in_, ik, alpha, <const double *>pa, ilda,
+                         <const double *>pb, ildb, beta, <double *>pc, ildc)
+        else:
+            # C stored transposed: C^T (n x m) = op(B)^T op(A)^T, row-major
+            if is32:
+                sgemm_rm(not fb, not fa, in_, im, ik, <float>alpha, <const float *>pb, ildb,
+                         <const float *>pa, ilda, <float>beta, <float *>pc, ildc)
+            else:
+                dgemm_rm(not fb, not fa, in_, im, ik, alpha, <const double *>pb, ildb,
+                         <const double *>pa, ilda, beta, <double *>pc, ildc)
+    if target is not C:
+        C[...] = target
+    return C

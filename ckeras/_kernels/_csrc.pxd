@@ -1,0 +1,57 @@
+# Declarations of the C kernels in csrc/ (shared by the _kernels modules).
+from libc.stdint cimport int32_t, int64_t
+
+ctypedef int64_t ck_index
+
+cdef extern from "activation.h" nogil:
+    enum:
+        CK_ACT_LINEAR
+        CK_ACT_RELU
+        CK_ACT_SIGMOID
+        CK_ACT_TANH
+        CK_ACT_SOFTMAX
+    void ck_bias_act_f32(const float *z, const float *bias, float *y,
+                         ck_index rows, ck_index cols, int act, int n_threads)
+    void ck_act_backward_f32(const float *dy, const float *y, float *dz, float *dbias,
+                             ck_index rows, ck_index cols, int act, int n_threads)
+    void ck_colsum_add_f32(const float *a, float *out, ck_index rows, ck_index cols,
+                           int n_threads)
+
+cdef extern from "softmax_xent.h" nogil:
+    void ck_softmax_xent_f32(const float *logits, const int64_t *labels, const float *scale,
+                             float *grad, float *loss, float *probs,
+                             ck_index B, ck_index C, int n_threads)
+    void ck_softmax_xent_l32_f32(const float *logits, const int32_t *labels, const float *scale,
+                                 float *grad, float *loss, float *probs,
+                                 ck_index B, ck_index C, int n_threads)
+    void ck_softmax_xent_dense_f32(const float *logits, const float *targets, const float *scale,
+                                   float *grad, float *loss, float *probs,
+                                   ck_index B, ck_index C, int n_threads)
+    void ck_sigmoid_bce_f32(const float *logits, const float *targets, const float *scale,
+                            float *grad, float *loss, float *probs,
+                            ck_index B, ck_index K, int n_threads)
+
+cdef extern from "embedding.h" nogil:
+    ck_index ck_find_bad_id_i64(const int64_t *ids, ck_index n, ck_index vocab)
+    ck_index ck_find_bad_id_i32(const int32_t *ids, ck_index n, ck_index vocab)
+    void ck_embedding_gather_f32(const int64_t *ids, ck_index n, const float *table,
+                                 ck_index dim, float *out, int n_threads)
+    void ck_embedding_gather_i32_f32(const int32_t *ids, ck_index n, const float *table,
+                                     ck_index dim, float *out, int n_threads)
+    void ck_embedding_scatter_add_f32(const int64_t *ids, ck_index n, const float *dout,
+                                      ck_index dim, float *dtable, int n_threads)
+    void ck_embedding_scatter_add_i32_f32(const int32_t *ids, ck_index n, const float *dout,
+                                          ck_index dim, float *dtable, int n_threads)
+
+cdef extern from "optim.h" nogil:
+    void ck_sgd_update_f32(float *param, const float *grad, float *velocity, ck_index n,
+                           float lr, float momentum, int nesterov, int n_threads)
+    void ck_adam_update_f32(float *param, const float *grad, float *m, float *v, float *vhat,
+                            ck_index n, float lr_t, float one_minus_b1, float one_minus_b2,
+                            float eps, int n_threads)
+    void ck_rmsprop_update_f32(float *param, const float *grad, float *velocity,
+                               float *momentum_buf, float *average_grad, ck_index n,
+                               float lr, float rho, float one_minus_rho, float eps,
+                               float momentum, int n_threads)
+    void ck_adagrad_update_f32(float *param, const float *grad, float *acc, ck_index n,
+                               float lr, float eps, int n_threads)

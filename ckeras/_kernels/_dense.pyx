@@ -1,0 +1,82 @@
+"""Dense layer kernels: BLAS GEMM plus one fused bias/activation pass.
+
+forward:  y = sgemm(x, kernel), then act(y + bias) in place (one pass).
+backward: dz = act'(y) * dy fused with the column sum into dbias (one pass),
+          dkernel += x^T dz (sgemm, beta=1, in place), dx = dz kernel^T.
+BLAS runs on its own thread pool and is never called inside an OpenMP
+region; n_threads applies to the fused passes only.
+"""
+import numpy as np
+cimport numpy as cnp
+from ckeras._kernels._blas cimport gemm
+from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
+from ckeras._kernels._csrc cimport CK_ACT_LINEAR
+from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
+
+cnp.import_array()
+
+
+def dense_forward(x, kernel, bias, str activation="linear", int n_threads=1):
+    """act(x @ kernel + bias) for float32 x (batch, in), kernel (in, units)."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray Y = gemm(x, kernel)
+    cdef Py_ssize_t rows = Y.shape[0], cols = Y.shape[1]
+    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
+    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != cols):
+        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({cols},)")
+    cdef float *py = fptr(Y)
+    cdef const float *pb = fptr_or_null(Bv)
+    if pb != NULL or act != CK_ACT_LINEAR:
+        with nogil:
+            ck_bias_act_f32(py, pb, py, rows, cols, act, n_threads)
+    return Y
+
+
+cdef bint _is_direct_f32(object a, Py_ssize_t ndim):
+    return (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.ndim == ndim
+            and a.flags.c_contiguous and a.flags.writeable)
+
+
+def dense_backward(dy, x, y, kernel, str activation, dkernel, dbias,
+                   bint need_dx=True, int n_threads=1):
+    """Accumulate dkernel += x^T dz and dbias += sum(dz); return dx = dz kernel^T.
+
+    dy, y (batch, units) and x (batch, in), kernel (in, units) float32.
+    dkernel / dbias are updated in place (float32 buffers directly, any other
+    dtype through one temporary); dbias may be None."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray DY = f32c_2d(dy, "dy")
+    cdef cnp.ndarray Yv = f32c_2d(y, "y")
+    cdef Py_ssize_t rows = DY.shape[0], cols = DY.shape[1]
+    if Yv.shape[0] != rows or Yv.shape[1] != cols:
+        raise ValueError(f"dy {(<object>DY).shape} and y {(<object>Yv).shape} differ in shape")
+    if dbias is not None and dbias.shape != (cols,):
+        raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
+    cdef bint direct_db = dbias is not None and _is_direct_f32(dbias, 1)
+    cdef cnp.ndarray DB = None
+    if dbias is not None:
+        DB = dbias if direct_db else np.zeros(cols, dtype=np.float32)
+    cdef float *pdb = fptr_or_null(DB)
+    cdef cnp.ndarray DZ
+    cdef const float *pdy = fptr(DY)
+    cdef const float *py = fptr(Yv)
+    cdef float *pdz
+    if act == CK_ACT_LINEAR:
+        DZ = DY
+        if pdb != NULL:
+            with nogil:
+                ck_colsum_add_f32(pdy, pdb, rows, cols, n_threads)
+    else:
+        DZ = np.empty((rows, cols), dtype=np.float32)
+        pdz = fptr(DZ)
+        with nogil:
+            ck_act_backward_f32(pdy, py, pdz, pdb, rows, cols, act, n_threads)
+    if dbias is not None and not direct_db:
+        dbias += DB
+    if isinstance(dkernel, np.ndarray) and dkernel.dtype == np.float32 and dkernel.ndim == 2:
+        gemm(x, DZ, True, False, dkernel, 1.0, 1.0)
+    else:
+        dkernel += gemm(x, DZ, True, False)
+    if need_dx:
+        return gemm(DZ, kernel, False, True)
+    return None

@@ -1,0 +1,89 @@
+"""Fused in-place optimizer updates (csrc/optim.c) on float32 C-contiguous
+arrays of equal size; optional slots may be None."""
+cimport numpy as cnp
+from ckeras._kernels._csrc cimport (ck_index, ck_sgd_update_f32, ck_adam_update_f32,
+                                    ck_rmsprop_update_f32, ck_adagrad_update_f32)
+from ckeras._kernels._checks cimport f32c, fptr, fptr_or_null
+
+cnp.import_array()
+
+
+cdef cnp.ndarray _slot(object x, str name, Py_ssize_t n, bint writeable=True):
+    if x is None:
+        return None
+    cdef cnp.ndarray a = f32c(x, name, writeable)
+    if cnp.PyArray_SIZE(a) != n:
+        raise ValueError(f"{name} has {cnp.PyArray_SIZE(a)} elements, param has {n}")
+    return a
+
+
+cdef cnp.ndarray _need(object x, str name, Py_ssize_t n, bint writeable=True):
+    if x is None:
+        raise TypeError(f"{name} is required")
+    return _slot(x, name, n, writeable)
+
+
+def sgd_update(param, grad, double lr, double momentum=0.0, velocity=None,
+               bint nesterov=False, int n_threads=1):
+    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
+    cdef cnp.ndarray G = _need(grad, "grad", n, False)
+    cdef cnp.ndarray V = _slot(velocity, "velocity", n)
+    cdef float *pp = fptr(P)
+    cdef const float *pg = fptr(G)
+    cdef float *pv = fptr_or_null(V)
+    cdef float flr = <float>lr, fm = <float>momentum
+    with nogil:
+        ck_sgd_update_f32(pp, pg, pv, n, flr, fm, nesterov, n_threads)
+
+
+def adam_update(param, grad, m, v, double lr_t, double beta_1, double beta_2,
+                double epsilon, vhat=None, int n_threads=1):
+    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
+    cdef cnp.ndarray G = _need(grad, "grad", n, False)
+    cdef cnp.ndarray M = _need(m, "m", n)
+    cdef cnp.ndarray Vv = _need(v, "v", n)
+    cdef cnp.ndarray H = _slot(vhat, "vhat", n)
+    cdef float *pp = fptr(P)
+    cdef const float *pg = fptr(G)
+    cdef float *pm = fptr(M)
+    cdef float *pv = fptr(Vv)
+    cdef float *ph = fptr_or_null(H)
+    cdef float flr = <float>lr_t, omb1 = <float>(1.0 - beta_1), omb2 = <float>(1.0 - beta_2)
+    cdef float feps = <float>epsilon
+    with nogil:
+        ck_adam_update_f32(pp, pg, pm, pv, ph, n, flr, omb1, omb2, feps, n_threads)
+
+
+def rmsprop_update(param, grad, velocity, double lr, double rho, double epsilon,
+                   double momentum=0.0, momentum_buf=None, average_grad=None,
+                   int n_threads=1):
+    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
+    cdef cnp.ndarray G = _need(grad, "grad", n, False)
+    cdef cnp.ndarray V = _need(velocity, "velocity", n)
+    cdef cnp.ndarray MB = _slot(momentum_buf, "momentum_buf", n)
+    cdef cnp.ndarray AG = _slot(average_grad, "average_grad", n)
+    cdef float *pp = fptr(P)
+    cdef const float *pg = fptr(G)
+    cdef float *pv = fptr(V)
+    cdef float *pmb = fptr_or_null(MB)
+    cdef float *pag = fptr_or_null(AG)
+    cdef float flr = <float>lr, frho = <float>rho, omr = <float>(1.0 - rho)
+    cdef float feps = <float>epsilon, fmom = <float>momentum
+    with nogil:
+        ck_rmsprop_update_f32(pp, pg, pv, pmb, pag, n, flr, frho, omr, feps, fmom, n_threads)
+
+
+def adagrad_update(param, grad, accumulator, double lr, double epsilon, int n_threads=1):
+    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
+    cdef cnp.ndarray G = _need(grad, "grad", n, False)
+    cdef cnp.ndarray A = _need(accumulator, "accumulator", n)
+    cdef float *pp = fptr(P)
+    cdef const float *pg = fptr(G)
+    cdef float *pa = fptr(A)
+    cdef float flr = <float>lr, feps = <float>epsilon
+    with nogil:
+        ck_adagrad_update_f32(pp, pg, pa, n, flr, feps, n_threads)

@@ -1,0 +1,389 @@
+"""The numerical operations layers, losses and optimizers call.
+
+Each name dispatches to the compiled kernel (``ckeras._kernels``) when it is
+built and the inputs are float32, else to the numpy twin of the same name in
+``ckeras.ops.reference`` (the spec: same signatures, same semantics).
+
+Dispatch rules, per call:
+  * ``CKERAS_REFERENCE=1`` at import (or ``use_reference(True)``) forces the
+    reference everywhere.
+  * The main float operands (``a``/``b``, ``x``/``kernel``/``y``,
+    ``logits``, ``table``, ``param``...) must be float32; float64 (the
+    gradient checks) and other dtypes go to the reference. Secondary inputs
+    (bias, dy, targets, grads, sample_scale) and layouts are coerced to
+    C-contiguous float32 with at most one copy; in-place buffers (optimizer
+    slots, ``dtable``) must already be float32 C-contiguous, else the
+    reference updates them (dense's dkernel/dbias of another dtype are
+    accumulated through one temporary).
+  * A kernel module that fails to import (not built) means the reference,
+    silently; ``kernel_status()`` tells what was loaded and why not.
+  * Modules load lazily on first use: ``_blas``/``_dense`` import scipy's
+    BLAS (~0.3 s), which ``import ckeras`` must not pay.
+  * ``n_threads`` comes from ``ckeras.ops.threads.for_work`` (1 thread for
+    small work). Results are bitwise identical at any thread count.
+
+Layers import ``ckeras.ops``, never ``ckeras._kernels``.
+"""
+import importlib
+import math
+import os
+
+import numpy as np
+
+from ckeras.ops import reference as _ref
+from ckeras.ops import threads as _threads
+from ckeras.ops.reference import (  # noqa: F401
+    FUSED_ACTIVATIONS,
+    OutOfRangeError,
+    check_range,
+)
+
+__all__ = [
+    "FUSED_ACTIVATIONS", "OutOfRangeError", "check_range",
+    "matmul", "sigmoid", "softmax",
+    "activation_from_output", "activation_backward_from_output",
+    "dense", "dense_backward",
+    "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
+    "embedding_lookup", "embedding_lookup_backward",
+    "sgd_update", "adam_update", "rmsprop_update", "adagrad_update",
+    "use_reference", "kernel_status",
+]
+
+_F32 = np.dtype(np.float32)
+_I32 = np.dtype(np.int32)
+_I64 = np.dtype(np.int64)
+_ndarray = np.ndarray
+_for_work = _threads.for_work
+
+_FORCE_REF = os.environ.get("CKERAS_REFERENCE", "").strip().lower() not in ("", "0", "false", "no")
+
+# kernel module name -> module, or None when it could not be imported
+_modules = {}
+_import_errors = {}
+_BLAS_MODULES = ("_blas", "_dense")
+KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim")
+
+
+def use_reference(flag=True):
+    """Force (True) or stop forcing (False) the numpy reference; returns the
+    previous setting. ``CKERAS_REFERENCE=1`` sets it at import."""
+    global _FORCE_REF
+    prev = _FORCE_REF
+    _FORCE_REF = bool(flag)
+    return prev
+
+
+def _load(name):
+    try:
+        return _modules[name]
+    except KeyError:
+        pass
+    try:
+        mod = importlib.import_module("ckeras._kernels." + name)
+    except ImportError as exc:  # not built, or stale: use the reference
+        mod = None
+        _import_errors[name] = exc
+    _modules[name] = mod
+    if mod is not None and name in _BLAS_MODULES:
+        _threads._blas_loaded()
+    return mod
+
+
+def kernel_status():
+    """{module: True | "reason it is unavailable"} (imports every kernel module)."""
+    return {name: (True if _load(name) is not None else repr(_import_errors.get(name)))
+            for name in KERNEL_MODULES}
+
+
+def _k(name):
+    """The kernel module to use, or None for the reference."""
+    if _FORCE_REF:
+        return None
+    mod = _modules.get(name)
+    return mod if mod is not None else (None if name in _modules else _load(name))
+
+
+def _is32(a):
+    return isinstance(a, _ndarray) and a.dtype == _F32
+
+
+def _buffer32(a):
+    """True if ``a`` can be updated in place by a kernel."""
+    return (isinstance(a, _ndarray) and a.dtype == _F32 and a.flags.c_contiguous
+            and a.flags.writeable)
+
+
+def _c32(a):
+    return np.ascontiguousarray(a, dtype=_F32)
+
+
+def _2d(a):
+    """(prod(leading), last) view (a copy if need be) of an array, ndim >= 1."""
+    return a if a.ndim == 2 else a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+def _rows(a):
+    """_2d of a C-contiguous version of ``a`` (at most one copy)."""
+    return _2d(np.ascontiguousarray(a))
+
+
+# ---- GEMM -------------------------------------------------------------------
+
+def matmul(a, b, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
+    """out = alpha * op(a) @ op(b) + beta * out  (GEMM)."""
+    if (_is32(a) and _is32(b) and a.ndim == 2 and b.ndim == 2
+            and (out is None or (_is32(out) and out.ndim == 2
+                                 and not np.may_share_memory(out, a)
+                                 and not np.may_share_memory(out, b)))):
+        mod = _k("_blas")
+        if mod is not None:
+            return mod.gemm(a, b, trans_a, trans_b, out, alpha, beta)
+    return _ref.matmul(a, b, trans_a, trans_b, out, alpha, beta)
+
+
+# ---- activations ------------------------------------------------------------
+
+def _act_forward(name, z):
+    mod = _k("_activation")
+    if mod is None:
+        return None
+    z2 = _rows(z)
+    return mod.bias_act(z2, None, name, _for_work(z2.size)).reshape(z.shape)
+
+
+def sigmoid(x):
+    if _is32(x) and x.ndim >= 1:
+        y = _act_forward("sigmoid", x)
+        if y is not None:
+            return y
+    return _ref.sigmoid(x)
+
+
+def softmax(x):
+    if _is32(x) and x.ndim >= 1 and x.shape[-1] > 0:
+        y = _act_forward("softmax", x)
+        if y is not None:
+            return y
+    return _ref.softmax(x)
+
+
+def activation_from_output(name, z):
+    """Apply a FUSED_ACTIVATIONS activation to pre-activations ``z``."""
+    if (_is32(z) and z.ndim >= 1 and name in FUSED_ACTIVATIONS
+            and (name != "softmax" or z.shape[-1] > 0)):
+        y = _act_forward(name, z)
+        if y is not None:
+            return y
+    return _ref.activation_from_output(name, z)
+
+
+def activation_backward_from_output(name, dy, y):
+    """Gradient w.r.t. the pre-activation, given the activation's output ``y``."""
+    if (_is32(y) and isinstance(dy, _ndarray) and y.ndim >= 1 and dy.shape == y.shape
+            and name in FUSED_ACTIVATIONS):
+        mod = _k("_activation")
+        if mod is not None:
+            y2 = _rows(y)
+            dz = mod.act_backward(_rows(_c32(dy)), y2, name, _for_work(y2.size))
+            return dz.reshape(y.shape)
+    return _ref.activation_backward_from_output(name, dy, y)
+
+
+# ---- Dense ------------------------------------------------------------------
+
+def dense(x, kernel, bias, activation="linear"):
+    """y = activation(x @ kernel + bias); x is (batch, in), bias may be None."""
+    if (_is32(x) and _is32(kernel) and x.ndim >= 1 and kernel.ndim == 2
+            and x.shape[-1] == kernel.shape[0] and activation in FUSED_ACTIVATIONS):
+        mod = _k("_dense")
+        if mod is not None:
+            x2 = _2d(x)
+            units = kernel.shape[1]
+            if bias is not None:
+                bias = _c32(bias)
+            y = mod.dense_forward(x2, kernel, bias, activation, _for_work(x2.shape[0] * units))
+            return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (units,))
+    return _ref.dense(x, kernel, bias, activation)
+
+
+def dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx=True):
+    """Accumulate dkernel (+= x^T dz) and dbias (+= sum dz); return dx = dz kernel^T."""
+    if (_is32(x) and _is32(y) and _is32(kernel) and isinstance(dy, _ndarray)
+            and x.ndim >= 1 and kernel.ndim == 2 and dy.shape == y.shape
+            and y.shape[:-1] == x.shape[:-1] and x.shape[-1] == kernel.shape[0]
+            and y.shape[-1] == kernel.shape[1] and activation in FUSED_ACTIVATIONS):
+        mod = _k("_dense")
+        if mod is not None:
+            x2 = _2d(x)
+            y2 = _rows(y)
+            dx = mod.dense_backward(_rows(_c32(dy)), x2, y2, kernel, activation, dkernel, dbias,
+                                    need_dx, _for_work(y2.size))
+            return dx if dx is None or x.ndim == 2 else dx.reshape(x.shape)
+    return _ref.dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx)
+
+
+# ---- losses -----------------------------------------------------------------
+
+def _row_scale32(sample_scale, lead_shape):
+    """sample_scale as a flat float32 (rows,) array or scalar; False if its
+    shape does not match the rows (then the reference handles it)."""
+    if sample_scale is None:
+        return None
+    s = np.asarray(sample_scale, dtype=_F32)
+    if s.ndim == 0:
+        return s
+    if s.shape != lead_shape:
+        return False
+    return s.reshape(-1)
+
+
+def softmax_cross_entropy(logits, labels, sample_scale=None, want_probs=False):
+    """Fused softmax + categorical cross-entropy on logits (batch, classes).
+
+    labels: int (batch,) class ids, or float (batch, classes) target rows.
+    Returns (losses (batch,), dlogits, probs or None) with
+    dlogits[i] = sample_scale[i] * (softmax(logits[i]) * sum(t_i) - t_i).
+    """
+    if _is32(logits) and logits.ndim >= 1 and logits.shape[-1] > 0:
+        mod = _k("_losses")
+        if mod is not None:
+            labels = np.asarray(labels)
+            lead = logits.shape[:-1]
+            ok = True
+            if labels.ndim == logits.ndim - 1:           # sparse class ids
+                if labels.dtype != _I64 and labels.dtype != _I32:
+                    ok = labels.dtype.kind in "iu"
+                    labels = labels.astype(_I64) if ok else labels
+                lab = np.ascontiguousarray(labels).reshape(-1)
+                ok = ok and labels.shape == lead
+            else:
+                ok = labels.shape == logits.shape
+                lab = _rows(_c32(labels)) if ok else None
+            scale = _row_scale32(sample_scale, lead)
+            if ok and scale is not False:
+                x2 = _rows(logits)
+                losses, grad, probs = mod.softmax_xent(x2, lab, scale, want_probs,
+                                                       _for_work(x2.size))
+                if logits.ndim != 2:
+                    losses = losses.reshape(lead)
+                    grad = grad.reshape(logits.shape)
+                    probs = None if probs is None else probs.reshape(logits.shape)
+                return losses, grad, probs
+    return _ref.softmax_cross_entropy(logits, labels, sample_scale, want_probs)
+
+
+def sigmoid_binary_cross_entropy(logits, targets, sample_scale=None):
+    """Fused sigmoid + binary cross-entropy, averaged over the last axis.
+
+    logits, targets: (batch, k). Returns (losses (batch,), dlogits, probs) with
+    dlogits[i] = sample_scale[i] * (sigmoid(logits[i]) - t_i) / k.
+    """
+    if _is32(logits) and logits.ndim >= 1 and np.shape(targets) == logits.shape:
+        mod = _k("_losses")
+        scale = _row_scale32(sample_scale, logits.shape[:-1])
+        if mod is not None and scale is not False:
+            x2 = _rows(logits)
+            losses, grad, probs = mod.sigmoid_bce(x2, _rows(_c32(targets)), scale,
+                                                  _for_work(x2.size))
+            if logits.ndim != 2:
+                losses = losses.reshape(logits.shape[:-1])
+                grad = grad.reshape(logits.shape)
+                probs = probs.reshape(logits.shape)
+            return losses, grad, probs
+    return _ref.sigmoid_binary_cross_entropy(logits, targets, sample_scale)
+
+
+# ---- Embedding --------------------------------------------------------------
+
+def _flat_ids(ids):
+    """ids as a flat C-contiguous int32/int64 array, or None if not integer."""
+    ids = np.asarray(ids)
+    if ids.dtype != _I64 and ids.dtype != _I32:
+        if ids.dtype.kind not in "iu":
+            return None
+        ids = ids.astype(_I64)
+    return np.ascontiguousarray(ids).reshape(-1)
+
+
+def embedding_lookup(ids, table):
+    """Gather rows: out[..., :] = table[ids[...], :]."""
+    if _is32(table) and table.ndim == 2:
+        mod = _k("_embedding")
+        flat = _flat_ids(ids) if mod is not None else None
+        if flat is not None:
+            out = mod.gather(flat, np.ascontiguousarray(table), _for_work(flat.size * table.shape[1]))
+            return out.reshape(np.shape(ids) + (table.shape[1],))
+    return _ref.embedding_lookup(ids, table)
+
+
+def embedding_lookup_backward(ids, dout, dtable):
+    """Scatter-add rows of dout into dtable (repeated ids accumulate)."""
+    if _buffer32(dtable) and dtable.ndim == 2:
+        mod = _k("_embedding")
+        flat = _flat_ids(ids) if mod is not None else None
+        if flat is not None:
+            dim = dtable.shape[1]
+            d2 = _c32(dout).reshape(flat.size, dim) if np.size(dout) == flat.size * dim else None
+            if d2 is not None:
+                mod.scatter_add(flat, d2, dtable, _for_work(d2.size))
+                return
+    _ref.embedding_lookup_backward(ids, dout, dtable)
+
+
+# ---- optimizer updates (in place, Keras 3 formulas) ------------------------
+
+def _grad32(grad, param):
+    """grad as C-contiguous float32 with param's size, or None."""
+    g = _c32(grad)
+    return g if g.size == param.size else None
+
+
+def _slots_ok(*slots):
+    return all(s is None or _buffer32(s) for s in slots)
+
+
+def sgd_update(param, grad, lr, momentum=0.0, velocity=None, nesterov=False):
+    if _buffer32(param) and _slots_ok(velocity):
+        mod = _k("_optim")
+        g = _grad32(grad, param) if mod is not None else None
+        if g is not None and (velocity is None or velocity.size == param.size):
+            mod.sgd_update(param, g, lr, momentum, velocity, nesterov, _for_work(param.size))
+            return
+    _ref.sgd_update(param, grad, lr, momentum, velocity, nesterov)
+
+
+def adam_update(param, grad, m, v, lr_t, beta_1, beta_2, epsilon, vhat=None):
+    """lr_t already holds the bias correction: lr * sqrt(1-b2^t) / (1-b1^t)."""
+    if _buffer32(param) and _buffer32(m) and _buffer32(v) and _slots_ok(vhat):
+        mod = _k("_optim")
+        g = _grad32(grad, param) if mod is not None else None
+        if g is not None and m.size == v.size == param.size and (vhat is None or vhat.size == param.size):
+            mod.adam_update(param, g, m, v, lr_t, beta_1, beta_2, epsilon, vhat,
+                            _for_work(param.size))
+            return
+    _ref.adam_update(param, grad, m, v, lr_t, beta_1, beta_2, epsilon, vhat)
+
+
+def rmsprop_update(param, grad, velocity, lr, rho, epsilon, momentum=0.0,
+                   momentum_buf=None, average_grad=None):
+    if _buffer32(param) and _buffer32(velocity) and _slots_ok(momentum_buf, average_grad):
+        mod = _k("_optim")
+        g = _grad32(grad, param) if mod is not None else None
+        if (g is not None and velocity.size == param.size
+                and all(s is None or s.size == param.size for s in (momentum_buf, average_grad))):
+            mod.rmsprop_update(param, g, velocity, lr, rho, epsilon, momentum,
+                               momentum_buf if momentum > 0 else None, average_grad,
+                               _for_work(param.size))
+            return
+    _ref.rmsprop_update(param, grad, velocity, lr, rho, epsilon, momentum,
+                        momentum_buf, average_grad)
+
+
+def adagrad_update(param, grad, accumulator, lr, epsilon):
+    if _buffer32(param) and _buffer32(accumulator):
+        mod = _k("_optim")
+        g = _grad32(grad, param) if mod is not None else None
+        if g is not None and accumulator.size == param.size:
+            mod.adagrad_update(param, g, accumulator, lr, epsilon, _for_work(param.size))
+            return
+    _ref.adagrad_update(param, grad, accumulator, lr, epsilon)
