@@ -50,7 +50,7 @@ def test_float32_uses_kernel_float64_uses_reference(kernels, monkeypatch, name):
         CALLS[name](np.float32)
 
 
-def test_env_var_forces_reference_and_import_stays_light():
+def test_env_var_forces_reference_and_import_stays_light(tmp_path):
     """CKERAS_REFERENCE=1 forces the reference; ckeras.ops never imports
     scipy until a GEMM is needed."""
     code = (
@@ -65,7 +65,10 @@ def test_env_var_forces_reference_and_import_stays_light():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     for flag, expect in (("1", "True"), ("0", "False")):
         env["CKERAS_REFERENCE"] = flag
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        # cwd elsewhere: `python -c` puts the cwd first on sys.path, and the
+        # source checkout has no compiled kernels.
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, cwd=tmp_path)
         assert out.returncode == 0, out.stderr
         if flag == "0" and not all(v is True for v in ops.kernel_status().values()):
             continue
@@ -77,3 +80,14 @@ def test_missing_extension_falls_back(monkeypatch):
     got = ops.softmax_cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 1]))
     want = ref.softmax_cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 1]))
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_the_tested_package_has_its_kernels():
+    """The suite must exercise the compiled kernels, not silently the reference
+    (e.g. when run against a source checkout that was never built)."""
+    if ops._FORCE_REF:
+        pytest.skip("CKERAS_REFERENCE=1: the reference is under test")
+    status = ops.kernel_status()
+    missing = {k: v for k, v in status.items() if v is not True}
+    assert not missing, (f"kernels not importable: {missing}. Build them: "
+                         "pip install . (or python setup.py build_ext --inplace)")
