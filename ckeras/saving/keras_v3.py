@@ -1,0 +1,278 @@
+"""Keras 3's native formats: ``.weights.h5`` and the ``.keras`` zip archive.
+
+Layout (checked against files written by real Keras 3.15.1):
+
+    vars/                        @name = model name (the model's own variables: none)
+    layers/<key>/vars/0, 1, ...  one group per layer of ``model.layers``; <key> is the
+                                 snake-cased *class* name made unique by a counter in
+                                 layer order (dense, dense_1, input_layer, ...), not
+                                 the layer's name; @name = the layer's name
+    layers/<key>/<attr>/vars/... a sub-layer held in attribute <attr> (LSTM: cell)
+    layers/<key>/layers/...      a nested model, recursively
+    optimizer/vars/0, 1, ...     optimizer.variables(): iteration, learning_rate, slots
+
+A layer's own variables are stored trainable first, then non-trainable, in
+creation order. A layer may override the grouping with
+``_keras3_variable_groups() -> [(subpath, [Variable, ...]), ...]`` (subpath ""
+is the layer's own ``vars``).
+
+A ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (the model's
+full serialization with ``compile_config``) and ``model.weights.h5``.
+"""
+import datetime
+import io
+import json
+import re
+import warnings
+import zipfile
+
+import numpy as np
+
+from ckeras.saving.legacy_h5 import legacy_weights, restore_optimizer_state
+from ckeras.saving.model_config import (KERAS_VERSION, compile_config, compile_from_config,
+                                        full_model_config, model_from_config, parse_json)
+
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+WEIGHTS_FILE = "model.weights.h5"
+
+
+def _snake(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _is_model(obj):
+    return hasattr(obj, "_run_forward") and hasattr(obj, "layers")
+
+
+def _is_layer(obj):
+    from ckeras.layers.layer import Layer
+    return isinstance(obj, Layer)
+
+
+def _own_variables(layer, exclude=()):
+    own = [w for w in getattr(layer, "_weights", []) if id(w) not in exclude]
+    return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
+
+
+def _container_keys(objs):
+    """Keras's names for a list of saveables: snake class name + counter."""
+    used, keys = {}, []
+    for obj in objs:
+        key = _snake(type(obj).__name__)
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        keys.append(key)
+    return keys
+
+
+def _all_weight_ids(layer):
+    ids = {id(w) for w in getattr(layer, "_weights", [])}
+    for _, child in _child_layers(layer):
+        ids |= _all_weight_ids(child)
+    return ids
+
+
+def _child_layers(layer):
+    """(path, sub-layer) for sub-layers held in public attributes."""
+    out = []
+    for attr in sorted(vars(layer)):
+        if attr.startswith("_"):
+            continue
+        value = getattr(layer, attr, None)
+        if _is_layer(value) and value is not layer:
+            out.append((attr, value))
+        elif isinstance(value, (list, tuple)) and value and all(_is_layer(v) for v in value):
+            for key, v in zip(_container_keys(value), value):
+                out.append((f"{attr}/{key}", v))
+    return out
+
+
+def variable_groups(obj, path, visited=None):
+    """[(group path, object name, [variables])] for ``obj`` in Keras 3's layout."""
+    visited = set() if visited is None else visited
+    if id(obj) in visited:
+        return []
+    visited.add(id(obj))
+    join = (lambda p: f"{path}/{p}" if path else p)
+    if _is_model(obj):
+        out = [(join("vars"), obj.name, [])]
+        layers = list(obj.layers)
+        for key, layer in zip(_container_keys(layers), layers):
+            out.extend(variable_groups(layer, join(f"layers/{key}"), visited))
+        return out
+    hook = getattr(obj, "_keras3_variable_groups", None)
+    if callable(hook):
+        return [(join(f"{sub}/vars" if sub else "vars"), obj.name if not sub else sub.split("/")[-1],
+                 list(vs)) for sub, vs in hook()]
+    children = _child_layers(obj)
+    exclude = set()
+    for _, child in children:
+        exclude |= _all_weight_ids(child)
+    out = [(join("vars"), obj.name, _own_variables(obj, exclude))]
+    for attr, child in children:
+        out.extend(variable_groups(child, join(attr), visited))
+    written = {id(w) for _, _, vs in out for w in vs}
+    if written != {id(w) for w in legacy_weights(obj)}:
+        # Weights held in a way the attribute scan does not see: never drop any.
+        return [(join("vars"), obj.name, legacy_weights(obj))]
+    return out
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+def write_weights(model, h5file, include_optimizer=True):
+    for group_path, name, variables in variable_groups(model, ""):
+        group = h5file.require_group(group_path)
+        group.attrs["name"] = name
+        for i, w in enumerate(variables):
+            group.create_dataset(str(i), data=np.asarray(w.value, dtype=np.float32))
+    opt = getattr(model, "optimizer", None)
+    if include_optimizer and getattr(model, "compiled", False) and opt is not None \
+            and hasattr(opt, "variables"):
+        group = h5file.require_group("optimizer/vars")
+        group.attrs["name"] = opt.name
+        for i, (_, value) in enumerate(opt.variables()):
+            group.create_dataset(str(i), data=np.asarray(value))
+
+
+def save_weights(model, fileobj):
+    import h5py
+    with h5py.File(fileobj, "w") as f:
+        write_weights(model, f)
+
+
+def save_model(model, fileobj, include_optimizer=True):
+    import h5py
+    compiled = include_optimizer and getattr(model, "compiled", False) and \
+        getattr(model, "optimizer", None) is not None
+    config = full_model_config(model, compile_config(model) if compiled else None)
+    metadata = {"keras_version": KERAS_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        write_weights(model, f, include_optimizer=compiled)
+    with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr(METADATA_FILE, json.dumps(metadata))
+        z.writestr(CONFIG_FILE, json.dumps(config))
+        z.writestr(WEIGHTS_FILE, buf.getvalue())
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+def is_keras3_weights(h5file):
+    return "layer_names" not in h5file.attrs and "model_weights" not in h5file and (
+        "layers" in h5file or "vars" in h5file)
+
+
+def _flat_file_vars(group):
+    """Every dataset under a layer's group: its vars, then sub-groups sorted."""
+    out = []
+    if "vars" in group:
+        vg = group["vars"]
+        out.extend(np.asarray(vg[str(i)][()]) for i in range(len(vg)))
+    for key in sorted(group):
+        if key != "vars" and hasattr(group[key], "keys"):
+            out.extend(_flat_file_vars(group[key]))
+    return out
+
+
+def _read_vars(h5file, path):
+    if path not in h5file:
+        return None
+    group = h5file[path]
+    n = len(group)
+    try:
+        return [np.asarray(group[str(i)][()]) for i in range(n)]
+    except KeyError:
+        raise ValueError(f"group {path!r} does not hold datasets 0..{n - 1}") from None
+
+
+def _units(model, path=""):
+    """(group path, layer) for every non-model layer, through nested models."""
+    layers = list(model.layers)
+    for key, layer in zip(_container_keys(layers), layers):
+        sub = f"{path}/layers/{key}" if path else f"layers/{key}"
+        if _is_model(layer):
+            yield from _units(layer, sub)
+        else:
+            yield sub, layer
+
+
+def _same_shapes(values, variables):
+    return len(values) == len(variables) and all(
+        tuple(v.shape) == tuple(w.shape) for v, w in zip(values, variables))
+
+
+def _plan_layer(h5file, path, layer, filepath):
+    """[(variable, value)] for one layer, or an error message."""
+    groups = variable_groups(layer, path)
+    pairs = []
+    for gpath, _, variables in groups:
+        values = _read_vars(h5file, gpath) or []
+        if not _same_shapes(values, variables):
+            break
+        pairs.extend(zip(variables, values))
+    else:
+        return pairs, None
+    # The file may group a layer's variables differently (e.g. a sub-layer
+    # ckeras does not have): accept the subtree if it matches in legacy order.
+    expected = legacy_weights(layer)
+    flat = _flat_file_vars(h5file[path]) if path in h5file else []
+    if _same_shapes(flat, expected):
+        return list(zip(expected, flat)), None
+    want = [tuple(w.shape) for w in expected]
+    got = [tuple(v.shape) for v in flat]
+    return None, (f"{filepath!r}: layer {layer.name!r} ({type(layer).__name__}, group "
+                  f"{path!r}) expects {len(want)} variables {want}, the file holds "
+                  f"{len(got)} {got}.")
+
+
+def load_weights(model, h5file, filepath, skip_mismatch=False, load_optimizer=True):
+    """Assign weights from a Keras 3 layout; all or nothing unless skip_mismatch."""
+    assignments, problems = [], []
+    for path, layer in _units(model):
+        if not legacy_weights(layer):
+            continue
+        pairs, problem = _plan_layer(h5file, path, layer, filepath)
+        if problem is None:
+            assignments.extend(pairs)
+        else:
+            problems.append(problem)
+    if problems and not skip_mismatch:
+        more = f" ({len(problems) - 1} more layers mismatch)" if len(problems) > 1 else ""
+        raise ValueError(problems[0] + more)
+    for p in problems:
+        warnings.warn(p + " Skipped (skip_mismatch=True).", stacklevel=3)
+    for w, v in assignments:
+        w.assign(v)
+    opt = getattr(model, "optimizer", None)
+    if load_optimizer and opt is not None and getattr(model, "compiled", False) \
+            and "optimizer/vars" in h5file:
+        values = _read_vars(h5file, "optimizer/vars")
+        restore_optimizer_state(model, [], values, filepath)
+
+
+def load_model(zf, filepath, custom_objects=None, compile=True):
+    """Model from an open ``zipfile.ZipFile`` of the ``.keras`` format."""
+    import h5py
+    names = set(zf.namelist())
+    if CONFIG_FILE not in names:
+        raise ValueError(f"{filepath!r} is a zip file but not a Keras archive: it has no "
+                         f"{CONFIG_FILE} (members: {sorted(names)[:10]}).")
+    config = parse_json(zf.read(CONFIG_FILE).decode("utf-8"), CONFIG_FILE, filepath)
+    model = model_from_config(config, custom_objects, filepath)
+    compile_cfg = config.get("compile_config") if isinstance(config, dict) else None
+    if compile and compile_cfg:
+        compile_from_config(model, compile_cfg, custom_objects, filepath)
+    if WEIGHTS_FILE in names:
+        with h5py.File(io.BytesIO(zf.read(WEIGHTS_FILE)), "r") as f:
+            load_weights(model, f, filepath, load_optimizer=bool(compile and compile_cfg))
+    elif any(legacy_weights(l) for l in model.layers):
+        raise ValueError(f"{filepath!r} has no {WEIGHTS_FILE}: the archive holds no weights.")
+    return model

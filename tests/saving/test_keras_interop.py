@@ -1,0 +1,35 @@
+"""Real Keras loads what ckeras saves and vice versa (runs only where Keras is
+installed; see benchmarks/check_keras_interop.py for the full matrix)."""
+import importlib.util
+import os
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+keras = pytest.importorskip("keras")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def interop():
+    spec = importlib.util.spec_from_file_location(
+        "check_keras_interop", os.path.join(ROOT, "benchmarks", "check_keras_interop.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from ckeras.saving.model_config import import_layer_modules
+    import_layer_modules()
+    return module
+
+
+# A small sample (Keras + JAX cost seconds per model); the script runs the rest.
+@pytest.mark.parametrize("direction, family, fmt, opt", [
+    ("ckeras to keras", "functional", ".keras", "adam"),
+    ("keras to ckeras", "functional", ".h5", "sgd_momentum"),
+])
+def test_models_move_between_ckeras_and_keras(interop, tmp_path, direction, family, fmt, opt):
+    import ckeras
+    src, dst = (ckeras, keras) if direction == "ckeras to keras" else (keras, ckeras)
+    interop.RESULTS.clear()
+    interop.check(direction, family, fmt, src, dst, str(tmp_path), opt)
+    assert len(interop.RESULTS) == 3 and all(interop.RESULTS)
