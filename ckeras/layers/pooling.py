@@ -127,10 +127,12 @@ class _GlobalAverage(_GlobalPooling):
                              f"{(x.shape[0], steps)}.")
         m = m.astype(x.dtype)
         w = m / np.maximum(m.sum(axis=1, keepdims=True), 1)       # (batch, steps)
+        # einsum, not matmul: keeps numpy's BLAS pool (a second one beside
+        # scipy's, which the GEMMs use) idle, so the two never fight for cores.
         if axis == 1:
-            y2 = np.matmul(w[:, None, :], x2)[:, 0, :]
+            y2 = np.einsum("bt,btd->bd", w, x2)
         else:
-            y2 = np.matmul(x2, w[:, :, None])[:, :, 0]
+            y2 = np.einsum("bdt,bt->bd", x2, w)
 
         def backward(dy, need_dx=True):
             if not need_dx:

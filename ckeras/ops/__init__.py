@@ -191,32 +191,6 @@ def activation_backward_from_output(name, dy, y):
 
 # ---- Dense ------------------------------------------------------------------
 
-# scipy's bundled OpenBLAS (0.3.30 here) is several times slower than numpy's
-# (0.3.31) on GEMMs with few rows: a 1x784 @ 784x512 product took 330 us vs
-# 32 us (numpy hands it to gemv), 8 rows 330 vs 180 us; from ~64 rows on they
-# are even. So few-row Dense products go through np.matmul; the fused
-# bias/activation passes stay ours. (benchmarks/bench_mlp.py, predict_one_ms)
-_SMALL_ROWS = 64
-
-
-def _small_dense(x2, kernel, bias, activation):
-    act = _k("_activation")
-    if act is None:
-        return None
-    z = np.matmul(x2, kernel)
-    if bias is None and activation == "linear":
-        return z
-    return act.bias_act(z, bias, activation, 1, out=z)
-
-
-def _small_dense_backward(dy2, x2, y2, kernel, activation, dkernel, dbias, need_dx):
-    act = _k("_activation")
-    if act is None or not _buffer32(dkernel) or (dbias is not None and not _buffer32(dbias)):
-        return False, None
-    dz = act.act_backward(dy2, y2, activation, 1, dbias=dbias)
-    dkernel += np.matmul(x2.T, dz)
-    return True, (np.matmul(dz, kernel.T) if need_dx else None)
-
 def dense(x, kernel, bias, activation="linear"):
     """y = activation(x @ kernel + bias); x is (batch, in), bias may be None."""
     if (_is32(x) and _is32(kernel) and x.ndim >= 1 and kernel.ndim == 2
@@ -227,11 +201,7 @@ def dense(x, kernel, bias, activation="linear"):
             units = kernel.shape[1]
             if bias is not None:
                 bias = _c32(bias)
-            y = None
-            if x2.shape[0] < _SMALL_ROWS:
-                y = _small_dense(x2, kernel, bias, activation)
-            if y is None:
-                y = mod.dense_forward(x2, kernel, bias, activation, _for_work(x2.shape[0] * units))
+            y = mod.dense_forward(x2, kernel, bias, activation, _for_work(x2.shape[0] * units))
             return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (units,))
     return _ref.dense(x, kernel, bias, activation)
 
@@ -246,11 +216,6 @@ def dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx=True):
         if mod is not None:
             x2 = _2d(x)
             y2 = _rows(y)
-            if x2.shape[0] < _SMALL_ROWS:
-                done, dx = _small_dense_backward(_rows(_c32(dy)), x2, y2, kernel, activation,
-                                                 dkernel, dbias, need_dx)
-                if done:
-                    return dx if dx is None or x.ndim == 2 else dx.reshape(x.shape)
             dx = mod.dense_backward(_rows(_c32(dy)), x2, y2, kernel, activation, dkernel, dbias,
                                     need_dx, _for_work(y2.size))
             return dx if dx is None or x.ndim == 2 else dx.reshape(x.shape)

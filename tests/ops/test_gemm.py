@@ -4,7 +4,8 @@ import pytest
 
 from ckeras.ops import reference as ref
 
-SHAPES = [(1, 1, 1), (3, 17, 5), (17, 3, 129), (129, 65, 33), (2, 1, 64)]  # (m, k, n)
+SHAPES = [(1, 1, 1), (3, 17, 5), (17, 3, 129), (129, 65, 33), (2, 1, 64),
+          (1, 37, 19), (1, 5, 1)]  # (m, k, n); m == 1 takes the gemv path
 
 
 def _operands(rng, m, k, n, trans_a, trans_b):
@@ -46,6 +47,20 @@ def test_alpha_beta_out(kernels, rng, trans_a, trans_b):
     out[...] = np.nan
     kernels.matmul(a, b, trans_a, trans_b, out=out)
     _close(out, _expected(a, b, trans_a, trans_b), k)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_one_row_gemv_path_with_alpha_beta_and_strided_rows(kernels, rng, trans_a, trans_b):
+    k, n = 23, 11
+    big_a = rng.standard_normal((5, 40)).astype(np.float32)
+    a = big_a[2:3, 3:3 + k] if not trans_a else big_a[:k, 7:8] if k <= 5 else \
+        rng.standard_normal((k, 4)).astype(np.float32)[:, 1:2]  # a strided column
+    b = _operands(rng, 1, k, n, trans_a, trans_b)[1]
+    c0 = rng.standard_normal((1, n)).astype(np.float32)
+    out = c0.copy()
+    kernels.matmul(a, b, trans_a, trans_b, out=out, alpha=0.5, beta=2.0)
+    _close(out, 0.5 * _expected(a, b, trans_a, trans_b) + 2.0 * c0, k)
 
 
 def test_views_without_copies(kernels, rng):
