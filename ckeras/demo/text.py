@@ -39,10 +39,18 @@ def run(epochs=None, out_dir="."):
     ], name="review_classifier")
     model.summary()
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(train_ids, y_train, epochs=epochs or 6, batch_size=64,
-                        validation_split=0.1, verbose="auto")
+    # It overfits after a few epochs: keep the weights of the best validation loss.
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1,
+                                         restore_best_weights=True)
+    history = model.fit(train_ids, y_train, epochs=epochs or 10, batch_size=64,
+                        validation_split=0.1, callbacks=[stop], verbose="auto")
     curve = save_learning_curve(history, os.path.join(out_dir, "text_learning_curve"))
     print(f"learning curve saved to {curve}")
     loss, accuracy = model.evaluate(test_ids, y_test, verbose=0)
     print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+    reviews = ["a gorgeous, moving and funny film", "a tedious mess with no redeeming qualities"]
+    probs = model.predict(pad_sequences(tokenizer.texts_to_sequences(reviews), maxlen=MAX_LEN),
+                          verbose=0)
+    for review, p in zip(reviews, probs[:, 0]):
+        print(f"  P(fresh) = {p:.2f}  {review!r}")
     return 0
