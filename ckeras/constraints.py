@@ -22,19 +22,6 @@ def _norms(w, axis):
     return np.sqrt((w * w).sum(axis=_axis(axis), keepdims=True))
 
 
-def _known_kwargs(cls, config, kind):
-    """Drop (with a warning) config keys cls.__init__ does not take: files from a
-    newer Keras may carry arguments ckeras does not know yet."""
-    import inspect
-    import warnings
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return dict(config)
-    unknown = [k for k in config if k not in params or k == "self"]
-    if unknown:
-        warnings.warn(f"{kind} {cls.__name__}: ignoring unknown config keys {unknown}.",
-                      stacklevel=3)
-    return {k: v for k, v in config.items() if k not in unknown}
 
 
 class Constraint:
@@ -48,7 +35,7 @@ class Constraint:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**_known_kwargs(cls, config, "Constraint"))
+        return cls(**registry.known_kwargs(cls, config, "Constraint"))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -103,19 +103,6 @@ def _seed_value(seed):
     return None if seed is None else int(seed)
 
 
-def _known_kwargs(cls, config, kind):
-    """Drop (with a warning) config keys cls.__init__ does not take: files from a
-    newer Keras may carry arguments ckeras does not know yet."""
-    import inspect
-    import warnings
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return dict(config)
-    unknown = [k for k in config if k not in params or k == "self"]
-    if unknown:
-        warnings.warn(f"{kind} {cls.__name__}: ignoring unknown config keys {unknown}.",
-                      stacklevel=3)
-    return {k: v for k, v in config.items() if k not in unknown}
 
 
 class Initializer:
@@ -131,7 +118,7 @@ class Initializer:
     def from_config(cls, config):
         config = dict(config)
         config.pop("dtype", None)  # very old (tf.keras 1) configs carried it
-        return cls(**_known_kwargs(cls, config, "Initializer"))
+        return cls(**registry.known_kwargs(cls, config, "Initializer"))
 
     def clone(self):
         return self.__class__.from_config(self.get_config())

@@ -25,19 +25,6 @@ def _factor(value, name):
     return float(value)
 
 
-def _known_kwargs(cls, config, kind):
-    """Drop (with a warning) config keys cls.__init__ does not take: files from a
-    newer Keras may carry arguments ckeras does not know yet."""
-    import inspect
-    import warnings
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return dict(config)
-    unknown = [k for k in config if k not in params or k == "self"]
-    if unknown:
-        warnings.warn(f"{kind} {cls.__name__}: ignoring unknown config keys {unknown}.",
-                      stacklevel=3)
-    return {k: v for k, v in config.items() if k not in unknown}
 
 
 class Regularizer:
@@ -57,7 +44,7 @@ class Regularizer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**_known_kwargs(cls, config, "Regularizer"))
+        return cls(**registry.known_kwargs(cls, config, "Regularizer"))
 
     def __repr__(self):
         try:

@@ -98,3 +98,18 @@ def serialize(obj, module):
             "class_name": type(obj).__name__,
             "config": obj.get_config(),
             "registered_name": registered}
+
+
+def known_kwargs(cls, config, kind):
+    """Drop (with a warning) config keys cls.__init__ does not take: files from a
+    newer Keras may carry arguments ckeras does not know yet."""
+    import inspect
+    import warnings
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return dict(config)
+    unknown = [k for k in config if k not in params or k == "self"]
+    if unknown:
+        warnings.warn(f"{kind} {cls.__name__}: ignoring unknown config keys {unknown}.",
+                      stacklevel=3)
+    return {k: v for k, v in config.items() if k not in unknown}
