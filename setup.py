@@ -33,6 +33,7 @@ EXTENSIONS = [
     ("ckeras._kernels._embedding", ["ckeras/_kernels/_embedding.pyx", "csrc/embedding.c"]),
     ("ckeras._kernels._optim", ["ckeras/_kernels/_optim.pyx", "csrc/optim.c"]),
     ("ckeras._kernels._openmp", ["ckeras/_kernels/_openmp.pyx"]),
+    ("ckeras._kernels._recurrent", ["ckeras/_kernels/_recurrent.pyx", "csrc/recurrent.c"]),
 ]
 
 if sys.platform == "win32":  # MSVC

@@ -55,3 +55,10 @@ cdef extern from "optim.h" nogil:
                                float momentum, int n_threads)
     void ck_adagrad_update_f32(float *param, const float *grad, float *acc, ck_index n,
                                float lr, float eps, int n_threads)
+
+cdef extern from "recurrent.h" nogil:
+    void ck_lstm_gates_forward_f32(float *z, const float *c_prev, float *h, float *c,
+                                   float *tanh_c, ck_index B, ck_index u, int n_threads)
+    void ck_lstm_gates_backward_f32(const float *dh, const float *dc, const float *gates,
+                                    const float *c_prev, const float *tanh_c, float *dz,
+                                    float *dc_prev, ck_index B, ck_index u, int n_threads)

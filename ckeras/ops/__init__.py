@@ -46,6 +46,7 @@ __all__ = [
     "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
     "embedding_lookup", "embedding_lookup_backward",
     "sgd_update", "adam_update", "rmsprop_update", "adagrad_update",
+    "lstm_gates_forward", "lstm_gates_backward",
     "use_reference", "kernel_status",
 ]
 
@@ -61,7 +62,7 @@ _FORCE_REF = os.environ.get("CKERAS_REFERENCE", "").strip().lower() not in ("", 
 _modules = {}
 _import_errors = {}
 _BLAS_MODULES = ("_blas", "_dense")
-KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim")
+KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim", "_recurrent")
 
 
 def use_reference(flag=True):
@@ -387,3 +388,27 @@ def adagrad_update(param, grad, accumulator, lr, epsilon):
             mod.adagrad_update(param, g, accumulator, lr, epsilon, _for_work(param.size))
             return
     _ref.adagrad_update(param, grad, accumulator, lr, epsilon)
+
+
+# ---- recurrent gate math --------------------------------------------------------
+
+def lstm_gates_forward(z, c_prev, h=None, c=None, tanh_c=None):
+    """One LSTM step's gate math: z (B, 4u) activated in place into the gates
+    (i, f, g, o); returns (h, c, tanh_c), into the given buffers if any."""
+    if (_buffer32(z) and z.ndim == 2 and z.shape[1] % 4 == 0
+            and all(b is None or _buffer32(b) for b in (h, c, tanh_c))):
+        mod = _k("_recurrent")
+        if mod is not None:
+            return mod.lstm_gates_forward(z, _c32(c_prev), h, c, tanh_c, _for_work(z.size))
+    return _ref.lstm_gates_forward(z, c_prev, h, c, tanh_c)
+
+
+def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
+    """(dz (B, 4u), dc_prev (B, u)) from the saved gates, c_prev, tanh_c."""
+    if (_is32(gates) and gates.ndim == 2 and gates.shape[1] % 4 == 0
+            and all(b is None or _buffer32(b) for b in (dz, dc_prev))):
+        mod = _k("_recurrent")
+        if mod is not None:
+            return mod.lstm_gates_backward(_c32(dh), _c32(dc), _c32(gates), _c32(c_prev),
+                                           _c32(tanh_c), dz, dc_prev, _for_work(gates.size))
+    return _ref.lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz, dc_prev)

@@ -257,3 +257,53 @@ def rmsprop_update(param, grad, velocity, lr, rho, epsilon, momentum=0.0,
 def adagrad_update(param, grad, accumulator, lr, epsilon):
     accumulator += grad * grad
     param -= lr * grad / np.sqrt(accumulator + epsilon)
+
+
+# ---- fused LSTM gate math (one time step; gate order i, f, g, o) ----------------
+
+def _sig(x):
+    e = np.exp(-np.abs(x))
+    r = 1 / (1 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def lstm_gates_forward(z, c_prev, h=None, c=None, tanh_c=None):
+    """z (B, 4u) pre-activations -> activated gates, in place (sigmoid i, f,
+    o; tanh g); c = f*c_prev + i*g, tanh_c = tanh(c), h = o*tanh_c.
+    Returns (h, c, tanh_c), written into the given buffers if any."""
+    u = z.shape[1] // 4
+    z[:, :2 * u] = _sig(z[:, :2 * u])
+    z[:, 2 * u:3 * u] = np.tanh(z[:, 2 * u:3 * u])
+    z[:, 3 * u:] = _sig(z[:, 3 * u:])
+    i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+    cv = f * c_prev + i * g
+    tc = np.tanh(cv)
+    hv = o * tc
+    outs = []
+    for buf, v in ((h, hv), (c, cv), (tanh_c, tc)):
+        if buf is None:
+            buf = v
+        else:
+            buf[...] = v
+        outs.append(buf)
+    return tuple(outs)
+
+
+def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
+    """Gradients through one step's gate math: (dz (B, 4u), dc_prev (B, u)).
+    dc_prev may be dc."""
+    u = gates.shape[1] // 4
+    i, f, g, o = gates[:, :u], gates[:, u:2 * u], gates[:, 2 * u:3 * u], gates[:, 3 * u:]
+    d = dc + dh * (o * (1 - tanh_c * tanh_c))
+    out = np.concatenate([d * (g * (i * (1 - i))), d * (c_prev * (f * (1 - f))),
+                          d * (i * (1 - g * g)), dh * (tanh_c * (o * (1 - o)))], axis=1)
+    dcp = d * f
+    if dz is None:
+        dz = out
+    else:
+        dz[...] = out
+    if dc_prev is None:
+        dc_prev = dcp
+    else:
+        dc_prev[...] = dcp
+    return dz, dc_prev
