@@ -50,6 +50,9 @@ def _as_batchable(a, what):
     if a.dtype == object:
         raise ValueError(f"`{what}` has dtype object (ragged or mixed data?); "
                          "pad sequences with ckeras.utils.pad_sequences first.")
+    if a.dtype.kind in "USV":  # text must be tokenized first; numpy's cast error names neither
+        raise ValueError(f"`{what}` has dtype {a.dtype} (strings), expected numbers; "
+                         "tokenize text first (e.g. ckeras.preprocessing.text.Tokenizer).")
     if a.dtype == np.float64 or a.dtype == np.float16 or a.dtype == np.bool_:
         a = a.astype(np.float32)  # the model is float32: cast once, not per layer
     return a

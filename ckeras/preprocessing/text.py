@@ -145,7 +145,10 @@ class Tokenizer:
         `texts` is an iterable of strings or of token lists. A bare string is
         iterated character by character, each character being a document.
         """
-        for text in texts:
+        for i, text in enumerate(texts):
+            if not isinstance(text, (str, list, tuple)):
+                raise TypeError(f"Tokenizer.fit_on_texts: `texts` must hold strings or token "
+                                f"lists, got {type(text).__name__} {text!r} at index {i}.")
             self.document_count += 1
             seq = self._tokenize(text)
             for w in seq:

@@ -41,6 +41,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
 
     if maxlen is None:
         maxlen = np.max(lengths)
+    elif maxlen < 0:
+        raise ValueError(f"pad_sequences: `maxlen` must be a non-negative integer, got {maxlen}.")
 
     is_str_dtype = (np.issubdtype(dtype, np.str_)
                     or np.issubdtype(dtype, np.bytes_))
