@@ -9,20 +9,8 @@ from ckeras.optimizers.base import Optimizer
 
 
 class Lion(Optimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99,
-                 weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(
-            learning_rate=learning_rate, weight_decay=weight_decay,
-            clipnorm=clipnorm, clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm, use_ema=use_ema,
-            ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps,
-            name=name, **kwargs)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
         if beta_1 <= 0 or beta_1 > 1:
             raise ValueError(
                 "Argument `beta_1` must be in the [0, 1] range. Otherwise, the "
