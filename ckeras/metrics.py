@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from ckeras.losses import squeeze_or_expand_to_same_rank  # one rule for losses and metrics
 from ckeras.saving import registry
 
 EPSILON = 1e-7
@@ -55,22 +56,6 @@ def _pair(y_true, y_pred):
     return y_true, y_pred
 
 
-def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
-    """Keras's rank alignment: drop (or add) a trailing axis of size 1."""
-    r1, r2 = x1.ndim, x2.ndim
-    if r1 == r2:
-        return x1, x2
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1 and expand_rank_1:
-            x2 = x2[..., None]
-        else:
-            x1 = x1[..., 0]
-    if r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1 and expand_rank_1:
-            x1 = x1[..., None]
-        else:
-            x2 = x2[..., 0]
-    return x1, x2
 
 
 def _mean_last(x):
