@@ -56,8 +56,6 @@ def _pair(y_true, y_pred):
     return y_true, y_pred
 
 
-
-
 def _mean_last(x):
     """Mean over the last axis; rank-1 input is already one value per sample."""
     return x.mean(axis=-1) if x.ndim >= 2 else x
