@@ -270,13 +270,11 @@ class _Pooling(Layer):
             return a[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
 
         if self._mode == "max":
+            # Plain maxima here (fast ufuncs on strided views); which offset won
+            # is worked out only if a gradient is asked for.
             y = window(xp, 0, 0).copy()
-            arg = np.zeros(y.shape, np.int16 if len(offsets) > 127 else np.int8)
-            for k, (i, j) in enumerate(offsets[1:], 1):
-                v = window(xp, i, j)
-                better = v > y                       # strict: first max wins
-                np.copyto(y, v, where=better)
-                np.copyto(arg, k, where=better)
+            for i, j in offsets[1:]:
+                np.maximum(y, window(xp, i, j), out=y)
         else:
             y = np.zeros((b, oh, ow, c), xl.dtype)
             for i, j in offsets:
@@ -294,8 +292,15 @@ class _Pooling(Layer):
             g = _channels_last(dy, self.data_format).reshape(y.shape)
             dxp = np.zeros(xp.shape, g.dtype)
             if self._mode == "max":
-                for k, (i, j) in enumerate(offsets):
-                    window(dxp, i, j)[...] += np.where(arg == k, g, 0)
+                # The gradient goes to the first offset holding the max (ties as
+                # TensorFlow); `taken` marks windows already served.
+                taken = np.zeros(y.shape, bool)
+                hit = np.empty(y.shape, bool)
+                for i, j in offsets:
+                    np.equal(window(xp, i, j), y, out=hit)
+                    hit &= ~taken
+                    taken |= hit
+                    window(dxp, i, j)[...] += g * hit
             else:
                 g = g / counts
                 for i, j in offsets:
