@@ -306,34 +306,10 @@ class Conv1D(_Conv):
     """1-D convolution over (batch, steps, channels) (or (batch, channels, steps))."""
     _rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, groups=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format,
-                         dilation_rate, groups, activation, use_bias,
-                         kernel_initializer, bias_initializer, kernel_regularizer,
-                         bias_regularizer, activity_regularizer, kernel_constraint,
-                         bias_constraint, **kwargs)
-
 
 class Conv2D(_Conv):
     """2-D convolution over (batch, rows, cols, channels) (or channels_first)."""
     _rank = 2
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
-                 data_format=None, dilation_rate=(1, 1), groups=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format,
-                         dilation_rate, groups, activation, use_bias,
-                         kernel_initializer, bias_initializer, kernel_regularizer,
-                         bias_regularizer, activity_regularizer, kernel_constraint,
-                         bias_constraint, **kwargs)
 
 
 # Keras's aliases (also accepted as class names in saved configs).
