@@ -645,7 +645,22 @@ class BinaryCrossentropy(_CrossentropyBase):
         return config
 
 
-class BinaryFocalCrossentropy(BinaryCrossentropy):
+class _UnfusedCrossentropy:
+    """For focal losses built on a cross-entropy: they change the loss, so the
+    parent's fused softmax/sigmoid path must not be used."""
+
+    @property
+    def fused_activation(self):
+        return None
+
+    def forward_backward(self, y_true, y_pred, sample_scale):
+        return _BuiltinLoss.forward_backward(self, y_true, y_pred, sample_scale)
+
+    def logits_forward_backward(self, y_true, logits, sample_scale):
+        raise NotImplementedError(f"{self.name} has no fused-logits path.")
+
+
+class BinaryFocalCrossentropy(_UnfusedCrossentropy, BinaryCrossentropy):
     """Focal BCE: mean(w * (1 - p_t)**gamma * bce), p_t = t p + (1 - t)(1 - p)."""
 
     _fused_name = None  # no fused kernel: always computed from probabilities
@@ -658,16 +673,6 @@ class BinaryFocalCrossentropy(BinaryCrossentropy):
         self.apply_class_balancing = apply_class_balancing
         self.alpha = alpha
         self.gamma = gamma
-
-    @property
-    def fused_activation(self):
-        return None
-
-    def forward_backward(self, y_true, y_pred, sample_scale):
-        return _BuiltinLoss.forward_backward(self, y_true, y_pred, sample_scale)
-
-    def logits_forward_backward(self, y_true, logits, sample_scale):
-        raise NotImplementedError(f"{self.name} has no fused-logits path.")
 
     def _compute(self, t, p, need_grad):
         t = self._smooth(t)
@@ -792,7 +797,7 @@ class CategoricalCrossentropy(_CrossentropyBase):
         return config
 
 
-class CategoricalFocalCrossentropy(CategoricalCrossentropy):
+class CategoricalFocalCrossentropy(_UnfusedCrossentropy, CategoricalCrossentropy):
     """sum(alpha * (1 - q)**gamma * -y_true log q), q = clip(y_pred / sum(y_pred))."""
 
     _fused_name = None
@@ -804,16 +809,6 @@ class CategoricalFocalCrossentropy(CategoricalCrossentropy):
                          reduction=reduction, name=name, dtype=dtype)
         self.alpha = alpha
         self.gamma = gamma
-
-    @property
-    def fused_activation(self):
-        return None
-
-    def forward_backward(self, y_true, y_pred, sample_scale):
-        return _BuiltinLoss.forward_backward(self, y_true, y_pred, sample_scale)
-
-    def logits_forward_backward(self, y_true, logits, sample_scale):
-        raise NotImplementedError(f"{self.name} has no fused-logits path.")
 
     def _compute(self, t, p, need_grad):
         t = self._smooth(t)
