@@ -1,5 +1,6 @@
 """python -m ckeras.demo [digits|text] [--epochs N] [--out DIR]"""
 import argparse
+import os
 import sys
 
 
@@ -10,6 +11,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--out", default=".", help="folder for the learning curve and model")
     args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
     if args.which == "digits":
         from ckeras.demo.digits import run
     else:
