@@ -18,21 +18,12 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from harness import run_child_at
+
 N_TRAIN = 128 * 40        # 40 steps an epoch
 N_PREDICT = 128 * 40
 BATCH = 128
 
-
-def thread_env(n):
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(n)
-    env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'} "
-                        f"intra_op_parallelism_threads={n}")
-    env["KERAS_BACKEND"] = "jax"
-    env["JAX_PLATFORMS"] = "cpu"
-    return env
 
 
 def data():
@@ -226,13 +217,7 @@ def main():
         return
     results = {}
     for n in args.threads:
-        out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(args.repeats)],
-                             env=thread_env(n), capture_output=True, text=True)
-        if out.returncode:
-            sys.stderr.write(out.stderr)
-            raise SystemExit(f"benchmark child failed at {n} thread(s)")
-        sys.stderr.write(out.stderr[-2000:])
-        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
+        results[n] = run_child_at(n, [__file__, "--child", "--repeats", str(args.repeats)])
         report(n, results[n])
     overhead = import_overhead()
     print(f"\nimport ckeras costs {overhead * 1e3:.0f} ms more than import numpy")

@@ -20,9 +20,10 @@ Peers are optional: a missing torch or keras is reported and skipped.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
+
+from harness import run_child_at
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,17 +39,6 @@ SPARSE = {
     "W2 zipf ids, vocab 200k": dict(WORKLOADS["W2"], ids="zipf", vocab=200000, steps=20),
 }
 
-
-def thread_env(n):
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(n)
-    env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'} "
-                        f"intra_op_parallelism_threads={n}")
-    env["KERAS_BACKEND"] = "jax"
-    env["JAX_PLATFORMS"] = "cpu"
-    env.setdefault("PYTHONPATH", os.path.dirname(HERE))
-    return env
 
 
 def data(w, seed=0):
@@ -243,14 +233,8 @@ def main():
         return
     results = {}
     for n in args.threads:
-        out = subprocess.run([sys.executable, __file__, "--child", "--repeats",
-                              str(args.repeats), "--only", *args.only],
-                             env=thread_env(n), capture_output=True, text=True)
-        if out.returncode:
-            sys.stderr.write(out.stderr)
-            raise SystemExit(f"benchmark child failed at {n} thread(s)")
-        sys.stderr.write(out.stderr[-2000:])
-        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
+        results[n] = run_child_at(n, [__file__, "--child", "--repeats",
+                              str(args.repeats), "--only", *args.only])
         report(n, results[n])
     if args.json:
         with open(args.json, "w") as f:

@@ -15,7 +15,10 @@ and, through threadpoolctl, numpy's and scipy's BLAS pools).
         report(f"op ({n} thr)", res, baseline="numpy")
 """
 import contextlib
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,10 +38,56 @@ def thread_counts(max_threads=2):
 
 @contextlib.contextmanager
 def at_threads(n):
-    """Run ckeras kernels and both BLAS pools on ``n`` threads."""
+    """Run ckeras kernels and both BLAS pools on ``n`` threads, with the
+    process pinned to ``n`` CPUs so peers that ignore thread settings
+    cannot use more."""
     from ckeras.ops import threads
-    with threads.num_threads(n):
-        yield n
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, pinned_cpus(n))
+    try:
+        with threads.num_threads(n):
+            yield n
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def pinned_cpus(n):
+    """The first ``n`` CPUs this process may run on."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if n > len(allowed):
+        raise SystemExit(f"asked for {n} threads but only CPUs {allowed} are available")
+    return set(allowed[:n])
+
+
+def thread_env(n):
+    """Environment for a child measuring every framework at ``n`` threads."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(n)
+    env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'} "
+                        f"intra_op_parallelism_threads={n}")
+    env["KERAS_BACKEND"] = "jax"
+    env["JAX_PLATFORMS"] = "cpu"
+    env.setdefault("PYTHONPATH", str(_ROOT))
+    return env
+
+
+def run_child_at(n, argv):
+    """Run ``python argv...`` with ``n`` threads *and* pinned to ``n`` CPUs;
+    returns the JSON object its last stdout line holds.
+
+    Thread-count settings alone are not enough: XLA (Keras-JAX) ignores them
+    and still runs its GEMMs on every core (seen: 134 GFLOP/s "at 1 thread"
+    on a core that peaks near 95), so a 1-thread comparison without pinning
+    measures JAX on two cores against the others on one."""
+    cpus = pinned_cpus(n)
+    out = subprocess.run([sys.executable, *argv], env=thread_env(n), capture_output=True,
+                         text=True, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+    if out.returncode:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"benchmark child failed at {n} thread(s)")
+    sys.stderr.write(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 CLOCKS = {
