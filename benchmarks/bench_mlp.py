@@ -170,7 +170,8 @@ def ckeras_extras(x, y, repeats):
     ys = np.random.default_rng(3).integers(0, 2, 32)
     small.train_on_batch(xs, ys)
     small_t = median([timed(lambda: small.train_on_batch(xs, ys), 200) for _ in range(repeats)])
-    return {"sgemm_gflops_1024": gflops, "w1_step_ms": step_t * 1e3,
+    from ckeras.ops import blas
+    return {"blas": blas.blas_info(), "sgemm_gflops_1024": gflops, "w1_step_ms": step_t * 1e3,
             "w1_gemm_ms": gemm_t * 1e3, "gemm_share": gemm_t / step_t,
             "small_train_step_ms": small_t * 1e3}
 
@@ -199,6 +200,7 @@ def report(threads, result):
         print(f"{name:<11}{r['train_samples_per_s']:>10.0f}{r['predict_samples_per_s']:>11.0f}"
               f"{r['predict_one_ms']:>13.3f}{ratios[0]:>16}{ratios[1]:>16}")
     e = result["_ckeras_extra"]
+    print(f"ckeras BLAS: {e['blas']['provider']}'s ({e['blas']['version']})")
     print(f"sgemm 1024^3: {e['sgemm_gflops_1024']:.1f} GFLOP/s; ckeras W1 step "
           f"{e['w1_step_ms']:.2f} ms of which GEMM {e['w1_gemm_ms']:.2f} ms "
           f"({100 * e['gemm_share']:.0f}%); 20-32-2 train step at batch 32: "

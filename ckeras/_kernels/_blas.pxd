@@ -1,4 +1,4 @@
-# Row-major GEMM on raw pointers over scipy's BLAS (cython_blas), shared by
+# Row-major GEMM on raw pointers over the chosen BLAS (see _blas.pyx), shared by
 # the kernel modules that need it (cimport ckeras._kernels._blas).
 #
 #   C (m, n) = alpha * op(A) @ op(B) + beta * C,  all row-major with leading

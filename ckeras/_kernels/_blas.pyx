@@ -1,10 +1,15 @@
-"""Row-major GEMM through scipy's BLAS, without copies.
+"""Row-major GEMM through BLAS, without copies.
 
 A row-major ``C = op(A) @ op(B)`` is the column-major ``C^T = op(B)^T @ op(A)^T``:
 swap the operands and m/n and pass the stored row lengths as leading
 dimensions.  Arrays whose rows are strided (slices) or that are transposed
 views are described by (pointer, leading dimension, transposed) without
 copying; only layouts BLAS cannot express at all are copied once.
+
+Two BLAS providers, chosen by ``ckeras.ops.blas`` (see there for why):
+scipy's (``scipy.linalg.cython_blas``, always available, the fallback) or an
+ILP64 OpenBLAS already loaded in the process (numpy's wheels bundle one),
+called through function pointers with the same Fortran calling convention.
 
 Importing this module imports scipy.linalg (~0.3 s): ``ckeras.ops`` imports
 it lazily, on the first matmul / dense call.
@@ -16,6 +21,40 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv
 cnp.import_array()
 
 cdef Py_ssize_t _INT_MAX = 2147483647     # scipy's BLAS takes 32-bit ints
+
+# An ILP64 BLAS (64-bit integers, Fortran ABI) set by set_ilp64_blas();
+# all three NULL means scipy's cython_blas.
+ctypedef long long i64
+ctypedef void (*sgemm64_t)(const char *, const char *, const i64 *, const i64 *, const i64 *,
+                           const float *, const float *, const i64 *, const float *,
+                           const i64 *, const float *, float *, const i64 *) noexcept nogil
+ctypedef void (*dgemm64_t)(const char *, const char *, const i64 *, const i64 *, const i64 *,
+                           const double *, const double *, const i64 *, const double *,
+                           const i64 *, const double *, double *, const i64 *) noexcept nogil
+ctypedef void (*sgemv64_t)(const char *, const i64 *, const i64 *, const float *,
+                           const float *, const i64 *, const float *, const i64 *,
+                           const float *, float *, const i64 *) noexcept nogil
+cdef sgemm64_t _sgemm64 = NULL
+cdef dgemm64_t _dgemm64 = NULL
+cdef sgemv64_t _sgemv64 = NULL
+
+
+def set_ilp64_blas(size_t sgemm_addr=0, size_t sgemv_addr=0, size_t dgemm_addr=0):
+    """Route GEMMs to ILP64 Fortran-ABI ``sgemm``/``sgemv``/``dgemm`` at these
+    addresses (all three), or back to scipy's BLAS (all zero).
+
+    The caller vouches for the addresses (``ckeras.ops.blas`` takes them from
+    a loaded library's exported symbols); they must stay loaded."""
+    global _sgemm64, _dgemm64, _sgemv64
+    if (sgemm_addr == 0) != (sgemv_addr == 0) or (sgemm_addr == 0) != (dgemm_addr == 0):
+        raise ValueError("set_ilp64_blas needs all three addresses, or none")
+    _sgemm64 = <sgemm64_t><void *>sgemm_addr
+    _sgemv64 = <sgemv64_t><void *>sgemv_addr
+    _dgemm64 = <dgemm64_t><void *>dgemm_addr
+
+
+def using_ilp64_blas():
+    return _sgemm64 != NULL
 
 
 cdef inline int _clamp_ld(int ld, int cols) noexcept nogil:
@@ -29,6 +68,7 @@ cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha,
     cdef char tb = b'T' if trans_a else b'N'
     cdef char tv
     cdef int inc_x, inc_y = 1, rows, cols
+    cdef i64 l_m, l_n, l_k, l_a, l_b, l_c, l_x, l_y
     lda = _clamp_ld(lda, m if trans_a else k)
     ldb = _clamp_ld(ldb, k if trans_b else n)
     ldc = _clamp_ld(ldc, n)
@@ -40,8 +80,16 @@ cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha,
         tv = b'T' if trans_b else b'N'
         rows = k if trans_b else n
         cols = n if trans_b else k
-        sgemv(&tv, &rows, &cols, &alpha, <float *>b, &ldb, <float *>a, &inc_x,
-              &beta, c, &inc_y)
+        if _sgemv64 != NULL:
+            l_m, l_n, l_b, l_x, l_y = rows, cols, ldb, inc_x, inc_y
+            _sgemv64(&tv, &l_m, &l_n, &alpha, b, &l_b, a, &l_x, &beta, c, &l_y)
+        else:
+            sgemv(&tv, &rows, &cols, &alpha, <float *>b, &ldb, <float *>a, &inc_x,
+                  &beta, c, &inc_y)
+        return
+    if _sgemm64 != NULL:
+        l_m, l_n, l_k, l_a, l_b, l_c = m, n, k, lda, ldb, ldc
+        _sgemm64(&ta, &tb, &l_n, &l_m, &l_k, &alpha, b, &l_b, a, &l_a, &beta, c, &l_c)
         return
     sgemm(&ta, &tb, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda,
           &beta, c, &ldc)
@@ -55,6 +103,11 @@ cdef void dgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha
     lda = _clamp_ld(lda, m if trans_a else k)
     ldb = _clamp_ld(ldb, k if trans_b else n)
     ldc = _clamp_ld(ldc, n)
+    cdef i64 l_m, l_n, l_k, l_a, l_b, l_c
+    if _dgemm64 != NULL:
+        l_m, l_n, l_k, l_a, l_b, l_c = m, n, k, lda, ldb, ldc
+        _dgemm64(&ta, &tb, &l_n, &l_m, &l_k, &alpha, b, &l_b, a, &l_a, &beta, c, &l_c)
+        return
     dgemm(&ta, &tb, &n, &m, &k, &alpha, <double *>b, &ldb, <double *>a, &lda,
           &beta, c, &ldc)
 

@@ -18,7 +18,9 @@ Dispatch rules, per call:
   * A kernel module that fails to import (not built) means the reference,
     silently; ``kernel_status()`` tells what was loaded and why not.
   * Modules load lazily on first use: ``_blas``/``_dense`` import scipy's
-    BLAS (~0.3 s), which ``import ckeras`` must not pay.
+    BLAS (~0.3 s), which ``import ckeras`` must not pay. Which BLAS the
+    GEMMs then call (numpy's OpenBLAS or scipy's) is ``ckeras.ops.blas``'s
+    choice, made on that first load.
   * ``n_threads`` comes from ``ckeras.ops.threads.for_work`` (1 thread for
     small work). Results are bitwise identical at any thread count.
 
@@ -30,6 +32,7 @@ import os
 
 import numpy as np
 
+from ckeras.ops import blas as _blas_choice
 from ckeras.ops import reference as _ref
 from ckeras.ops import threads as _threads
 from ckeras.ops.reference import (  # noqa: F401
@@ -62,6 +65,7 @@ _FORCE_REF = os.environ.get("CKERAS_REFERENCE", "").strip().lower() not in ("", 
 _modules = {}
 _import_errors = {}
 _BLAS_MODULES = ("_blas", "_dense")
+_blas_configured = False   # CKERAS_BLAS applied (ckeras.ops.blas)
 KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim", "_recurrent")
 
 
@@ -75,6 +79,7 @@ def use_reference(flag=True):
 
 
 def _load(name):
+    global _blas_configured
     try:
         return _modules[name]
     except KeyError:
@@ -86,6 +91,9 @@ def _load(name):
         _import_errors[name] = exc
     _modules[name] = mod
     if mod is not None and name in _BLAS_MODULES:
+        if not _blas_configured:
+            _blas_configured = True
+            _blas_choice.configure_from_env()
         _threads._blas_loaded()
     return mod
 

@@ -1,8 +1,22 @@
-"""ops.matmul (row-major sgemm over scipy's BLAS) vs numpy."""
+"""ops.matmul (row-major sgemm) vs numpy, through each BLAS provider."""
 import numpy as np
 import pytest
 
 from ckeras.ops import reference as ref
+
+
+@pytest.fixture(autouse=True, params=["numpy", "scipy"])
+def blas_provider(request, kernels):
+    """Every test here runs once through numpy's OpenBLAS, once through scipy's."""
+    from ckeras.ops import blas
+    kernels.kernel_status()             # loads _blas, applies CKERAS_BLAS
+    before = blas.blas_info()["provider"]
+    try:
+        blas.use_blas(request.param)
+    except RuntimeError as err:         # numpy without a bundled OpenBLAS
+        pytest.skip(str(err))
+    yield request.param
+    blas.use_blas(before)
 
 SHAPES = [(1, 1, 1), (3, 17, 5), (17, 3, 129), (129, 65, 33), (2, 1, 64),
           (1, 37, 19), (1, 5, 1)]  # (m, k, n); m == 1 takes the gemv path
