@@ -2,12 +2,13 @@
 adam, sparse categorical cross-entropy, batch 128, synthetic data.
 
 Reports train and predict samples/s for ckeras, PyTorch eager and Keras 3
-(JAX backend), timed interleaved in one process per thread count, as medians
-and ratios; plus ckeras's GEMM share of a step, the machine's sgemm GFLOP/s,
-and the small-model latencies the foundation issue targets.
+(JAX backend), each framework in its own child process pinned to as many CPUs
+as threads, children interleaved over rounds, as medians and ratios; plus
+ckeras's GEMM share of a step, the machine's sgemm GFLOP/s, and the
+small-model latencies the foundation issue targets.
 
     python benchmarks/bench_mlp.py                 # 1 and 2 threads
-    python benchmarks/bench_mlp.py --threads 1 --repeats 7
+    python benchmarks/bench_mlp.py --threads 1 --rounds 9
 
 Peers are optional: a missing torch or keras is reported and skipped.
 """
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from harness import run_child_at
+from harness import interleaved_children
 
 N_TRAIN = 128 * 40        # 40 steps an epoch
 N_PREDICT = 128 * 40
@@ -107,31 +108,23 @@ def timed(fn, repeat=1):
     return (time.perf_counter() - start) / repeat
 
 
-def measure(repeats):
-    """Runs in a child process whose thread env is already set."""
+def measure(name, repeats, extras):
+    """Runs in a child process (thread env and CPU pinning already set) and
+    times one framework: returns its medians over ``repeats`` epochs."""
     x, y = data()
-    frameworks = {}
-    for name, setup in SETUPS.items():
-        try:
-            fns = setup(x, y)
-            fns[0]()          # warm up: builds, compiles (JAX), allocates
-            fns[1]()
-            fns[2]()
-            frameworks[name] = fns
-        except ImportError as err:
-            print(f"  ({name} skipped: {err})", file=sys.stderr)
-    train = {n: [] for n in frameworks}
-    pred = {n: [] for n in frameworks}
-    one = {n: [] for n in frameworks}
-    for _ in range(repeats):            # interleaved: noise hits everyone alike
-        for name, (tr, pr, po) in frameworks.items():
-            train[name].append(N_TRAIN / timed(tr))
-            pred[name].append(N_PREDICT / timed(pr))
-            one[name].append(timed(po, 200) * 1e3)
-    result = {n: {"train_samples_per_s": median(train[n]),
-                  "predict_samples_per_s": median(pred[n]),
-                  "predict_one_ms": median(one[n])} for n in frameworks}
-    result["_ckeras_extra"] = ckeras_extras(x, y, repeats)
+    try:
+        train, predict, one = SETUPS[name](x, y)
+    except ImportError as err:
+        return {"skipped": str(err)}
+    train()          # warm up: builds, compiles (JAX), allocates
+    predict()
+    one()
+    result = {"train_samples_per_s": median([N_TRAIN / timed(train) for _ in range(repeats)]),
+              "predict_samples_per_s": median([N_PREDICT / timed(predict)
+                                               for _ in range(repeats)]),
+              "predict_one_ms": median([timed(one, 200) * 1e3 for _ in range(repeats)])}
+    if extras:
+        result["extras"] = ckeras_extras(x, y, repeats)
     return result
 
 
@@ -207,19 +200,47 @@ def report(threads, result):
           f"{e['small_train_step_ms']:.3f} ms")
 
 
+def measure_all(threads, rounds, repeats):
+    """One child process per framework and round, frameworks interleaved
+    (rotated each round) so slow spells hit all alike; medians over rounds.
+
+    Separate processes because frameworks in one process disturb each other:
+    ckeras sets OMP_WAIT_POLICY=PASSIVE, which torch's OpenMP then inherits
+    (its 2-thread step slowed from ~7.5 to ~10 ms), and torch's spinning
+    OpenMP workers starve OpenBLAS's threads (a ckeras step went 3.8 -> 48 ms)."""
+    def argv_for(name, r):
+        return [__file__, "--child", name, "--repeats", str(repeats)] + (
+            ["--extras"] if name == "ckeras" and r == 0 else [])
+    runs = interleaved_children(threads, list(SETUPS), rounds, argv_for)
+    result = {}
+    for name, rs in runs.items():
+        if any("skipped" in r for r in rs):
+            print(f"  ({name} skipped: {rs[0].get('skipped')})", file=sys.stderr)
+            continue
+        result[name] = {key: median([r[key] for r in rs]) for key in
+                        ("train_samples_per_s", "predict_samples_per_s", "predict_one_ms")}
+        result[name]["train_rounds"] = [r["train_samples_per_s"] for r in rs]
+        if name == "ckeras":
+            result["_ckeras_extra"] = rs[0]["extras"]
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="child processes per framework and thread count")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per child")
+    parser.add_argument("--child", choices=list(SETUPS), help=argparse.SUPPRESS)
+    parser.add_argument("--extras", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.repeats)))
+        print(json.dumps(measure(args.child, args.repeats, args.extras)))
         return
     results = {}
     for n in args.threads:
-        results[n] = run_child_at(n, [__file__, "--child", "--repeats", str(args.repeats)])
+        results[n] = measure_all(n, args.rounds, args.repeats)
         report(n, results[n])
     overhead = import_overhead()
     print(f"\nimport ckeras costs {overhead * 1e3:.0f} ms more than import numpy")

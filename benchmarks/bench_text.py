@@ -9,11 +9,12 @@ Sparse: W2 shapes with plain SGD (and Adam), ckeras's dense embedding
     update), PyTorch's ``nn.Embedding(sparse=True)`` beside it.
 
 Train steps/s and samples/s (one fit() epoch per timing) for ckeras,
-PyTorch eager and Keras 3 (JAX backend), timed interleaved in one child
-process per thread count; medians over the repeats.
+PyTorch eager and Keras 3 (JAX backend), each framework in its own child
+process pinned to as many CPUs as threads, children interleaved over rounds;
+medians over rounds of each child's median.
 
     python benchmarks/bench_text.py                    # 1 and 2 threads
-    python benchmarks/bench_text.py --threads 1 --repeats 3 --only W2 sparse
+    python benchmarks/bench_text.py --threads 1 --rounds 3 --only W2 sparse
 
 Peers are optional: a missing torch or keras is reported and skipped.
 """
@@ -23,7 +24,7 @@ import os
 import sys
 import time
 
-from harness import run_child_at
+from harness import interleaved_children
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -177,12 +178,18 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def measure(sections, repeats):
-    """Runs in a child process whose thread environment is already set."""
+FRAMEWORKS = {"ckeras": "setup_ckeras", "pytorch": "setup_torch", "keras-jax": "setup_keras"}
+
+
+def measure(sections, repeats, framework):
+    """Runs in a child process (thread env and CPU pinning already set) and
+    times ``framework``'s variants only; {section: {label: {...}}}."""
     results = {}
     for section in sections:
         runs = {}
         for label, setup, w, kw in variants(section):
+            if setup.__name__ != FRAMEWORKS[framework]:
+                continue
             x, y = data(w)
             try:
                 fn = setup(w, x, y, **kw)
@@ -192,7 +199,7 @@ def measure(sections, repeats):
                 continue
             runs[label] = (fn, w)
         times = {label: [] for label in runs}
-        for _ in range(repeats):         # interleaved: noise hits everyone alike
+        for _ in range(repeats):         # interleaved: noise hits all variants alike
             for label, (fn, w) in runs.items():
                 times[label].append(timed(fn))
         results[section] = {
@@ -201,6 +208,32 @@ def measure(sections, repeats):
                     "step_ms": 1e3 * median(times[label]) / w["steps"]}
             for label, (fn, w) in runs.items()}
     return results
+
+
+def measure_all(threads, sections, rounds, repeats):
+    """One child per framework and round, interleaved (harness); per label,
+    the median over rounds of each child's median."""
+    runs = interleaved_children(
+        threads, list(FRAMEWORKS), rounds,
+        lambda name, r: [__file__, "--child", name, "--repeats", str(repeats),
+                         "--only", *sections])
+    results = {}
+    for section in sections:
+        rows = {}
+        for name in FRAMEWORKS:
+            labels = runs[name][0].get(section, {})
+            for label in labels:
+                step = median([r[section][label]["step_ms"] for r in runs[name]])
+                rows[label] = {"steps_per_s": 1e3 / step,
+                               "samples_per_s": 1e3 * w_of(section, label)["batch"] / step,
+                               "step_ms": step}
+        results[section] = {label: rows[label] for label, *_ in variants(section)
+                            if label in rows}
+    return results
+
+
+def w_of(section, label):
+    return next(w for lab, _, w, _ in variants(section) if lab == label)
 
 
 def report(threads, results):
@@ -222,19 +255,20 @@ def report(threads, results):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="child processes per framework and thread count")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per child")
     parser.add_argument("--only", nargs="*", default=["W2", "W3", "sparse"],
                         choices=["W2", "W3", "sparse"])
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=list(FRAMEWORKS), help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.only, args.repeats)))
+        print(json.dumps(measure(args.only, args.repeats, args.child)))
         return
     results = {}
     for n in args.threads:
-        results[n] = run_child_at(n, [__file__, "--child", "--repeats",
-                              str(args.repeats), "--only", *args.only])
+        results[n] = measure_all(n, args.only, args.rounds, args.repeats)
         report(n, results[n])
     if args.json:
         with open(args.json, "w") as f:

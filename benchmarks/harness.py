@@ -90,6 +90,21 @@ def run_child_at(n, argv):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def interleaved_children(threads, names, rounds, argv_for):
+    """Run one child per name and round (``run_child_at(threads,
+    argv_for(name, round))``), rotating the order each round so a slow
+    spell on the machine hits every name alike. Returns {name: [result per
+    round]}.
+
+    One process per framework, not all in one: frameworks sharing a process
+    disturb each other's threads (see bench_mlp.measure_all)."""
+    runs = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            runs[name].append(run_child_at(threads, argv_for(name, r)))
+    return runs
+
+
 CLOCKS = {
     "wall": time.perf_counter,
     # CPU time of the process: immune to being descheduled on a busy machine,

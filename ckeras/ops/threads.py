@@ -1,8 +1,9 @@
 """Thread policy for the compiled kernels (ARCHITECTURE.md section 6).
 
 * Every OpenMP kernel takes an explicit ``n_threads``; ``for_work(n)`` picks
-  it: 1 below ``MIN_PARALLEL_WORK`` elements (starting a parallel region
-  costs more than it saves), else the default.
+  it: 1 below ``MIN_PARALLEL_WORK`` elements (2^20 unless
+  ``CKERAS_MIN_PARALLEL_WORK`` says otherwise: starting a parallel region
+  costs more than it saves below that), else the default.
 * The default is ``OMP_NUM_THREADS`` if set, else the number of CPUs this
   process may run on (``os.sched_getaffinity``), as sklearn does, until
   ``set_num_threads(n)`` overrides it.
@@ -21,8 +22,28 @@
 import contextlib
 import os
 
-# Below this many elements a kernel runs on one thread.
-MIN_PARALLEL_WORK = 65536
+# Below this many elements a kernel runs on one thread. Under the passive
+# wait policy (see ckeras._kernels) a parallel region first wakes a sleeping
+# worker: measured 150-200 us on the 2-vCPU dev VM, so a 2-thread pass only
+# pays off from about a million elements (relu backward 2^18: 77 -> 137 us
+# at 2 threads; Adam 2^20: 584 -> 383 us). With 64k, every W1 step started
+# seven regions that each cost more than their work: 2-thread step
+# 4.8 -> 4.4 ms at 1M. Machines with cheap wake-ups (bare metal, many
+# cores) can lower it with CKERAS_MIN_PARALLEL_WORK.
+def _min_parallel_work(default=1 << 20):
+    value = os.environ.get("CKERAS_MIN_PARALLEL_WORK", "").strip()
+    if not value:
+        return default
+    try:
+        return max(0, int(value))
+    except ValueError:
+        import warnings
+        warnings.warn(f"CKERAS_MIN_PARALLEL_WORK={value!r} is not an integer; "
+                      f"using {default}", RuntimeWarning, stacklevel=2)
+        return default
+
+
+MIN_PARALLEL_WORK = _min_parallel_work()
 
 _num_threads = None   # set_num_threads() value; None -> effective_n_threads()
 _default = None       # cached effective_n_threads()

@@ -59,3 +59,14 @@ def test_openmp_regions_really_use_two_threads(kernels):
         pytest.skip("serial build (CKERAS_NO_OPENMP)")
     assert _openmp.threads_used(1) == 1
     assert _openmp.threads_used(2) == 2
+
+
+def test_min_parallel_work_from_env(monkeypatch):
+    from ckeras.ops import threads
+    monkeypatch.setenv("CKERAS_MIN_PARALLEL_WORK", "4096")
+    assert threads._min_parallel_work() == 4096
+    monkeypatch.setenv("CKERAS_MIN_PARALLEL_WORK", "")
+    assert threads._min_parallel_work() == 1 << 20
+    monkeypatch.setenv("CKERAS_MIN_PARALLEL_WORK", "lots")
+    with pytest.warns(RuntimeWarning, match="CKERAS_MIN_PARALLEL_WORK='lots' is not an integer"):
+        assert threads._min_parallel_work() == 1 << 20
