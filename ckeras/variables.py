@@ -9,6 +9,11 @@ class Variable:
     place; ``grad`` is the buffer backward passes *accumulate* into and the
     trainer zeroes before each step. ``path`` is Keras's variable path
     (``"sequential/dense/kernel"``), used for HDF5 names.
+
+    Zeroing is lazy: ``zero_grad()`` only marks the buffer stale. Reading
+    ``grad`` zeroes a stale buffer first, so accumulating code sees zeros;
+    a kernel that writes the whole gradient (a GEMM with beta=0) asks
+    ``grad_for_overwrite()`` instead and skips the zeroing pass.
     """
 
     def __init__(self, value, name, trainable=True, path=None,
@@ -20,21 +25,35 @@ class Variable:
         self.regularizer = regularizer
         self.constraint = constraint
         self._grad = None
+        self._grad_stale = False
 
     @property
     def grad(self):
         # Allocated on first use: inference never pays for gradient buffers.
         if self._grad is None:
             self._grad = np.zeros_like(self.value)
+        elif self._grad_stale:
+            self._grad.fill(0)
+        self._grad_stale = False
         return self._grad
 
     @grad.setter
     def grad(self, g):
         self._grad = g
+        self._grad_stale = False
 
     def zero_grad(self):
-        if self._grad is not None:
-            self._grad.fill(0)
+        self._grad_stale = self._grad is not None
+
+    def grad_for_overwrite(self):
+        """(buffer, fresh): when ``fresh`` the caller must write every element
+        (it holds garbage); otherwise it must accumulate into it."""
+        if self._grad is None:
+            self._grad = np.zeros_like(self.value)
+            self._grad_stale = True
+        fresh = self._grad_stale
+        self._grad_stale = False
+        return self._grad, fresh
 
     @property
     def shape(self):

@@ -38,8 +38,10 @@ cdef bint _is_direct_f32(object a, Py_ssize_t ndim):
 
 
 def dense_backward(dy, x, y, kernel, str activation, dkernel, dbias,
-                   bint need_dx=True, int n_threads=1):
+                   bint need_dx=True, int n_threads=1, bint dkernel_fresh=False):
     """Accumulate dkernel += x^T dz and dbias += sum(dz); return dx = dz kernel^T.
+
+    dkernel_fresh: dkernel holds garbage; overwrite it (GEMM beta=0).
 
     dy, y (batch, units) and x (batch, in), kernel (in, units) float32.
     dkernel / dbias are updated in place (float32 buffers directly, any other
@@ -74,7 +76,9 @@ def dense_backward(dy, x, y, kernel, str activation, dkernel, dbias,
     if dbias is not None and not direct_db:
         dbias += DB
     if isinstance(dkernel, np.ndarray) and dkernel.dtype == np.float32 and dkernel.ndim == 2:
-        gemm(x, DZ, True, False, dkernel, 1.0, 1.0)
+        gemm(x, DZ, True, False, dkernel, 1.0, 0.0 if dkernel_fresh else 1.0)
+    elif dkernel_fresh:
+        dkernel[...] = gemm(x, DZ, True, False)
     else:
         dkernel += gemm(x, DZ, True, False)
     if need_dx:

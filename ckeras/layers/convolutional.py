@@ -95,12 +95,13 @@ def col2im(cols, x_shape, ksize, strides, dilation, pads, out_hw):
 
 
 def _grad_2d(var, cols):
-    """var.grad seen as (-1, cols); a view, so kernels add into it in place."""
-    g = var.grad
+    """(var's gradient seen as (-1, cols), fresh): a view, so kernels write into
+    it in place; ``fresh`` as Variable.grad_for_overwrite."""
+    g, fresh = var.grad_for_overwrite()
     g2 = g.reshape(-1, cols)
     if not np.shares_memory(g, g2):  # pragma: no cover - grads are contiguous
         raise RuntimeError(f"gradient buffer of {var.path!r} is not contiguous")
-    return g2
+    return g2, fresh
 
 
 class _Conv(Layer):
@@ -266,8 +267,8 @@ class _Conv(Layer):
             dyl = np.moveaxis(dy, 1, -1) if cf else dy
             dy2 = np.ascontiguousarray(dyl).reshape(y2.shape)
             dbias = self.bias.grad if self.bias is not None else None
-            dcols = ops.dense_backward(dy2, cols, y2, kernel2, name,
-                                       _grad_2d(self.kernel, f), dbias, need_dx)
+            dk, fresh = _grad_2d(self.kernel, f)
+            dcols = ops.dense_backward(dy2, cols, y2, kernel2, name, dk, dbias, need_dx, fresh)
             if not need_dx:
                 return None
             dxl = col2im(dcols, xl.shape, ksize, strides, dilation, pads, out_hw)

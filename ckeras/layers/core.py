@@ -122,8 +122,9 @@ class Dense(Layer):
             y2 = ops.dense(x2, kernel, bias, name)
 
             def backward(dy, need_dx=True):
+                dk, fresh = self.kernel.grad_for_overwrite()
                 dx = ops.dense_backward(dy.reshape(y2.shape), x2, y2, kernel, name,
-                                        self.kernel.grad, bias_grad(), need_dx)
+                                        dk, bias_grad(), need_dx, fresh)
                 return dx.reshape(x.shape) if need_dx else None
         else:
             z2 = ops.dense(x2, kernel, bias, "linear")
@@ -131,8 +132,9 @@ class Dense(Layer):
 
             def backward(dy, need_dx=True):
                 dz = activation.backward(dy.reshape(y2.shape), z2, y2)
+                dk, fresh = self.kernel.grad_for_overwrite()
                 dx = ops.dense_backward(dz, x2, z2, kernel, "linear",
-                                        self.kernel.grad, bias_grad(), need_dx)
+                                        dk, bias_grad(), need_dx, fresh)
                 return dx.reshape(x.shape) if need_dx else None
         return y2.reshape(lead + (self.units,)), backward
 

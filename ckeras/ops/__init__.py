@@ -215,8 +215,12 @@ def dense(x, kernel, bias, activation="linear"):
     return _ref.dense(x, kernel, bias, activation)
 
 
-def dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx=True):
-    """Accumulate dkernel (+= x^T dz) and dbias (+= sum dz); return dx = dz kernel^T."""
+def dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx=True,
+                   dkernel_fresh=False):
+    """Accumulate dkernel (+= x^T dz) and dbias (+= sum dz); return dx = dz kernel^T.
+
+    With ``dkernel_fresh`` dkernel holds garbage and is overwritten (= x^T dz):
+    the GEMM runs with beta=0 and nobody zeroes it first."""
     if (_is32(x) and _is32(y) and _is32(kernel) and isinstance(dy, _ndarray)
             and x.ndim >= 1 and kernel.ndim == 2 and dy.shape == y.shape
             and y.shape[:-1] == x.shape[:-1] and x.shape[-1] == kernel.shape[0]
@@ -226,8 +230,10 @@ def dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx=True):
             x2 = _2d(x)
             y2 = _rows(y)
             dx = mod.dense_backward(_rows(_c32(dy)), x2, y2, kernel, activation, dkernel, dbias,
-                                    need_dx, _for_work(y2.size))
+                                    need_dx, _for_work(y2.size), dkernel_fresh)
             return dx if dx is None or x.ndim == 2 else dx.reshape(x.shape)
+    if dkernel_fresh:
+        dkernel[...] = 0
     return _ref.dense_backward(dy, x, y, kernel, activation, dkernel, dbias, need_dx)
 
 
