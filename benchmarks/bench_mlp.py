@@ -123,9 +123,43 @@ def measure(name, repeats, extras):
               "predict_samples_per_s": median([N_PREDICT / timed(predict)
                                                for _ in range(repeats)]),
               "predict_one_ms": median([timed(one, 200) * 1e3 for _ in range(repeats)])}
-    if extras:
-        result["extras"] = ckeras_extras(x, y, repeats)
+    extra_fn = {"ckeras": ckeras_extras, "pytorch": torch_extras}.get(name)
+    if extras and extra_fn is not None:
+        result["extras"] = extra_fn(x, y, repeats)
     return result
+
+
+GEMM_SHAPES = [(BATCH, 784, 512), (BATCH, 512, 512), (BATCH, 512, 10)]
+
+
+def torch_extras(x, y, repeats):
+    """PyTorch's time for the same GEMMs and for one train step, so the
+    report can say how much of each framework's step is GEMM."""
+    import torch
+    bufs = [(torch.ones(m, k), torch.ones(k, n), torch.ones(m, n)) for m, k, n in GEMM_SHAPES]
+
+    def gemms():
+        for i, (xa, w, dy) in enumerate(bufs):
+            torch.mm(xa, w)
+            torch.mm(xa.t(), dy)
+            if i:
+                torch.mm(dy, w.t())
+    gemms()
+    gemm_t = median([timed(gemms, 20) for _ in range(repeats)])
+    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                                torch.nn.Linear(512, 512), torch.nn.ReLU(),
+                                torch.nn.Linear(512, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xb, yb = torch.from_numpy(x[:BATCH]), torch.from_numpy(y[:BATCH])
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        opt.step()
+    step()
+    step_t = median([timed(step, 20) for _ in range(repeats)])
+    return {"w1_step_ms": step_t * 1e3, "w1_gemm_ms": gemm_t * 1e3}
 
 
 def ckeras_extras(x, y, repeats):
@@ -137,9 +171,8 @@ def ckeras_extras(x, y, repeats):
     ops.matmul(a, a)
     t = median([timed(lambda: ops.matmul(a, a)) for _ in range(repeats)])
     gflops = 2 * 1024 ** 3 / t / 1e9
-    shapes = [(BATCH, 784, 512), (BATCH, 512, 512), (BATCH, 512, 10)]
     bufs = [(np.ones((m, k), np.float32), np.ones((k, n), np.float32), np.ones((m, n), np.float32))
-            for m, k, n in shapes]
+            for m, k, n in GEMM_SHAPES]
 
     def gemms():  # what one train step must do: forward, dW, and dx but for layer 1
         for i, (xa, w, dy) in enumerate(bufs):
@@ -192,12 +225,16 @@ def report(threads, result):
                   for b in base]
         print(f"{name:<11}{r['train_samples_per_s']:>10.0f}{r['predict_samples_per_s']:>11.0f}"
               f"{r['predict_one_ms']:>13.3f}{ratios[0]:>16}{ratios[1]:>16}")
-    e = result["_ckeras_extra"]
+    e = result["_extras_ckeras"]
     print(f"ckeras BLAS: {e['blas']['provider']}'s ({e['blas']['version']})")
     print(f"sgemm 1024^3: {e['sgemm_gflops_1024']:.1f} GFLOP/s; ckeras W1 step "
           f"{e['w1_step_ms']:.2f} ms of which GEMM {e['w1_gemm_ms']:.2f} ms "
           f"({100 * e['gemm_share']:.0f}%); 20-32-2 train step at batch 32: "
           f"{e['small_train_step_ms']:.3f} ms")
+    t = result.get("_extras_pytorch")
+    if t:
+        print(f"PyTorch W1 step {t['w1_step_ms']:.2f} ms of which the same GEMMs "
+              f"{t['w1_gemm_ms']:.2f} ms")
 
 
 def measure_all(threads, rounds, repeats):
@@ -210,7 +247,7 @@ def measure_all(threads, rounds, repeats):
     OpenMP workers starve OpenBLAS's threads (a ckeras step went 3.8 -> 48 ms)."""
     def argv_for(name, r):
         return [__file__, "--child", name, "--repeats", str(repeats)] + (
-            ["--extras"] if name == "ckeras" and r == 0 else [])
+            ["--extras"] if r == 0 else [])
     runs = interleaved_children(threads, list(SETUPS), rounds, argv_for)
     result = {}
     for name, rs in runs.items():
@@ -220,8 +257,8 @@ def measure_all(threads, rounds, repeats):
         result[name] = {key: median([r[key] for r in rs]) for key in
                         ("train_samples_per_s", "predict_samples_per_s", "predict_one_ms")}
         result[name]["train_rounds"] = [r["train_samples_per_s"] for r in rs]
-        if name == "ckeras":
-            result["_ckeras_extra"] = rs[0]["extras"]
+        if "extras" in rs[0]:
+            result["_extras_" + name] = rs[0]["extras"]
     return result
 
 
