@@ -3,6 +3,7 @@ import glob
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -16,12 +17,15 @@ def _numpy_bundles_openblas64():
 
 
 def _run(code, **env):
+    """Run ``code`` in a fresh interpreter, outside the checkout (whose
+    uncompiled ``ckeras/`` would shadow the installed package)."""
     full = dict(os.environ, **env)
+    code = ("from ckeras import ops; " + code +
+            "; assert ops.kernel_status()['_blas'] is True, ops.kernel_status()")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=full, timeout=120)
+                          env=full, timeout=120, cwd=tempfile.gettempdir())
 
-
-PROBE = ("import numpy as np; from ckeras import ops; from ckeras.ops import blas; "
+PROBE = ("import numpy as np; from ckeras.ops import blas; "
          "ops.matmul(np.ones((3, 2), np.float32), np.ones((2, 4), np.float32)); "
          "print(blas.blas_info()['provider'])")
 
@@ -92,7 +96,7 @@ def test_both_providers_train_alike(kernels):
 
 
 def test_thread_limit_reaches_the_provider_pool(kernels):
-    code = ("import numpy as np, ckeras; from ckeras import ops; from ckeras.ops import blas;"
+    code = ("import numpy as np, ckeras; from ckeras.ops import blas;"
             "from threadpoolctl import threadpool_info;"
             "ckeras.backend.set_num_threads(1);"
             "ops.matmul(np.ones((3, 2), np.float32), np.ones((2, 4), np.float32));"
