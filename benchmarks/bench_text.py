@@ -26,8 +26,6 @@ import time
 
 from harness import interleaved_children
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 WORKLOADS = {
     "W2": dict(vocab=20000, dim=64, length=200, hidden=64, classes=1, batch=32, steps=40),
     "W3": dict(vocab=10000, dim=128, length=20, hidden=256, classes=30000, batch=256, steps=6),
@@ -39,7 +37,6 @@ SPARSE = {
     "W2 zipf ids": dict(WORKLOADS["W2"], ids="zipf"),
     "W2 zipf ids, vocab 200k": dict(WORKLOADS["W2"], ids="zipf", vocab=200000, steps=20),
 }
-
 
 
 def data(w, seed=0):

@@ -60,6 +60,8 @@ def test_info_names_the_library(kernels):
     info = blas.blas_info()
     assert info["provider"] in ("numpy", "scipy")
     assert info["library"] and info["version"]
+    from ckeras._kernels import _blas
+    assert _blas.using_ilp64_blas() == (info["provider"] == "numpy")
     if info["provider"] == "numpy":
         assert os.path.exists(info["library"])
 
