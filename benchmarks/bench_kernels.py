@@ -32,7 +32,7 @@ def bench_gemm(rng, repeats):
         a = rng.standard_normal((m, k)).astype(np.float32)
         b = rng.standard_normal((k, n)).astype(np.float32)
         out = np.empty((m, n), np.float32)
-        ops.matmul(a, b)                                   # load scipy's BLAS first
+        ops.matmul(a, b)                                   # load the GEMM kernels first
         for t in thread_counts():
             with at_threads(t):
                 res = compare({"np.dot": lambda: np.dot(a, b, out=out),
