@@ -96,25 +96,30 @@ class MPIDataParallel:
         return [None if s is None else ShardedData(s, self.comm) for s in sources]
 
     def broadcast_model(self, model):
-        weights = list(model.weights)
-        layout = [(str(w.path), tuple(w.shape)) for w in weights]
+        weights = [w.value for w in model.weights]
+        opt = getattr(model, "optimizer", None)
+        names = [str(w.path) for w in model.weights]
+        if opt is not None and self.comm.bcast(opt.built, root=0):
+            # Resuming (rank 0 loaded a file or trained before): rank 0's state.
+            if not opt.built:
+                opt.build(model.trainable_weights)
+            slots = [np.ascontiguousarray(v) for _, v in opt.variables()]
+            weights += slots
+            names += [name for name, _ in opt.variables()]
+        else:
+            slots = None
+        layout = [(n, a.shape, a.dtype.str) for n, a in zip(names, weights)]
         layouts = self.comm.allgather(layout)
         for r, other in enumerate(layouts):
             if other != layouts[0]:
                 raise ValueError(
-                    f"ckeras.distribute: rank {r} has a different model than rank 0 "
-                    f"({len(other)} vs {len(layouts[0])} weights, or other names/shapes); "
-                    "every process must build the same model.")
-        for w in weights:
-            self.comm.Bcast(w.value, root=0)
-        opt = getattr(model, "optimizer", None)
-        if opt is None:
-            return
-        if self.comm.bcast(opt.built, root=0):     # resuming: rank 0's state everywhere
-            values = self.comm.bcast([v for _, v in opt.variables()]
-                                     if self.rank == 0 else None, root=0)
-            if self.rank != 0:
-                opt.set_variables(values, trainable_variables=model.trainable_weights)
+                    f"ckeras.distribute: rank {r} has a different model or optimizer "
+                    f"than rank 0 ({len(other)} vs {len(layouts[0])} variables, or other "
+                    "names/shapes); every process must build the same model.")
+        for a in weights:
+            self.comm.Bcast(a, root=0)
+        if slots is not None and self.rank != 0:
+            opt.set_variables(slots)          # the iteration count (a copy) included
 
     # ---- one training step ----------------------------------------------------
     def _buffer_for(self, weights, n_losses):
