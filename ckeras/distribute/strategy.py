@@ -108,14 +108,20 @@ class MPIDataParallel:
             names += [name for name, _ in opt.variables()]
         else:
             slots = None
-        layout = [(n, a.shape, a.dtype.str) for n, a in zip(names, weights)]
+        # Shapes and dtypes must agree (names may not: auto-numbering such as
+        # "dense_3" depends on how many layers each process made before).
+        layout = [(a.shape, a.dtype.str) for a in weights]
         layouts = self.comm.allgather(layout)
         for r, other in enumerate(layouts):
             if other != layouts[0]:
+                diff = next((i for i, (p, q) in enumerate(zip(other, layouts[0])) if p != q),
+                            min(len(other), len(layouts[0])))
+                where = names[diff] if diff < len(names) else "the end"
                 raise ValueError(
                     f"ckeras.distribute: rank {r} has a different model or optimizer "
-                    f"than rank 0 ({len(other)} vs {len(layouts[0])} variables, or other "
-                    "names/shapes); every process must build the same model.")
+                    f"than rank 0 ({len(other)} vs {len(layouts[0])} variables; the "
+                    f"first difference at {where!r}); every process must build the "
+                    "same model.")
         for a in weights:
             self.comm.Bcast(a, root=0)
         if slots is not None and self.rank != 0:
