@@ -76,8 +76,10 @@ class ShardedData(_EpochSource):
     def _num_batches(self, batch_size):
         if isinstance(self.inner, ArrayData):
             return math.ceil(self.n / batch_size)
-        total = self.inner._num_batches(batch_size)
-        return None if total is None else math.ceil(total / self.size)
+        if isinstance(self.inner, PyDatasetData):
+            total = self.inner.dataset.num_batches
+            return None if total is None else math.ceil(total / self.size)
+        return self._known_batches          # a generator: known after its first pass
 
     def _epoch_begin(self):
         self.inner._epoch_begin()

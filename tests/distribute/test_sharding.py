@@ -133,6 +133,16 @@ def test_generator_items_alternate_between_ranks():
     assert len(per_rank[1]) == 3 and len(per_rank[1][2][0][0]) == 0
 
 
+def test_reiterable_generator_steps_are_known_after_one_pass():
+    class Source:
+        def __iter__(self):
+            return iter([(np.full((2, 1), i, np.float32), np.full(2, i)) for i in range(5)])
+    data = ShardedData(adapt(Source()), FakeComm(0, 2, []))
+    assert data.steps(None) is None
+    assert len(list(data.batches(None))) == 3
+    assert data.steps(None) == 3 and len(list(data.batches(None))) == 3
+
+
 def test_too_few_stream_batches_is_refused():
     with pytest.raises(ValueError, match="1 batches but there are 2 processes"):
         epoch_per_rank(lambda: adapt(Batches([3])), 2, None, False)
