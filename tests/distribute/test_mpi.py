@@ -136,6 +136,16 @@ def test_resume_broadcasts_optimizer_state(workdir):
     assert int(r0["iterations"]) == 4 + 4              # the file's steps, then one epoch
 
 
+def test_batchnorm_statistics_stay_identical_across_ranks(workdir):
+    r0, r1, ref, _ = scenario("batchnorm", workdir)
+    assert bool(r0["identical"]) and bool(r1["identical"])
+    w0, w1, w_ref = _weights(r0), _weights(r1), _weights(ref)
+    for a, b in zip(w0, w1):
+        assert np.array_equal(a, b)      # moving mean/variance included
+    # The moving statistics came from a half batch, so they are not one process's.
+    assert any(not np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(w0, w_ref))
+
+
 def test_a_failing_rank_ends_every_rank(workdir):
     out = workdir / "fail"
     out.mkdir()

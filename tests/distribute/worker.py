@@ -168,6 +168,21 @@ def make_resume_start(directory):
     model.save(os.path.join(directory, "resume_start.keras"))
 
 
+def batchnorm(out, dist):
+    """BatchNormalization: each rank's moving statistics follow its own shard
+    during the epoch and are rank 0's after it, so the replicas stay identical
+    (not equal to one process: batch statistics are per shard)."""
+    _seed(dist)
+    x, y = _mlp_data(96)
+    with _strategy_scope(dist):
+        model = keras.Sequential([keras.Input((10,)), layers.Dense(16),
+                                  layers.BatchNormalization(), layers.Activation("relu"),
+                                  layers.Dense(4, activation="softmax")])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    return model, history, {}
+
+
 def fail(out, dist):
     """Rank 1 raises during its second epoch; rank 0 would wait for it forever."""
     x, y = _mlp_data(64)
@@ -184,7 +199,7 @@ def fail(out, dist):
 
 
 SCENARIOS = {"mlp": mlp, "text": text, "pydataset": pydataset, "resume": resume,
-             "fail": fail}
+             "batchnorm": batchnorm, "fail": fail}
 
 
 def run(name, out, dist):
