@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from ckeras.callbacks.base import Callback
+from ckeras.distribute.context import is_secondary
 
 
 class CSVLogger(Callback):
@@ -27,8 +28,12 @@ class CSVLogger(Callback):
         self.keys = None
         self.append_header = True
         self.csv_file = None
+        self._silent = False
 
     def on_train_begin(self, logs=None):
+        self._silent = is_secondary()       # logs are identical: rank 0 writes
+        if self._silent:
+            return
         mode = "w"
         if self.append:
             if os.path.exists(self.filename):
@@ -51,6 +56,8 @@ class CSVLogger(Callback):
         return value
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._silent:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

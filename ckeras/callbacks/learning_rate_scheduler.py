@@ -2,6 +2,7 @@
 import numpy as np
 
 from ckeras.callbacks.base import Callback
+from ckeras.distribute.context import is_secondary
 
 
 def _optimizer(callback):
@@ -31,7 +32,7 @@ class LearningRateScheduler(Callback):
             raise ValueError("The output of the `schedule` function should be a float. "
                              f"Got: {lr}")
         opt.learning_rate = lr
-        if self.verbose > 0:
+        if self.verbose > 0 and not is_secondary():
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning "
                   f"rate to {lr}.")
 

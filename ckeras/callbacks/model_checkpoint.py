@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ckeras.callbacks.base import Callback
+from ckeras.distribute.context import is_secondary
 
 
 class ModelCheckpoint(Callback):
@@ -87,7 +88,7 @@ class ModelCheckpoint(Callback):
                            f"Reason: {e}") from None
 
     def _say(self, text):
-        if self.verbose > 0:
+        if self.verbose > 0 and not is_secondary():
             print(text)
 
     def _save_model(self, epoch, batch, logs):
@@ -112,7 +113,8 @@ class ModelCheckpoint(Callback):
         if os.path.isdir(filepath):
             raise IOError("Please specify a non-directory filepath for ModelCheckpoint. "
                           f"Filepath used is an existing directory: {filepath}")
-        save_checkpoint(self.model, filepath, self.save_weights_only)
+        if not is_secondary():          # replicas are identical: rank 0 writes
+            save_checkpoint(self.model, filepath, self.save_weights_only)
 
 
 def save_checkpoint(model, filepath, weights_only=False):

@@ -4,6 +4,7 @@ import sys
 import time
 
 from ckeras.callbacks.base import Callback
+from ckeras.distribute.context import is_secondary
 
 _BOLD, _GREEN, _WHITE, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 _CELL = "\u2501"  # ━
@@ -36,7 +37,7 @@ class Progbar:
 
     def __init__(self, target, verbose=1, stream=None, interval=0.05):
         self.target = target
-        self.verbose = verbose
+        self.verbose = 0 if is_secondary() else verbose   # only rank 0 prints
         self.stream = stream or sys.stdout
         self.interval = interval
         self._start = time.perf_counter()
@@ -123,7 +124,7 @@ class ProgbarLogger(Callback):
 
     def __init__(self, verbose=1):
         super().__init__()
-        self.verbose = verbose
+        self.verbose = 0 if is_secondary() else verbose   # only rank 0 prints
         self._bar = None
         self._seen = 0
         self._target = None

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from ckeras.callbacks.base import Callback
+from ckeras.distribute.context import is_secondary
 
 
 class ReduceLROnPlateau(Callback):
@@ -76,7 +77,7 @@ class ReduceLROnPlateau(Callback):
                 if old_lr > np.float32(self.min_lr):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     opt.learning_rate = new_lr
-                    if self.verbose > 0:
+                    if self.verbose > 0 and not is_secondary():
                         print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
                               f"learning rate to {new_lr}.")
                     self.cooldown_counter = self.cooldown

@@ -2,6 +2,7 @@
 import math
 
 from ckeras.callbacks.base import Callback
+from ckeras.distribute.context import is_secondary
 
 
 class TerminateOnNaN(Callback):
@@ -22,5 +23,6 @@ class TerminateOnNaN(Callback):
             if self.raise_error:
                 raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. "
                                    f"Loss value: {loss}. Terminating training immediately.")
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            if not is_secondary():
+                print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

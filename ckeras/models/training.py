@@ -15,6 +15,7 @@ from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
 from ckeras import optimizers as optimizers_mod
 from ckeras.callbacks.base import CallbackList
+from ckeras.distribute import context as distribute_context
 from ckeras.layers.layer import collect_activity_penalties
 from ckeras.callbacks.history import History
 from ckeras.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
@@ -67,6 +68,8 @@ def _per_output(value, names, what, default=None):
 class TrainingMixin:
     """Adds the Keras training API to a model class."""
 
+    _distribution = None     # an MPIDataParallel when compiled in its scope()
+
     # ---- compile -----------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
                 metrics=None, weighted_metrics=None, run_eagerly=False,
@@ -100,6 +103,7 @@ class TrainingMixin:
                                 "weighted_metrics": weighted_metrics}
         self.compiled = True
         self.stop_training = False
+        self._distribution = distribute_context.current()
 
     def _require_compiled(self, what):
         if not getattr(self, "compiled", False):
@@ -157,6 +161,8 @@ class TrainingMixin:
         return penalty
 
     def _step(self, xs, ys, sw, training):
+        if self._distribution is not None and len(xs[0]) == 0:   # an empty shard
+            return self._distribution.empty_step(self, training)
         with collect_activity_penalties() as activity:
             outs, backward = self._run_forward(xs, training=training,
                                                fuse=[s.fuse for s in self._outputs_spec])
@@ -171,6 +177,9 @@ class TrainingMixin:
                 w.zero_grad()
             backward(douts)
             loss += self._regularization(apply_grads=True)
+            if self._distribution is not None:   # the global batch's gradient and loss
+                loss, per_output = self._distribution.reduce_gradients(
+                    weights, len(xs[0]), loss, per_output)
             self.optimizer.apply(weights)
         else:
             loss += self._regularization(apply_grads=False)
@@ -193,6 +202,13 @@ class TrainingMixin:
             for m in spec.metrics or []:
                 logs[f"{spec.name}_{m.name}" if multi else m.name] = float(m.result())
         return {k: logs[k] for k in sorted(logs)}
+
+    def _epoch_logs(self):
+        """Logs at the end of an epoch or evaluation: over every process's
+        samples when training distributed."""
+        if self._distribution is not None:
+            self._distribution.end_epoch(self)
+        return self._logs()
 
     def _track(self, loss, per_output, n):
         self._loss_tracker.update(loss, n)
@@ -236,6 +252,8 @@ class TrainingMixin:
         if val is not None:
             check_passes(val, (epochs - initial_epoch) // validation_freq,
                          "validation_data", "validation_steps")
+        if self._distribution is not None:   # rank 0's weights; each rank its shards
+            data, val = self._distribution.prepare(self, data, val)
         self._plan_fusion()
         verbose = resolve_verbose(verbose)
         steps = data.steps(batch_size)
@@ -259,7 +277,7 @@ class TrainingMixin:
                 cb.on_train_batch_end(step, self._logs())
                 if self.stop_training:
                     break
-            epoch_logs = self._logs()
+            epoch_logs = self._epoch_logs()
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val_logs = self._evaluate_data(val, validation_batch_size or batch_size, cb)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -291,7 +309,7 @@ class TrainingMixin:
                 cb.on_test_batch_end(step, logs)
             if progbar is not None:
                 progbar.update(step + 1, logs)
-        logs = self._logs()
+        logs = self._epoch_logs()
         if progbar is not None:
             progbar.target = progbar.target or seen
             progbar.update(progbar.target, logs, finalize=True)
@@ -309,6 +327,8 @@ class TrainingMixin:
         if not data.has_targets:
             raise ValueError("evaluate() needs targets: the generator/PyDataset must "
                              "yield (inputs, targets).")
+        if self._distribution is not None:
+            data, = self._distribution.prepare(self, data)
         verbose = resolve_verbose(verbose)
         bar = Progbar(data.steps(batch_size), verbose) if verbose else None
         cb = CallbackList(callbacks or [], self, {"verbose": verbose, "steps": data.steps(batch_size)})
