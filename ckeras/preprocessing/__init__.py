@@ -1,5 +1,6 @@
-"""Legacy Keras preprocessing: `text` (Tokenizer) and `sequence` (pad_sequences)."""
+"""Legacy Keras preprocessing: `text` (Tokenizer), `sequence` (pad_sequences) and
+`image` (load_img, ImageDataGenerator, ...; image files need Pillow)."""
 
-from ckeras.preprocessing import sequence, text
+from ckeras.preprocessing import image, sequence, text
 
-__all__ = ["sequence", "text"]
+__all__ = ["image", "sequence", "text"]

@@ -24,3 +24,9 @@ def plot_history(history, path=None, show=False):
 
 from ckeras.utils.file_utils import get_file  # noqa: E402
 from ckeras.utils.numerical_utils import normalize  # noqa: E402
+from ckeras.utils.dataset_utils import split_dataset  # noqa: E402
+from ckeras.utils.image_dataset import image_dataset_from_directory  # noqa: E402
+from ckeras.utils.text_dataset import text_dataset_from_directory  # noqa: E402
+from ckeras.utils.timeseries_dataset import timeseries_dataset_from_array  # noqa: E402
+from ckeras.preprocessing.image import (array_to_img, img_to_array, load_img,  # noqa: E402
+                                        save_img)
