@@ -171,3 +171,9 @@ def resize_array(image, size, interpolation="bilinear", channels_last=True):
               for c in range(image.shape[2])]
     out = np.stack(planes, axis=-1)
     return out if channels_last else out.transpose(2, 0, 1)
+
+
+# tf.keras 2's augmentation API lives beside these functions (it uses them).
+from ckeras.preprocessing.image_data_generator import (  # noqa: E402
+    DataFrameIterator, DirectoryIterator, ImageDataGenerator, Iterator, NumpyArrayIterator,
+    apply_affine_transform, apply_brightness_shift, apply_channel_shift)
