@@ -3,8 +3,10 @@
 Keras returns ``tf.data.Dataset`` objects; ckeras returns a ``Dataset``, a
 PyDataset (so fit/evaluate/predict take it) over per-sample columns: numpy
 arrays, or loaders that read a batch of samples on demand (image files).
-It also iterates (``for x, y in ds``), has ``take(n)``, ``batch(n)`` and
-``unbatch()``, and keeps ``class_names`` / ``file_paths`` as Keras does.
+It also iterates (``for x, y in ds``), has the tf.data methods scripts chain
+(``take``, ``batch``, ``unbatch``, ``map`` -- applied to each batch as it is
+read --, ``shuffle``, and ``cache``/``prefetch``, which change nothing here:
+batches are computed on demand), and keeps ``class_names`` / ``file_paths``.
 With ``shuffle`` the sample order is drawn from ``RandomState(seed)``
 and drawn again after every epoch, like a reshuffling tf.data pipeline.
 """
@@ -36,8 +38,9 @@ class Dataset(PyDataset):
     None yields single samples (as an unbatched tf.data.Dataset)."""
 
     def __init__(self, columns, batch_size=32, shuffle=False, seed=None, order=None,
-                 class_names=None, file_paths=None):
+                 class_names=None, file_paths=None, transforms=()):
         super().__init__()
+        self.transforms = tuple(transforms)
         self.columns = tuple(columns)
         lengths = {len(c) for c in self.columns}
         if len(lengths) != 1:
@@ -48,7 +51,7 @@ class Dataset(PyDataset):
             raise ValueError(f"batch_size must be a positive integer or None, got "
                              f"{batch_size!r}.")
         self.batch_size = batch_size
-        self.shuffle = shuffle
+        self._shuffle = shuffle
         self.seed = seed
         self._rng = np.random.RandomState(seed) if shuffle else None
         self.order = np.arange(self.n) if order is None else np.asarray(order)
@@ -58,9 +61,9 @@ class Dataset(PyDataset):
         self.file_paths = file_paths
 
     def _derive(self, **changes):
-        args = dict(columns=self.columns, batch_size=self.batch_size, shuffle=self.shuffle,
+        args = dict(columns=self.columns, batch_size=self.batch_size, shuffle=self._shuffle,
                     seed=self.seed, order=self.order, class_names=self.class_names,
-                    file_paths=self.file_paths)
+                    file_paths=self.file_paths, transforms=self.transforms)
         args.update(changes)
         return Dataset(**args)
 
@@ -77,7 +80,10 @@ class Dataset(PyDataset):
         else:
             idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
             parts = [c[idx] for c in self.columns]
-        return parts[0] if len(parts) == 1 else tuple(parts)
+        element = parts[0] if len(parts) == 1 else tuple(parts)
+        for fn in self.transforms:
+            element = fn(*element) if isinstance(element, tuple) else fn(element)
+        return element
 
     def __iter__(self):
         for i in range(len(self)):
@@ -93,10 +99,34 @@ class Dataset(PyDataset):
         return [self[i] for i in range(count)]
 
     def batch(self, batch_size):
+        if self.transforms:
+            raise NotImplementedError("batch() after map() is not supported: call batch() "
+                                      "first, then map().")
         return self._derive(batch_size=batch_size)
 
     def unbatch(self):
+        if self.transforms:
+            raise NotImplementedError("unbatch() after map() is not supported: call "
+                                      "unbatch() first, then map().")
         return self._derive(batch_size=None)
+
+    def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
+        """Apply ``map_func`` to every element (a batch, or a sample when
+        unbatched); a tuple element is passed as separate arguments."""
+        return self._derive(transforms=self.transforms + (map_func,))
+
+    def shuffle(self, buffer_size=None, seed=None, reshuffle_each_iteration=None, name=None):
+        """Shuffle all samples (every epoch), whatever ``buffer_size``."""
+        order = np.arange(self.n)
+        rng_seed = seed if seed is not None else self.seed
+        return self._derive(shuffle=True, seed=rng_seed,
+                            order=np.random.RandomState(rng_seed).permutation(order))
+
+    def cache(self, filename="", name=None):
+        return self
+
+    def prefetch(self, buffer_size=None, name=None):
+        return self
 
     def cardinality(self):
         return len(self)

@@ -201,3 +201,36 @@ def test_split_dataset_arrays_and_tuples():
         utils.split_dataset(x, left_size=6, right_size=5)
     with pytest.raises(ValueError, match="non-empty"):
         utils.split_dataset(x, left_size=10)
+
+
+def test_tf_data_style_chaining(image_dir):
+    ds = utils.image_dataset_from_directory(image_dir, image_size=(4, 4), batch_size=5,
+                                            seed=2, verbose=False)
+    ds = ds.cache().shuffle(100, seed=4).prefetch(buffer_size=8)
+    scaled = ds.map(lambda x, y: (x / 255.0, y))
+    for (x, y), (sx, sy) in zip(ds.take(-1), scaled.take(-1)):
+        np.testing.assert_allclose(sx, x / 255.0)
+        np.testing.assert_array_equal(sy, y)
+    assert sorted(np.concatenate([b[1] for b in ds]).tolist()) == [0] * 3 + [1] * 4 + [2] * 5
+    only_x = scaled.map(lambda x, y: x)
+    assert only_x[0].shape == (5, 4, 4, 3) and only_x[0].max() <= 1.0
+    with pytest.raises(NotImplementedError, match="batch"):
+        scaled.batch(2)
+    model = keras.Sequential([keras.Input((4, 4, 3)), layers.Flatten(),
+                              layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(scaled, epochs=1, verbose=0)
+    from ckeras import preprocessing
+    assert preprocessing.image_dataset_from_directory is utils.image_dataset_from_directory
+
+
+def test_epoch_reshuffle_keeps_pairs():
+    x = np.arange(12)
+    ds = utils.split_dataset((x, x * 10), left_size=11)[0].batch(4).shuffle(seed=1)
+    first = [b for b in ds]
+    ds.on_epoch_end()
+    second = [b for b in ds]
+    flat = lambda bs: np.concatenate([b[0] for b in bs]).tolist()  # noqa: E731
+    assert flat(first) != flat(second) and sorted(flat(first)) == sorted(flat(second))
+    for b in first + second:
+        np.testing.assert_array_equal(b[1], b[0] * 10)
