@@ -107,3 +107,22 @@ def test_aliases_only_inside_the_block():
     assert (before is None) == (after is None)
     if before is not None:
         assert before.origin == after.origin
+
+
+def test_tf_keras2_module_paths_resolve(tmp_path):
+    r = run(tmp_path, """
+        import ckeras
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator, load_img
+        from tensorflow.keras.preprocessing.sequence import pad_sequences
+        from tensorflow.keras.preprocessing.text import Tokenizer
+        from keras.utils import np_utils
+        from keras.utils.data_utils import get_file
+        from tensorflow.keras.datasets import mnist, imdb
+        from tensorflow.keras.models import Model, clone_model
+        from tensorflow.keras.utils import to_categorical, image_dataset_from_directory
+        assert np_utils.to_categorical is ckeras.utils.np_utils.to_categorical
+        assert mnist is ckeras.datasets.mnist and get_file is ckeras.utils.get_file
+        print("ok")
+        """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
