@@ -28,12 +28,23 @@ class TensorFlowNotProvided(RuntimeError):
     """The script used TensorFlow beyond its Keras API."""
 
 
+# What to use instead, for the TensorFlow names Keras scripts use most.
+_HINTS = {
+    "random": "keras.utils.set_random_seed(seed) instead of tf.random.set_seed(seed)",
+    "data": "numpy arrays or a keras.utils.PyDataset instead of tf.data",
+    "constant": "np.asarray(...) instead of tf.constant(...)",
+    "convert_to_tensor": "np.asarray(...) instead of tf.convert_to_tensor(...)",
+    "config": "ckeras.backend.set_num_threads(n) for thread settings; there is no GPU",
+    "__version__": "ckeras.__version__ for the version of ckeras",
+}
+
+
 def _not_provided(what):
+    name = what.split(".")[1] if "." in what else what
+    hint = _HINTS.get(name, "numpy or a Keras API instead")
     return TensorFlowNotProvided(
         f"`{what}` is TensorFlow, not Keras: ckeras provides only the Keras API "
-        "(`tensorflow.keras` / `tf.keras`), running on numpy. Replace this TensorFlow "
-        "call with numpy or a Keras API (e.g. np.asarray instead of tf.constant, "
-        "numpy arrays or keras.utils.PyDataset instead of tf.data).")
+        f"(`tensorflow.keras` / `tf.keras`), running on numpy. Use {hint}.")
 
 
 class _TensorFlowStandIn(types.ModuleType):
