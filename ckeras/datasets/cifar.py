@@ -1,8 +1,6 @@
 """Reading the pickled batches of the CIFAR-10/100 python archives."""
 import os
 
-import numpy as np
-
 from ckeras.datasets._common import RestrictedUnpickler
 from ckeras.utils.file_utils import get_file, keras_home
 
