@@ -29,10 +29,13 @@ def _mnist(rng):
 
 def test_mnist_downloads_once_into_keras_cache(keras_home, origin, monkeypatch, rng, capsys):
     arrays = _mnist(rng)
-    monkeypatch.setattr(datasets.mnist, "_SHA256", origin.put("mnist.npz", npz_bytes(**arrays)))
+    data = npz_bytes(**arrays)
+    monkeypatch.setattr(datasets.mnist, "_SHA256", origin.put("mnist.npz", data))
     (x_train, y_train), (x_test, y_test) = datasets.mnist.load_data()
     assert origin.requested == [ORIGIN + "mnist.npz"]
-    assert "Downloading data from " + ORIGIN + "mnist.npz" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Downloading data from " + ORIGIN + "mnist.npz" in out
+    assert f"{len(data)}/{len(data)}" in out  # the progress bar counts bytes
     assert (keras_home / "datasets" / "mnist.npz").is_file()
     for got, key in ((x_train, "x_train"), (y_train, "y_train"), (x_test, "x_test"),
                      (y_test, "y_test")):
