@@ -12,6 +12,8 @@ import urllib.request
 
 import pytest
 
+_REAL_URLOPEN = urllib.request.urlopen  # before any test patches it
+
 
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
@@ -44,12 +46,11 @@ def origin(tmp_path, monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     served = Origin(str(root))
-    real_urlopen = urllib.request.urlopen
 
     def local_urlopen(url, *args, **kwargs):
         served.requested.append(url)
         name = os.path.basename(urllib.parse.urlsplit(url).path)
-        return real_urlopen(f"http://127.0.0.1:{server.server_port}/{name}", *args, **kwargs)
+        return _REAL_URLOPEN(f"http://127.0.0.1:{server.server_port}/{name}", *args, **kwargs)
 
     from ckeras.utils import file_utils
     monkeypatch.setattr(file_utils.urllib.request, "urlopen", local_urlopen)
@@ -70,4 +71,14 @@ def offline(monkeypatch):
 
     def refuse(url, *args, **kwargs):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    monkeypatch.setattr(file_utils.urllib.request, "urlopen", refuse)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """A test that forgot `origin`/`offline` fails instead of downloading."""
+    from ckeras.utils import file_utils
+
+    def refuse(url, *args, **kwargs):
+        raise AssertionError(f"test tried to download {url}")
     monkeypatch.setattr(file_utils.urllib.request, "urlopen", refuse)
