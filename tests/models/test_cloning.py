@@ -169,3 +169,27 @@ def test_metrics_names_multi_output(rng):
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
     assert model.metrics_names == ["loss", "reg_loss", "cls_loss", "reg_mae", "cls_accuracy"]
     assert dict(zip(model.metrics_names, scores)) == pytest.approx(logs)
+
+
+def test_recursive_clone_reaches_nested_models(rng):
+    inner = keras.Sequential([keras.Input((4,)), layers.Dense(3, name="in1"),
+                              layers.Dense(2, name="in2")], name="inner")
+    inp = keras.Input((4,))
+    model = keras.Model(inp, layers.Dense(1, name="head")(inner(inp)))
+    seen = []
+
+    def clone_function(layer):
+        seen.append(layer.name)
+        return layer.__class__.from_config(layer.get_config())
+    flat = clone_model(model, clone_function=clone_function)
+    assert seen == ["inner", "head"]
+    seen.clear()
+    deep = clone_model(model, clone_function=clone_function, recursive=True)
+    assert seen == ["in1", "in2", "head"]
+    for clone in (flat, deep):
+        nested = clone.get_layer("inner")
+        assert nested is not inner and isinstance(nested, keras.Sequential)
+        clone.set_weights(model.get_weights())
+        x = rng.normal(size=(3, 4))
+        np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-6)
