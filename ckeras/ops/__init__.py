@@ -426,3 +426,81 @@ def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
             return mod.lstm_gates_backward(_c32(dh), _c32(dc), _c32(gates), _c32(c_prev),
                                            _c32(tanh_c), dz, dc_prev, _for_work(gates.size))
     return _ref.lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz, dc_prev)
+
+
+# ---- recurrent: whole sequences (the time loop in C; csrc/recurrent.h) ------------
+
+__all__ += ["lstm_seq_forward", "lstm_seq_backward", "gru_seq_forward",
+            "gru_seq_backward", "rnn_seq_forward", "rnn_seq_backward"]
+
+
+def _seq_kernel(*arrays):
+    """The _recurrent module when every array given is float32 C-contiguous
+    (None allowed), else None (then the reference runs)."""
+    if not all(a is None or (_is32(a) and a.flags.c_contiguous) for a in arrays):
+        return None
+    if _k("_blas") is None:       # loads and configures the BLAS the loop calls
+        return None
+    return _k("_recurrent")
+
+
+def _skip8(skip):
+    return None if skip is None else np.ascontiguousarray(skip, dtype=np.uint8)
+
+
+def lstm_seq_forward(z, R, skip, hs, cs, tcs):
+    """LSTM over all steps: z (T, B, 4u) = x W + b in, gates out (in place);
+    hs, cs (T+1, B, u) with [0] the initial states, tcs (T, B, u) = tanh(c)."""
+    mod = _seq_kernel(z, R, hs, cs, tcs)
+    if mod is not None:
+        return mod.lstm_seq_forward(z, R, _skip8(skip), hs, cs, tcs, _for_work(z[0].size))
+    return _ref.lstm_seq_forward(z, R, skip, hs, cs, tcs)
+
+
+def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=False):
+    """BPTT of lstm_seq_forward: dz (T, B, 4u); dh, dc (B, u): the final
+    states' gradients in, the initial states' out (when need_initial)."""
+    mod = _seq_kernel(gates, R, cs, tcs, dH, dh, dc, dz)
+    if mod is not None:
+        return mod.lstm_seq_backward(gates, R, _skip8(skip), cs, tcs, dH, dh, dc, dz,
+                                     need_initial, _for_work(gates[0].size))
+    return _ref.lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial)
+
+
+def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after):
+    """GRU over all steps: z (T, B, 3u) = x W + b_in in, gates [z, r, h~] out;
+    rec: (T, B, 3u) h R + brec (reset_after) or (T, B, u) r h."""
+    mod = _seq_kernel(z, R, brec, hs, rec)
+    if mod is not None:
+        return mod.gru_seq_forward(z, R, brec, _skip8(skip), hs, rec, reset_after,
+                                   _for_work(z[0].size))
+    return _ref.gru_seq_forward(z, R, brec, skip, hs, rec, reset_after)
+
+
+def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
+                     need_initial=False):
+    """BPTT of gru_seq_forward: dxp (T, B, 3u), drec (T, B, 3u) or None."""
+    mod = _seq_kernel(gates, R, hs, rec, dH, dh, dxp, drec)
+    if mod is not None:
+        return mod.gru_seq_backward(gates, R, _skip8(skip), hs, rec, dH, dh, dxp, drec,
+                                    reset_after, need_initial, _for_work(gates[0].size))
+    return _ref.gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
+                                 need_initial)
+
+
+def rnn_seq_forward(z, R, skip, hs, activation):
+    """SimpleRNN over all steps: z (T, B, u) = x W + b in, outputs out."""
+    mod = _seq_kernel(z, R, hs) if activation in ("linear", "relu", "sigmoid", "tanh") else None
+    if mod is not None:
+        return mod.rnn_seq_forward(z, R, _skip8(skip), hs, activation, _for_work(z[0].size))
+    return _ref.rnn_seq_forward(z, R, skip, hs, activation)
+
+
+def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False):
+    """BPTT of rnn_seq_forward: dz (T, B, u); dh (B, u) in/out."""
+    mod = (_seq_kernel(y, R, dH, dh, dz)
+           if activation in ("linear", "relu", "sigmoid", "tanh") else None)
+    if mod is not None:
+        return mod.rnn_seq_backward(y, R, _skip8(skip), dH, dh, dz, activation,
+                                    need_initial, _for_work(y[0].size))
+    return _ref.rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial)
