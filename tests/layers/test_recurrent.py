@@ -28,19 +28,20 @@ def _sig(x):
 
 
 def ref_rnn(kind, x, weights, mask=None, go_backwards=False, return_sequences=False,
-            zero_output=False, reset_after=True):
+            zero_output=False, reset_after=True, rmask=None, h0=None, c0=None):
     """One sample-batch step at a time, written straight from the spec."""
     K, R, b = weights
     B, T, _ = x.shape
     u = R.shape[0]
-    h = np.zeros((B, u))
-    c = np.zeros((B, u))
-    outs, prev = [], np.zeros((B, u))
+    h = np.zeros((B, u)) if h0 is None else h0
+    c = np.zeros((B, u)) if c0 is None else c0
+    outs, prev = [], h
     for t in (range(T - 1, -1, -1) if go_backwards else range(T)):
         xt = x[:, t]
         c_new = c
+        hm = h if rmask is None else h * rmask     # recurrent dropout
         if kind == "lstm":
-            z = xt @ K + h @ R + b
+            z = xt @ K + hm @ R + b
             i, f = _sig(z[:, :u]), _sig(z[:, u:2 * u])
             g, o = np.tanh(z[:, 2 * u:3 * u]), _sig(z[:, 3 * u:])
             c_new = f * c + i * g
@@ -48,18 +49,18 @@ def ref_rnn(kind, x, weights, mask=None, go_backwards=False, return_sequences=Fa
         elif kind == "gru":
             if reset_after:
                 xz = xt @ K + b[0]
-                hz = h @ R + b[1]
+                hz = hm @ R + b[1]
                 zg = _sig(xz[:, :u] + hz[:, :u])
                 r = _sig(xz[:, u:2 * u] + hz[:, u:2 * u])
                 hh = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
             else:
                 xz = xt @ K + b
-                zg = _sig(xz[:, :u] + h @ R[:, :u])
-                r = _sig(xz[:, u:2 * u] + h @ R[:, u:2 * u])
-                hh = np.tanh(xz[:, 2 * u:] + (r * h) @ R[:, 2 * u:])
+                zg = _sig(xz[:, :u] + hm @ R[:, :u])
+                r = _sig(xz[:, u:2 * u] + hm @ R[:, u:2 * u])
+                hh = np.tanh(xz[:, 2 * u:] + (r * hm) @ R[:, 2 * u:])
             h_new = zg * h + (1 - zg) * hh
         else:
-            h_new = np.tanh(xt @ K + h @ R + b)
+            h_new = np.tanh(xt @ K + hm @ R + b)
         if mask is None:
             h, c, out = h_new, c_new, h_new
         else:
@@ -233,14 +234,95 @@ def test_input_dropout_training(kind):
     check_layer_gradients(layer, x, training=True, max_coords=20)
 
 
-def test_recurrent_dropout_and_stateful_errors():
-    layer = LSTM(3, recurrent_dropout=0.2)
-    x = np.zeros((2, 3, 4), np.float32)
-    assert layer(x).shape == (2, 3)            # inference is fine
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layer.forward(x, training=True)
-    with pytest.raises(NotImplementedError, match="stateful"):
-        GRU(3, stateful=True)
+class _ShapeRng:
+    """Dropout draws by shape: fixed uniforms, so forward is deterministic."""
+
+    def __init__(self, by_shape):
+        self.by_shape = by_shape
+
+    def random(self, shape, dtype=None):
+        return self.by_shape[tuple(shape)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_recurrent_dropout_training(kind):
+    rng = np.random.default_rng(8)
+    B, T, D, u = 3, 4, 5, 3
+    layer = _layer(kind, u, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)
+    x = rng.standard_normal((B, T, D))
+    layer(x)
+    _randomize(layer, rng)
+    ux, uh = rng.random((B, D)), rng.random((B, u))
+    layer._dropout_rng = _ShapeRng({(B, D): ux, (B, u): uh})
+    keep_x = (ux >= 0.3) / 0.7
+    keep_h = (uh >= 0.4) / 0.6
+    mask = _mask(rng, B, T)
+    # one input mask and one recurrent mask per sequence, fixed across time
+    y = layer.forward(x, training=True, mask=mask)[0]
+    want, _, _ = ref_rnn(kind.replace("_before", ""),
+                         x * keep_x[:, None, :], layer.get_weights(), mask=mask,
+                         return_sequences=True, reset_after=kind != "gru_before",
+                         rmask=keep_h)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer(x, mask=mask),
+                               ref_rnn(kind.replace("_before", ""), x, layer.get_weights(),
+                                       mask=mask, return_sequences=True,
+                                       reset_after=kind != "gru_before")[0],
+                               rtol=1e-5, atol=1e-6)      # inference: no dropout
+    check_layer_gradients(layer, x, training=True, mask=mask, max_coords=25)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stateful_carries_states_and_resets(kind):
+    rng = np.random.default_rng(9)
+    B, T, D, u = 2, 6, 3, 4
+    layer = _layer(kind, u, stateful=True, return_sequences=True)
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
+    whole = _layer(kind, u, return_sequences=True)
+    whole(x)
+    layer(x[:, :3])
+    layer.set_weights(whole.get_weights())
+    layer.reset_states()
+    a = layer(x[:, :3])
+    b = layer(x[:, 3:])                         # continues from a's final states
+    np.testing.assert_allclose(np.concatenate([a, b], 1), whole(x), rtol=1e-5, atol=1e-6)
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x[:, :3]), a, rtol=1e-6)
+    with pytest.raises(ValueError, match="batch size"):
+        layer(x[:1, :3])
+    with pytest.raises(AttributeError, match="stateful"):
+        whole.reset_states()
+    assert layer.get_config()["stateful"] is True
+
+
+def test_stateful_carry_over_gradients():
+    """Gradients within a batch start from the carried states (truncated BPTT)."""
+    rng = np.random.default_rng(10)
+    layer = LSTM(3, stateful=True)
+    x = rng.standard_normal((2, 4, 3))
+    layer(x)
+    _randomize(layer, rng)
+    layer.forward(x)                            # states now nonzero
+    carried = [s.copy() for s in layer.states]
+    assert np.abs(carried[0]).sum() > 0
+
+    def check():
+        layer.states = [s.copy() for s in carried]
+    # each forward restarts from the same carried states
+    orig = layer.forward
+
+    def forward(x, training=False, mask=None, initial_state=None):
+        check()
+        return orig(x, training, mask, initial_state)
+    layer.forward = forward
+    check_layer_gradients(layer, x, max_coords=20)
+
+
+def test_unroll_accepted():
+    layer = LSTM(3, unroll=True)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    assert layer(x).shape == (2, 3)
+    assert layer.get_config()["unroll"] is True
 
 
 def test_bad_inputs_name_the_layer():
@@ -287,6 +369,61 @@ def test_initial_state_and_cell_step():
     out, states = layer.cell(x[:, 0], [np.zeros((2, 3)), np.zeros((2, 3))])
     np.testing.assert_allclose(out, layer(x[:, :1])[0], rtol=1e-6)
     assert len(states) == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("go_backwards,masked", [(False, False), (True, True)])
+def test_gradients_through_initial_state(kind, go_backwards, masked):
+    rng = np.random.default_rng(11)
+    B, T, D, u = 2, 4, 3, 3
+    layer = _layer(kind, u, return_sequences=True, go_backwards=go_backwards)
+    x = rng.standard_normal((B, T, D))
+    states = [rng.standard_normal((B, u)) for _ in range(2 if kind == "lstm" else 1)]
+    layer._maybe_build([(None, T, D)] + [(None, u)] * len(states))
+    _randomize(layer, rng)
+    mask = _mask(rng, B, T) if masked else None
+    y = layer.forward([x] + states, mask=mask)[0]
+    want = ref_rnn(kind.replace("_before", ""), x, layer.get_weights(), mask=mask,
+                   go_backwards=go_backwards, return_sequences=True,
+                   reset_after=kind != "gru_before", h0=states[0],
+                   c0=states[1] if kind == "lstm" else None)[0]
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)
+    check_layer_gradients(layer, [x] + states, mask=mask, max_coords=20)
+
+
+def test_seq2seq_initial_state_from_encoder_in_functional_model(tmp_path):
+    """keras.io's seq2seq: encoder states feed the decoder LSTM."""
+    rng = np.random.default_rng(12)
+    enc_in, dec_in = Input((None, 5)), Input((None, 6))
+    _, h, c = LSTM(8, return_state=True, name="encoder")(enc_in)
+    dec_lstm = LSTM(8, return_sequences=True, return_state=True, name="decoder")
+    dec_out, _, _ = dec_lstm(dec_in, initial_state=[h, c])
+    out = Dense(6, activation="softmax", name="head")(dec_out)
+    model = ckeras.Model([enc_in, dec_in], out)
+    xe = rng.standard_normal((4, 7, 5)).astype(np.float32)
+    xd = rng.standard_normal((4, 3, 6)).astype(np.float32)
+    y = model.predict([xe, xd], verbose=0)
+    _, he, ce = model.get_layer("encoder")(xe)
+    seq = dec_lstm(xd, initial_state=[he, ce])[0]
+    np.testing.assert_allclose(y, model.get_layer("head")(seq), rtol=1e-5, atol=1e-6)
+    # the decoder's states are inputs of its node: the encoder trains through them
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    target = np.eye(6, dtype=np.float32)[rng.integers(0, 6, (4, 3))]
+    enc_w = model.get_layer("encoder").get_weights()[0].copy()
+    hist = model.fit([xe, xd], target, epochs=3, batch_size=4, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert not np.allclose(model.get_layer("encoder").get_weights()[0], enc_w)
+    path = str(tmp_path / "s2s.keras")
+    model.save(path)
+    again = ckeras.models.load_model(path)
+    np.testing.assert_allclose(again.predict([xe, xd], verbose=0),
+                               model.predict([xe, xd], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_initial_state_mixing_symbolic_and_arrays_raises():
+    x = Input((None, 3))
+    with pytest.raises(ValueError, match="initial state"):
+        LSTM(2)(x, initial_state=[np.zeros((1, 2)), np.zeros((1, 2))])
 
 
 # ---- initializers / weights ---------------------------------------------------------
