@@ -26,3 +26,4 @@ from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convoluti
 
 def get(identifier):
     return deserialize(identifier) if isinstance(identifier, dict) else identifier
+from ckeras.layers.sequence_layers import TimeDistributed, RepeatVector, Masking, Permute
