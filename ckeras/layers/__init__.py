@@ -21,6 +21,7 @@ from ckeras.layers.pooling import (GlobalAveragePooling1D, GlobalAveragePooling2
                                    GlobalMaxPool2D)
 from ckeras.layers.recurrent import RNN, SimpleRNN, LSTM, GRU, Bidirectional
 from ckeras.layers.rnn_cells import SimpleRNNCell, LSTMCell, GRUCell
+from ckeras.layers.rnn_cells import StackedRNNCells
 from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 
 

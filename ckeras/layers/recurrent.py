@@ -28,7 +28,7 @@ from ckeras import regularizers
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
 from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, deserialize_layer,
                                  serialize_layer)
-from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
+from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _Cell
 
 # Attributes an RNN layer reads through from its cell (Keras's properties).
 _CELL_ATTRS = {"units", "activation", "recurrent_activation", "use_bias",
@@ -58,14 +58,19 @@ class RNN(Layer):
         if isinstance(cell, dict):
             cell = deserialize_layer(cell)
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError(
-                f"{type(self).__name__} {self.name!r}: stacked cells (a list of cells) "
-                "are not supported; stack RNN layers with return_sequences=True instead.")
-        if not isinstance(cell, _Cell):
+            cell = StackedRNNCells(list(cell))
+        if not isinstance(cell, (_Cell, StackedRNNCells)) and not hasattr(cell, "state_size"):
             raise TypeError(
+                f"{type(self).__name__} {self.name!r}: `cell` must be an RNN cell (a layer "
+                f"with `state_size` and call(inputs, states)), got {type(cell).__name__}.")
+        if not isinstance(cell, (_Cell, StackedRNNCells)):
+            raise NotImplementedError(
                 f"{type(self).__name__} {self.name!r}: `cell` must be a ckeras "
-                f"SimpleRNNCell, LSTMCell or GRUCell, got {type(cell).__name__}. Custom "
-                "cells are not supported (their backward pass is not defined).")
+                f"SimpleRNNCell, LSTMCell, GRUCell or StackedRNNCells, got "
+                f"{type(cell).__name__}. A cell of your own (written with call()) needs "
+                "automatic differentiation through time, which ckeras does not have yet "
+                "(it is coming with the autodiff tape); until then, build the model from "
+                "the built-in cells or layers.")
         self.cell = cell
         self.cell.trainable = self.trainable
         self.return_sequences = bool(return_sequences)
@@ -120,8 +125,7 @@ class RNN(Layer):
 
     def _set_path_prefix(self, prefix):
         self._path_prefix = prefix
-        for w in self.cell._weights:
-            w.path = f"{prefix}{self.name}/{self.cell.name}/{w.name}"
+        self.cell._set_path_prefix(f"{prefix}{self.name}/")
 
     def compute_output_shape(self, input_shape):
         if _is_shape_list(input_shape):
@@ -130,7 +134,7 @@ class RNN(Layer):
         batch, steps, u = input_shape[0], input_shape[1], self.cell.units
         out = (batch, steps, u) if self.return_sequences else (batch, u)
         if self.return_state:
-            return [out] + [(batch, u)] * self._n_states
+            return [out] + [(batch, s) for s in self.cell._state_units]
         return out
 
     def compute_mask(self, inputs, mask=None):
@@ -196,11 +200,11 @@ class RNN(Layer):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects "
                              f"{self._n_states} initial state(s), got {len(states)}.")
         out = []
-        for s in states:
+        for s, units in zip(states, self.cell._state_units):
             s = np.asarray(s, dtype)
-            if s.shape != (batch, self.cell.units):
+            if s.shape != (batch, units):
                 raise ValueError(f"Layer {self.name!r}: each initial state must have shape "
-                                 f"{(batch, self.cell.units)}, got {s.shape}.")
+                                 f"{(batch, units)}, got {s.shape}.")
             out.append(s)
         return out
 

@@ -28,7 +28,7 @@ enters a recurrent GEMM, the same at every step.
 import numpy as np
 
 from ckeras import activations, constraints, initializers, ops, regularizers
-from ckeras.layers.layer import Layer
+from ckeras.layers.layer import Layer, deserialize_layer
 
 _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
 
@@ -171,6 +171,10 @@ class _Cell(Layer):
     @property
     def state_size(self):
         return [self.units] * self._n_states if self._n_states > 1 else self.units
+
+    @property
+    def _state_units(self):
+        return [self.units] * self._n_states
 
     @property
     def output_size(self):
@@ -612,3 +616,124 @@ class GRUCell(_Cell):
         config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         config["reset_after"] = self.reset_after
         return config
+
+
+class StackedRNNCells(Layer):
+    """Cells run one above the other at every step (Keras's StackedRNNCells):
+    cell k reads cell k-1's output. As a whole sequence that is each cell
+    over the previous cell's output sequence, which is how it runs here (each
+    cell with its own compiled loop). Masked steps skip every cell. The
+    states are the cells' states, flattened in order."""
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        cells = [deserialize_layer(c) if isinstance(c, dict) else c for c in cells]
+        if not cells:
+            raise ValueError("StackedRNNCells: `cells` must be a non-empty list of cells.")
+        for c in cells:
+            if not isinstance(c, _Cell):
+                raise TypeError(
+                    "StackedRNNCells: every cell must be a SimpleRNNCell, LSTMCell or "
+                    f"GRUCell, got {type(c).__name__}.")
+        self.cells = cells
+        self.seed = None
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for c in self.__dict__.get("cells", ()):
+            c.trainable = self._trainable
+
+    @property
+    def units(self):
+        return self.cells[-1].units
+
+    @property
+    def _n_states(self):
+        return sum(c._n_states for c in self.cells)
+
+    @property
+    def _state_units(self):
+        return [u for c in self.cells for u in c._state_units]
+
+    @property
+    def state_size(self):
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        return self.units
+
+    @property
+    def kernel(self):
+        return self.cells[0].kernel
+
+    @property
+    def dropout(self):
+        # The RNN layer drops the sequence's inputs: the first cell's rate.
+        if any(c.dropout > 0 for c in self.cells[1:]):
+            raise NotImplementedError(
+                "StackedRNNCells: `dropout` on a cell above the first is not supported by "
+                "ckeras; stack RNN layers (return_sequences=True) instead.")
+        return self.cells[0].dropout
+
+    @property
+    def recurrent_dropout(self):
+        return max(c.recurrent_dropout for c in self.cells)
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        for c in self.cells:
+            if not c.built:
+                c.build((input_shape[0], dim))
+            dim = c.units
+        self._weights = [w for c in self.cells for w in c._weights]
+        self.built = True
+
+    def _set_path_prefix(self, prefix):
+        for c in self.cells:
+            c._set_path_prefix(f"{prefix}{self.name}/")
+
+    def run(self, xt, skip=None, initial=None, rmask=None):
+        if rmask is not None:
+            raise NotImplementedError(
+                "StackedRNNCells: recurrent_dropout inside stacked cells is not supported "
+                "by ckeras; stack RNN layers (return_sequences=True) instead.")
+        runs, finals, inp, k = [], [], xt, 0
+        for c in self.cells:
+            n = c._n_states
+            init = None if initial is None else initial[k:k + n]
+            hs, fin, back = c.run(inp, skip, init)
+            runs.append(back)
+            finals += fin
+            inp = np.ascontiguousarray(hs[1:])
+            k += n
+
+        def backward(dH, d_final, need_dx=True, need_initial=False):
+            d_init, k = [], self._n_states
+            for i in range(len(self.cells) - 1, -1, -1):
+                n = self.cells[i]._n_states
+                dxt, d0 = runs[i](dH, d_final[k - n:k], need_dx or i > 0, need_initial)
+                if need_initial:
+                    d_init = list(d0) + d_init
+                dH, k = dxt, k - n
+            return dH, (d_init if need_initial else None)
+
+        return hs, finals, backward
+
+    def get_config(self):
+        from ckeras.layers.layer import serialize_layer
+        config = super().get_config()
+        config["cells"] = [serialize_layer(c) for c in self.cells]
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["cells"] = [deserialize_layer(c, custom_objects=custom_objects)
+                           for c in config["cells"]]
+        return cls(**config)

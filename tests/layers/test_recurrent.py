@@ -750,3 +750,51 @@ def test_load_real_keras_lstm_files(name, data):
     model = load_model(os.path.join(folder, name), compile=False)
     assert isinstance(model.layers[1], LSTM)
     np.testing.assert_allclose(model.predict(d["x"], verbose=0), d["y"], atol=1e-5)
+
+
+# ---- StackedRNNCells and cells of one's own -------------------------------------------
+
+def test_stacked_rnn_cells_match_stacked_layers_and_gradients():
+    rng = np.random.default_rng(13)
+    B, T, D = 2, 5, 3
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
+    mask = _mask(rng, B, T)
+    stacked = RNN([LSTMCell(4), GRUCell(3)], return_sequences=True, return_state=True)
+    y, h1, c1, h2 = stacked(x, mask=mask)
+    cell = stacked.cell
+    assert stacked.weights[3].path == f"{stacked.name}/{cell.name}/{cell.cells[1].name}/kernel"
+    assert cell.name.startswith("stacked_rnn_cells") and cell.cells[1].name.startswith("gru_cell")
+    lower = LSTM(4, return_sequences=True, return_state=True)
+    upper = GRU(3, return_sequences=True, return_state=True)
+    lower(x)
+    lower.set_weights(stacked.get_weights()[:3])
+    seq, lh, lc = lower(x, mask=mask)
+    upper(seq)
+    upper.set_weights(stacked.get_weights()[3:])
+    want, uh = upper(seq, mask=mask)
+    for a, b in ((y, want), (h1, lh), (c1, lc), (h2, uh)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert stacked.compute_output_shape((None, T, D)) == [(None, T, 3), (None, 4), (None, 4),
+                                                          (None, 3)]
+    config = json.loads(json.dumps(stacked.get_config()))
+    assert config["cell"]["class_name"] == "StackedRNNCells"
+    assert [c["class_name"] for c in config["cell"]["config"]["cells"]] == ["LSTMCell",
+                                                                             "GRUCell"]
+    clone = RNN.from_config(config)
+    clone(x)
+    clone.set_weights(stacked.get_weights())
+    np.testing.assert_allclose(clone(x)[0], stacked(x)[0], rtol=1e-6)
+    check_layer_gradients(stacked, x.astype(np.float64), mask=mask, max_coords=15)
+    init = [rng.standard_normal((B, n)) for n in (4, 4, 3)]
+    check_layer_gradients(stacked, [x.astype(np.float64)] + init, max_coords=15)
+
+
+def test_user_cell_needs_autodiff():
+    class MyCell(ckeras.layers.Layer):
+        state_size = 3
+
+        def call(self, inputs, states):
+            return inputs, states
+
+    with pytest.raises(NotImplementedError, match="autodiff"):
+        RNN(MyCell())
