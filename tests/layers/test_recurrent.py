@@ -798,3 +798,25 @@ def test_user_cell_needs_autodiff():
 
     with pytest.raises(NotImplementedError, match="autodiff"):
         RNN(MyCell())
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_custom_backward_layer_masked_gradients(merge_mode):
+    rng = np.random.default_rng(14)
+    B, T, D = 2, 4, 3
+    bi = Bidirectional(LSTM(3, return_sequences=True), merge_mode=merge_mode,
+                       backward_layer=GRU(3, return_sequences=True, go_backwards=True))
+    x = rng.standard_normal((B, T, D))
+    bi(x)
+    _randomize(bi, rng)
+    assert isinstance(bi.backward_layer, GRU)
+    mask = _mask(rng, B, T)
+    out = bi.forward(x, mask=mask)[0]
+    f = bi.forward_layer.forward(x, mask=mask)[0]
+    b = bi.backward_layer.forward(x, mask=mask)[0][:, ::-1]
+    merged = {"concat": lambda: np.concatenate([f, b], -1), "sum": lambda: f + b,
+              "mul": lambda: f * b, "ave": lambda: (f + b) / 2, None: lambda: [f, b]}
+    want = merged[merge_mode]()
+    for a, w in zip(out if merge_mode is None else [out], want if merge_mode is None else [want]):
+        np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-7)
+    check_layer_gradients(bi, x, mask=mask, max_coords=15)
