@@ -116,6 +116,7 @@ class RNN(Layer):
     def build(self, input_shape):
         if _is_shape_list(input_shape):     # [sequence, *initial states]
             input_shape = input_shape[0]
+            self._build_input_shape = input_shape   # Keras's build(sequences_shape)
         self._check_shape(input_shape)
         if not self.cell.built:
             self.cell.build((input_shape[0], input_shape[-1]))

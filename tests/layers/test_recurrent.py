@@ -418,6 +418,16 @@ def test_seq2seq_initial_state_from_encoder_in_functional_model(tmp_path):
     again = ckeras.models.load_model(path)
     np.testing.assert_allclose(again.predict([xe, xd], verbose=0),
                                model.predict([xe, xd], verbose=0), rtol=1e-5, atol=1e-6)
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        layers = json.loads(zf.read("config.json"))["config"]["layers"]
+    decoder = [entry for entry in layers if entry["name"] == "decoder"][0]
+    # as Keras writes it: the states as the initial_state kwarg, build on the sequence
+    assert decoder["build_config"] == {"input_shape": [None, None, 6]}
+    node = decoder["inbound_nodes"][0]
+    assert node["args"][0]["config"]["keras_history"][0] == dec_in.history[0].name
+    assert [t["config"]["keras_history"] for t in node["kwargs"]["initial_state"]] == \
+        [["encoder", 0, 1], ["encoder", 0, 2]]
 
 
 def test_initial_state_mixing_symbolic_and_arrays_raises():
