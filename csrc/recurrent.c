@@ -95,7 +95,6 @@ static inline void gemm_rm(ck_sgemm_fn gemm, int ta, int tb, ck_index m, ck_inde
 
 static inline int masked(const uint8_t *sk, ck_index b) { return sk != NULL && sk[b]; }
 
-/* dh += dH row (when given); returns dh. */
 static inline void add_row(float *CK_RESTRICT dh, const float *CK_RESTRICT dHt, ck_index u)
 {
     if (dHt == NULL)
@@ -105,9 +104,42 @@ static inline void add_row(float *CK_RESTRICT dh, const float *CK_RESTRICT dHt, 
         dh[j] += dHt[j];
 }
 
+/* The previous state as the recurrent GEMM reads it: hp itself, or hp * rmask
+ * written into out (the next state's buffer, free until the gate loop). */
+static const float *rec_input(const float *hp, const float *rmask, float *out, ck_index n)
+{
+    if (rmask == NULL)
+        return hp;
+    CK_SIMD
+    for (ck_index j = 0; j < n; j++)
+        out[j] = hp[j] * rmask[j];
+    return out;
+}
+
+/* Backward of the recurrent GEMM's input: g = (g * rmask) where not masked,
+ * plus the direct part d (NULL: none); masked rows take keep (the carried
+ * gradient) instead. */
+static void rec_grad_rows(float *g, const float *rmask, const float *d, const float *keep,
+                          const uint8_t *sk, ck_index B, ck_index u, int n_threads)
+{
+    (void)n_threads;
+    CK_PARALLEL_FOR(n_threads)
+    for (ck_index b = 0; b < B; b++) {
+        float *gb = g + b * u;
+        if (masked(sk, b)) {
+            memcpy(gb, keep + b * u, (size_t)u * sizeof(float));
+            continue;
+        }
+        const float *mb = rmask + b * u, *db = d ? d + b * u : NULL;
+        for (ck_index j = 0; j < u; j++)
+            gb[j] = gb[j] * mb[j] + (db ? db[j] : 0.0f);
+    }
+}
+
 void ck_lstm_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                              float *z, const float *R, const uint8_t *skip,
-                             float *hs, float *cs, float *tcs, int n_threads)
+                             const float *rmask, float *hs, float *cs, float *tcs,
+                             int n_threads)
 {
     (void)n_threads;
     const ck_index Bu = B * u, G = 4 * u;
@@ -116,7 +148,7 @@ void ck_lstm_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
         const float *hp = hs + t * Bu, *cp = cs + t * Bu;
         float *hn = hs + (t + 1) * Bu, *cn = cs + (t + 1) * Bu, *tc = tcs + t * Bu;
         const uint8_t *sk = skip ? skip + t * B : NULL;
-        gemm_rm(gemm, 0, 0, B, G, u, hp, u, R, G, 1.0f, zt, G);
+        gemm_rm(gemm, 0, 0, B, G, u, rec_input(hp, rmask, hn, Bu), u, R, G, 1.0f, zt, G);
         CK_PARALLEL_FOR(n_threads)
         for (ck_index b = 0; b < B; b++) {
             lstm_fwd_row(zt + b * G, cp + b * u, hn + b * u, cn + b * u, tc + b * u, u);
@@ -130,9 +162,9 @@ void ck_lstm_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
 
 void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                               const float *gates, const float *R, const uint8_t *skip,
-                              const float *cs, const float *tcs, const float *dH,
-                              float *dh, float *dc, float *dz, float *scratch,
-                              int need_initial, int n_threads)
+                              const float *rmask, const float *cs, const float *tcs,
+                              const float *dH, float *dh, float *dc, float *dz,
+                              float *scratch, int need_initial, int n_threads)
 {
     (void)n_threads;
     const ck_index Bu = B * u, G = 4 * u;
@@ -157,7 +189,12 @@ void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index
         }
         if (t == 0 && !need_initial)
             return;
-        gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 1.0f, nxt, u);
+        if (rmask == NULL) {
+            gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 1.0f, nxt, u);
+        } else {
+            gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 0.0f, nxt, u);
+            rec_grad_rows(nxt, rmask, NULL, cur, sk, B, u, n_threads);
+        }
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
     if (cur != dh)
@@ -178,8 +215,9 @@ static void gru_after_fwd_row(float *CK_RESTRICT z, const float *CK_RESTRICT rec
     }
 }
 
+/* z, r = sigmoid; rh = r * hin (hin: the state as the GEMMs read it). */
 CK_TARGET_CLONES
-static void gru_zr_row(float *CK_RESTRICT z, const float *CK_RESTRICT hp,
+static void gru_zr_row(float *CK_RESTRICT z, const float *CK_RESTRICT hin,
                        float *CK_RESTRICT rh, ck_index u)
 {
     CK_SIMD
@@ -187,7 +225,7 @@ static void gru_zr_row(float *CK_RESTRICT z, const float *CK_RESTRICT hp,
         z[j] = ck_sigmoidf(z[j]);
     CK_SIMD
     for (ck_index j = 0; j < u; j++)
-        rh[j] = z[u + j] * hp[j];
+        rh[j] = z[u + j] * hin[j];
 }
 
 CK_TARGET_CLONES
@@ -204,8 +242,8 @@ static void gru_h_row(float *CK_RESTRICT z, const float *CK_RESTRICT hp,
 
 void ck_gru_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                             float *z, const float *R, const float *brec,
-                            const uint8_t *skip, float *hs, float *rec, int reset_after,
-                            int n_threads)
+                            const uint8_t *skip, const float *rmask, float *hs, float *rec,
+                            int reset_after, int n_threads)
 {
     (void)n_threads;
     const ck_index Bu = B * u, G = 3 * u;
@@ -214,9 +252,10 @@ void ck_gru_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u
         const float *hp = hs + t * Bu;
         float *hn = hs + (t + 1) * Bu;
         const uint8_t *sk = skip ? skip + t * B : NULL;
+        const float *hin = rec_input(hp, rmask, hn, Bu);
         if (reset_after) {
             float *rt = rec + t * B * G;
-            gemm_rm(gemm, 0, 0, B, G, u, hp, u, R, G, 0.0f, rt, G);
+            gemm_rm(gemm, 0, 0, B, G, u, hin, u, R, G, 0.0f, rt, G);
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++) {
                 float *rb = rt + b * G;
@@ -229,10 +268,10 @@ void ck_gru_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u
             }
         } else {
             float *rt = rec + t * Bu;
-            gemm_rm(gemm, 0, 0, B, 2 * u, u, hp, u, R, G, 1.0f, zt, G);
+            gemm_rm(gemm, 0, 0, B, 2 * u, u, hin, u, R, G, 1.0f, zt, G);
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++)
-                gru_zr_row(zt + b * G, hp + b * u, rt + b * u, u);
+                gru_zr_row(zt + b * G, hin + b * u, rt + b * u, u);
             gemm_rm(gemm, 0, 0, B, u, u, rt, u, R + 2 * u, G, 1.0f, zt + 2 * u, G);
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++) {
@@ -279,29 +318,39 @@ static void gru_before_bwd_row(const float *CK_RESTRICT dh, const float *CK_REST
     }
 }
 
-/* reset before, second half: from drh = dz_h R_h^T, dz_r and nxt += drh r. */
+/* reset before, second half: from drh = dz_h R_h^T, dz_r and the gradient
+ * drh * r through r * hin, into nxt (times rmask when given). */
 CK_TARGET_CLONES
 static void gru_before_bwd_row2(const float *CK_RESTRICT drh, const float *CK_RESTRICT g,
-                                const float *CK_RESTRICT hp, float *CK_RESTRICT dx,
-                                float *CK_RESTRICT nxt, ck_index u)
+                                const float *CK_RESTRICT hp, const float *CK_RESTRICT m,
+                                float *CK_RESTRICT dx, float *CK_RESTRICT nxt, ck_index u)
 {
-    CK_SIMD
-    for (ck_index j = 0; j < u; j++) {
-        const float r = g[u + j];
-        dx[u + j] = drh[j] * (hp[j] * (r * (1.0f - r)));
-        nxt[j] += drh[j] * r;
+    if (m == NULL) {
+        CK_SIMD
+        for (ck_index j = 0; j < u; j++) {
+            const float r = g[u + j];
+            dx[u + j] = drh[j] * (hp[j] * (r * (1.0f - r)));
+            nxt[j] += drh[j] * r;
+        }
+    } else {
+        CK_SIMD
+        for (ck_index j = 0; j < u; j++) {
+            const float r = g[u + j];
+            dx[u + j] = drh[j] * ((hp[j] * m[j]) * (r * (1.0f - r)));
+            nxt[j] += (drh[j] * r) * m[j];
+        }
     }
 }
 
 void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                              const float *gates, const float *R, const uint8_t *skip,
-                             const float *hs, const float *rec, const float *dH,
-                             float *dh, float *dxp, float *drec, float *scratch,
-                             int reset_after, int need_initial, int n_threads)
+                             const float *rmask, const float *hs, const float *rec,
+                             const float *dH, float *dh, float *dxp, float *drec,
+                             float *scratch, int reset_after, int need_initial, int n_threads)
 {
     (void)n_threads;
     const ck_index Bu = B * u, G = 3 * u;
-    float *cur = dh, *nxt = scratch, *drh = scratch + Bu;
+    float *cur = dh, *nxt = scratch, *aux = scratch + Bu;
     for (ck_index t = T - 1; t >= 0; t--) {
         const float *gt = gates + t * B * G, *hp = hs + t * Bu;
         const float *dHt = dH ? dH + t * Bu : NULL;
@@ -310,9 +359,11 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
         if (reset_after) {
             const float *rt = rec + t * B * G;
             float *drt = drec + t * B * G;
+            /* the direct path goes to aux when the GEMM part needs rmask */
+            float *direct = rmask ? aux : nxt;
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++) {
-                float *dhb = cur + b * u, *nb = nxt + b * u;
+                float *dhb = cur + b * u, *nb = direct + b * u;
                 add_row(dhb, dHt ? dHt + b * u : NULL, u);
                 if (masked(sk, b)) {
                     memset(dxt + b * G, 0, (size_t)G * sizeof(float));
@@ -325,7 +376,12 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
             }
             if (t == 0 && !need_initial)
                 return;
-            gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 1.0f, nxt, u);
+            if (rmask == NULL) {
+                gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 1.0f, nxt, u);
+            } else {
+                gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 0.0f, nxt, u);
+                rec_grad_rows(nxt, rmask, aux, aux, sk, B, u, n_threads);
+            }
         } else {
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++) {
@@ -338,15 +394,22 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
                     gru_before_bwd_row(dhb, gt + b * G, hp + b * u, dxt + b * G, nb, u);
                 }
             }
-            gemm_rm(gemm, 0, 1, B, u, u, dxt + 2 * u, G, R + 2 * u, G, 0.0f, drh, u);
+            gemm_rm(gemm, 0, 1, B, u, u, dxt + 2 * u, G, R + 2 * u, G, 0.0f, aux, u);
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++)
                 if (!masked(sk, b))
-                    gru_before_bwd_row2(drh + b * u, gt + b * G, hp + b * u, dxt + b * G,
+                    gru_before_bwd_row2(aux + b * u, gt + b * G, hp + b * u,
+                                        rmask ? rmask + b * u : NULL, dxt + b * G,
                                         nxt + b * u, u);
             if (t == 0 && !need_initial)
                 return;
-            gemm_rm(gemm, 0, 1, B, u, 2 * u, dxt, G, R, G, 1.0f, nxt, u);
+            if (rmask == NULL) {
+                gemm_rm(gemm, 0, 1, B, u, 2 * u, dxt, G, R, G, 1.0f, nxt, u);
+            } else {   /* aux = dz_zr R_zr^T, then nxt += aux * rmask */
+                gemm_rm(gemm, 0, 1, B, u, 2 * u, dxt, G, R, G, 0.0f, aux, u);
+                rec_grad_rows(aux, rmask, nxt, nxt, sk, B, u, n_threads);
+                float *tmp = nxt; nxt = aux; aux = tmp;
+            }
         }
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
@@ -393,8 +456,8 @@ static void rnn_fwd_row(float *CK_RESTRICT z, int act, ck_index u)
 }
 
 void ck_rnn_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
-                            float *z, const float *R, const uint8_t *skip, float *hs,
-                            int act, int n_threads)
+                            float *z, const float *R, const uint8_t *skip,
+                            const float *rmask, float *hs, int act, int n_threads)
 {
     (void)n_threads;
     const ck_index Bu = B * u;
@@ -403,7 +466,7 @@ void ck_rnn_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u
         const float *hp = hs + t * Bu;
         float *hn = hs + (t + 1) * Bu;
         const uint8_t *sk = skip ? skip + t * B : NULL;
-        gemm_rm(gemm, 0, 0, B, u, u, hp, u, R, u, 1.0f, zt, u);
+        gemm_rm(gemm, 0, 0, B, u, u, rec_input(hp, rmask, hn, Bu), u, R, u, 1.0f, zt, u);
         CK_PARALLEL_FOR(n_threads)
         for (ck_index b = 0; b < B; b++) {
             rnn_fwd_row(zt + b * u, act, u);
@@ -415,8 +478,8 @@ void ck_rnn_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u
 
 void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                              const float *y, const float *R, const uint8_t *skip,
-                             const float *dH, float *dh, float *dz, float *scratch,
-                             int act, int need_initial, int n_threads)
+                             const float *rmask, const float *dH, float *dh, float *dz,
+                             float *scratch, int act, int need_initial, int n_threads)
 {
     (void)n_threads;
     const ck_index Bu = B * u;
@@ -442,7 +505,12 @@ void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
         }
         if (t == 0 && !need_initial)
             return;
-        gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 1.0f, nxt, u);
+        if (rmask == NULL) {
+            gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 1.0f, nxt, u);
+        } else {
+            gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 0.0f, nxt, u);
+            rec_grad_rows(nxt, rmask, NULL, cur, sk, B, u, n_threads);
+        }
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
     if (cur != dh)

@@ -67,25 +67,27 @@ cdef extern from "recurrent.h" nogil:
                                  float *c, int ldc) noexcept nogil
     void ck_lstm_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                                  float *z, const float *R, const uint8_t *skip,
-                                 float *hs, float *cs, float *tcs, int n_threads)
+                                 const float *rmask, float *hs, float *cs, float *tcs,
+                                 int n_threads)
     void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                                   const float *gates, const float *R, const uint8_t *skip,
-                                  const float *cs, const float *tcs, const float *dH,
-                                  float *dh, float *dc, float *dz, float *scratch,
-                                  int need_initial, int n_threads)
+                                  const float *rmask, const float *cs, const float *tcs,
+                                  const float *dH, float *dh, float *dc, float *dz,
+                                  float *scratch, int need_initial, int n_threads)
     void ck_gru_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                                 float *z, const float *R, const float *brec,
-                                const uint8_t *skip, float *hs, float *rec, int reset_after,
-                                int n_threads)
+                                const uint8_t *skip, const float *rmask, float *hs,
+                                float *rec, int reset_after, int n_threads)
     void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                                  const float *gates, const float *R, const uint8_t *skip,
-                                 const float *hs, const float *rec, const float *dH,
-                                 float *dh, float *dxp, float *drec, float *scratch,
-                                 int reset_after, int need_initial, int n_threads)
+                                 const float *rmask, const float *hs, const float *rec,
+                                 const float *dH, float *dh, float *dxp, float *drec,
+                                 float *scratch, int reset_after, int need_initial,
+                                 int n_threads)
     void ck_rnn_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
-                                float *z, const float *R, const uint8_t *skip, float *hs,
-                                int act, int n_threads)
+                                float *z, const float *R, const uint8_t *skip,
+                                const float *rmask, float *hs, int act, int n_threads)
     void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                                  const float *y, const float *R, const uint8_t *skip,
-                                 const float *dH, float *dh, float *dz, float *scratch,
-                                 int act, int need_initial, int n_threads)
+                                 const float *rmask, const float *dH, float *dh, float *dz,
+                                 float *scratch, int act, int need_initial, int n_threads)

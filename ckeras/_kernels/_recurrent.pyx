@@ -127,9 +127,10 @@ cdef tuple _dims(object z, int gates):
 cdef ck_sgemm_fn _gemm = <ck_sgemm_fn>sgemm_rm
 
 
-def lstm_seq_forward(z, R, skip, hs, cs, tcs, int n_threads=1):
+def lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask=None, int n_threads=1):
     """Run an LSTM over all steps: z (T, B, 4u) x W + b in, gates out (in
-    place); hs, cs (T+1, B, u) with [0] the initial states; tcs (T, B, u)."""
+    place); hs, cs (T+1, B, u) with [0] the initial states; tcs (T, B, u);
+    rmask (B, u) or None: recurrent dropout (every *_seq_* function)."""
     cdef Py_ssize_t T, B, u
     T, B, u = _dims(z, 4)
     cdef float *pz = fptr(_arr(z, "z", (T, B, 4 * u), True))
@@ -138,12 +139,13 @@ def lstm_seq_forward(z, R, skip, hs, cs, tcs, int n_threads=1):
     cdef float *ph = fptr(_arr(hs, "hs", (T + 1, B, u), True))
     cdef float *pc = fptr(_arr(cs, "cs", (T + 1, B, u), True))
     cdef float *pt = fptr(_arr(tcs, "tcs", (T, B, u), True))
+    cdef const float *pm = _opt(rmask, "rmask", (B, u))
     with nogil:
-        ck_lstm_seq_forward_f32(_gemm, T, B, u, pz, pR, ps, ph, pc, pt, n_threads)
+        ck_lstm_seq_forward_f32(_gemm, T, B, u, pz, pR, ps, pm, ph, pc, pt, n_threads)
 
 
 def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, bint need_initial=False,
-                      int n_threads=1):
+                      rmask=None, int n_threads=1):
     """BPTT of lstm_seq_forward: dz (T, B, 4u) out; dh, dc (B, u) in: the
     final states' gradients, out: the initial states' (if need_initial)."""
     cdef Py_ssize_t T, B, u
@@ -157,14 +159,16 @@ def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, bint need_initial
     cdef float *pdh = fptr(_arr(dh, "dh", (B, u), True))
     cdef float *pdc = fptr(_arr(dc, "dc", (B, u), True))
     cdef float *pdz = fptr(_arr(dz, "dz", (T, B, 4 * u), True))
+    cdef const float *pm = _opt(rmask, "rmask", (B, u))
     cdef cnp.ndarray S = np.empty((B, u), np.float32)
     cdef float *pS = fptr(S)
     with nogil:
-        ck_lstm_seq_backward_f32(_gemm, T, B, u, pg, pR, ps, pc, pt, pdH, pdh, pdc, pdz,
+        ck_lstm_seq_backward_f32(_gemm, T, B, u, pg, pR, ps, pm, pc, pt, pdH, pdh, pdc, pdz,
                                  pS, need_initial, n_threads)
 
 
-def gru_seq_forward(z, R, brec, skip, hs, rec, bint reset_after, int n_threads=1):
+def gru_seq_forward(z, R, brec, skip, hs, rec, bint reset_after, rmask=None,
+                    int n_threads=1):
     """Run a GRU over all steps: z (T, B, 3u) in, gates [z, r, h~] out;
     hs (T+1, B, u); rec (T, B, 3u) (reset_after, h R + brec) or (T, B, u)
     (r * h)."""
@@ -176,12 +180,14 @@ def gru_seq_forward(z, R, brec, skip, hs, rec, bint reset_after, int n_threads=1
     cdef const uint8_t *ps = _sptr(_skip(skip, T, B))
     cdef float *ph = fptr(_arr(hs, "hs", (T + 1, B, u), True))
     cdef float *pr = fptr(_arr(rec, "rec", (T, B, 3 * u if reset_after else u), True))
+    cdef const float *pm = _opt(rmask, "rmask", (B, u))
     with nogil:
-        ck_gru_seq_forward_f32(_gemm, T, B, u, pz, pR, pb, ps, ph, pr, reset_after, n_threads)
+        ck_gru_seq_forward_f32(_gemm, T, B, u, pz, pR, pb, ps, pm, ph, pr, reset_after,
+                               n_threads)
 
 
 def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, bint reset_after,
-                     bint need_initial=False, int n_threads=1):
+                     bint need_initial=False, rmask=None, int n_threads=1):
     """BPTT of gru_seq_forward: dxp (T, B, 3u), drec (T, B, 3u) (reset_after;
     else None) out; dh (B, u) in/out as for LSTM."""
     cdef Py_ssize_t T, B, u
@@ -197,11 +203,12 @@ def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, bint reset_afte
     cdef float *pdr = NULL
     if reset_after:
         pdr = fptr(_arr(drec, "drec", (T, B, 3 * u), True))
+    cdef const float *pm = _opt(rmask, "rmask", (B, u))
     cdef cnp.ndarray S = np.empty((2, B, u), np.float32)
     cdef float *pS = fptr(S)
     with nogil:
-        ck_gru_seq_backward_f32(_gemm, T, B, u, pg, pR, ps, ph, pr, pdH, pdh, pdx, pdr, pS,
-                                reset_after, need_initial, n_threads)
+        ck_gru_seq_backward_f32(_gemm, T, B, u, pg, pR, ps, pm, ph, pr, pdH, pdh, pdx, pdr,
+                                pS, reset_after, need_initial, n_threads)
 
 
 cdef int _rnn_act(str activation) except -1:
@@ -211,7 +218,7 @@ cdef int _rnn_act(str activation) except -1:
     return act
 
 
-def rnn_seq_forward(z, R, skip, hs, str activation, int n_threads=1):
+def rnn_seq_forward(z, R, skip, hs, str activation, rmask=None, int n_threads=1):
     """Run a SimpleRNN over all steps: z (T, B, u) in, act outputs out;
     hs (T+1, B, u)."""
     cdef int act = _rnn_act(activation)
@@ -221,12 +228,13 @@ def rnn_seq_forward(z, R, skip, hs, str activation, int n_threads=1):
     cdef const float *pR = fptr(_arr(R, "recurrent_kernel", (u, u)))
     cdef const uint8_t *ps = _sptr(_skip(skip, T, B))
     cdef float *ph = fptr(_arr(hs, "hs", (T + 1, B, u), True))
+    cdef const float *pm = _opt(rmask, "rmask", (B, u))
     with nogil:
-        ck_rnn_seq_forward_f32(_gemm, T, B, u, pz, pR, ps, ph, act, n_threads)
+        ck_rnn_seq_forward_f32(_gemm, T, B, u, pz, pR, ps, pm, ph, act, n_threads)
 
 
 def rnn_seq_backward(y, R, skip, dH, dh, dz, str activation, bint need_initial=False,
-                     int n_threads=1):
+                     rmask=None, int n_threads=1):
     """BPTT of rnn_seq_forward (y: its z after the call): dz (T, B, u) out."""
     cdef int act = _rnn_act(activation)
     cdef Py_ssize_t T, B, u
@@ -237,8 +245,9 @@ def rnn_seq_backward(y, R, skip, dH, dh, dz, str activation, bint need_initial=F
     cdef const float *pdH = _opt(dH, "dH", (T, B, u))
     cdef float *pdh = fptr(_arr(dh, "dh", (B, u), True))
     cdef float *pdz = fptr(_arr(dz, "dz", (T, B, u), True))
+    cdef const float *pm = _opt(rmask, "rmask", (B, u))
     cdef cnp.ndarray S = np.empty((B, u), np.float32)
     cdef float *pS = fptr(S)
     with nogil:
-        ck_rnn_seq_backward_f32(_gemm, T, B, u, py, pR, ps, pdH, pdh, pdz, pS, act,
+        ck_rnn_seq_backward_f32(_gemm, T, B, u, py, pR, ps, pm, pdH, pdh, pdz, pS, act,
                                 need_initial, n_threads)

@@ -13,8 +13,8 @@ Layout of the work:
     relu, sigmoid, linear) the whole recurrence, forward and BPTT, is one
     call of ops.lstm_seq_* / gru_seq_* / rnn_seq_* (the time loop in C for
     float32, calling the same BLAS as Dense; the numpy twins otherwise);
-  * other activations, and recurrent dropout in training, run the time loop
-    here in numpy (one recurrent GEMM per step);
+  * other activations run the time loop here in numpy (one recurrent GEMM
+    per step);
   * either way the per-step gate gradients are stacked so that dkernel,
     drecurrent and dx are each one GEMM over all steps.
 
@@ -290,10 +290,10 @@ class SimpleRNNCell(_Cell):
         if self.use_bias:
             xp += self.bias.value
         T, B = xt.shape[:2]
-        fast = rmask is None and act.kind is not None
+        fast = act.kind is not None
         pre = np.empty_like(xp) if act.needs_pre else None
         if fast:
-            ops.rnn_seq_forward(xp, R, skip, hs, act.kind)
+            ops.rnn_seq_forward(xp, R, skip, hs, act.kind, rmask)
         else:
             with np.errstate(over="ignore"):
                 for t in range(T):
@@ -310,7 +310,8 @@ class SimpleRNNCell(_Cell):
             dh = _final_grad(d_final[0], B, u, dt)
             dz_all = np.empty_like(xp)
             if fast:
-                ops.rnn_seq_backward(xp, R, skip, dH, dh, dz_all, act.kind, need_initial)
+                ops.rnn_seq_backward(xp, R, skip, dH, dh, dz_all, act.kind, need_initial,
+                                     rmask)
             else:
                 deriv = act.deriv(xp, pre)
                 skipf, keepf = _mask_factors(skip, dt)
@@ -374,10 +375,10 @@ class LSTMCell(_Cell):
             xp += self.bias.value
         T, B = xt.shape[:2]
         tcs = np.empty((T, B, u), dt)
-        fast = rmask is None and ract.kind == "sigmoid" and act.kind == "tanh"
+        fast = ract.kind == "sigmoid" and act.kind == "tanh"
         pre = np.empty_like(xp) if (ract.needs_pre or act.needs_pre) else None
         if fast:
-            ops.lstm_seq_forward(xp, R, skip, hs, cs, tcs)
+            ops.lstm_seq_forward(xp, R, skip, hs, cs, tcs, rmask)
         else:
             ig = np.empty((B, u), dt)
             with np.errstate(over="ignore"):
@@ -408,7 +409,8 @@ class LSTMCell(_Cell):
             dc = _final_grad(d_final[1], B, u, dt)
             dz_all = np.empty_like(xp)
             if fast:
-                ops.lstm_seq_backward(xp, R, skip, cs, tcs, dH, dh, dc, dz_all, need_initial)
+                ops.lstm_seq_backward(xp, R, skip, cs, tcs, dH, dh, dc, dz_all, need_initial,
+                                      rmask)
             else:
                 dh = backward_loop(dH, dh, dc, dz_all, need_initial)
             pairs = [(_masked_in(hs[:-1], rmask).reshape(-1, u), dz_all.reshape(-1, 4 * u),
@@ -495,14 +497,14 @@ class GRUCell(_Cell):
         b = self.bias.value if self.use_bias else None
         if b is not None:
             xp += b[0] if after else b
-        fast = rmask is None and ract.kind == "sigmoid" and act.kind == "tanh"
+        fast = ract.kind == "sigmoid" and act.kind == "tanh"
         pre = np.empty_like(xp) if (ract.needs_pre or act.needs_pre) else None
         # reset_after: h R + b_r, all steps (its h~ block is needed backward);
         # reset_before: r * h_{t-1}, the left operand of the h~ GEMM.
         rec = np.empty((T, B, 3 * u if after else u), dt)
         if fast:
             brec = None if b is None or not after else np.ascontiguousarray(b[1])
-            ops.gru_seq_forward(xp, R, brec, skip, hs, rec, after)
+            ops.gru_seq_forward(xp, R, brec, skip, hs, rec, after, rmask)
         else:
             with np.errstate(over="ignore"):
                 for t in range(T):
@@ -543,7 +545,7 @@ class GRUCell(_Cell):
             drec = np.empty((T, B, 3 * u), dt) if after else None
             if fast:
                 ops.gru_seq_backward(xp, R, skip, hs, rec, dH, dh, dxp, drec, after,
-                                     need_initial)
+                                     need_initial, rmask)
             else:
                 dh = backward_loop(dH, dh, dxp, drec, need_initial)
             hprev = _masked_in(hs[:-1], rmask).reshape(-1, u)

@@ -448,59 +448,68 @@ def _skip8(skip):
     return None if skip is None else np.ascontiguousarray(skip, dtype=np.uint8)
 
 
-def lstm_seq_forward(z, R, skip, hs, cs, tcs):
+def lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask=None):
     """LSTM over all steps: z (T, B, 4u) = x W + b in, gates out (in place);
-    hs, cs (T+1, B, u) with [0] the initial states, tcs (T, B, u) = tanh(c)."""
-    mod = _seq_kernel(z, R, hs, cs, tcs)
+    hs, cs (T+1, B, u) with [0] the initial states, tcs (T, B, u) = tanh(c).
+    rmask (B, u) or None: recurrent dropout (h * rmask enters h R), in every
+    *_seq_* function."""
+    mod = _seq_kernel(z, R, hs, cs, tcs, rmask)
     if mod is not None:
-        return mod.lstm_seq_forward(z, R, _skip8(skip), hs, cs, tcs, _for_work(z[0].size))
-    return _ref.lstm_seq_forward(z, R, skip, hs, cs, tcs)
+        return mod.lstm_seq_forward(z, R, _skip8(skip), hs, cs, tcs, rmask,
+                                    _for_work(z[0].size))
+    return _ref.lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask)
 
 
-def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=False):
+def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=False,
+                      rmask=None):
     """BPTT of lstm_seq_forward: dz (T, B, 4u); dh, dc (B, u): the final
     states' gradients in, the initial states' out (when need_initial)."""
-    mod = _seq_kernel(gates, R, cs, tcs, dH, dh, dc, dz)
+    mod = _seq_kernel(gates, R, cs, tcs, dH, dh, dc, dz, rmask)
     if mod is not None:
         return mod.lstm_seq_backward(gates, R, _skip8(skip), cs, tcs, dH, dh, dc, dz,
-                                     need_initial, _for_work(gates[0].size))
-    return _ref.lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial)
+                                     need_initial, rmask, _for_work(gates[0].size))
+    return _ref.lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial,
+                                  rmask)
 
 
-def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after):
+def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask=None):
     """GRU over all steps: z (T, B, 3u) = x W + b_in in, gates [z, r, h~] out;
     rec: (T, B, 3u) h R + brec (reset_after) or (T, B, u) r h."""
-    mod = _seq_kernel(z, R, brec, hs, rec)
+    mod = _seq_kernel(z, R, brec, hs, rec, rmask)
     if mod is not None:
-        return mod.gru_seq_forward(z, R, brec, _skip8(skip), hs, rec, reset_after,
+        return mod.gru_seq_forward(z, R, brec, _skip8(skip), hs, rec, reset_after, rmask,
                                    _for_work(z[0].size))
-    return _ref.gru_seq_forward(z, R, brec, skip, hs, rec, reset_after)
+    return _ref.gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask)
 
 
 def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
-                     need_initial=False):
+                     need_initial=False, rmask=None):
     """BPTT of gru_seq_forward: dxp (T, B, 3u), drec (T, B, 3u) or None."""
-    mod = _seq_kernel(gates, R, hs, rec, dH, dh, dxp, drec)
+    mod = _seq_kernel(gates, R, hs, rec, dH, dh, dxp, drec, rmask)
     if mod is not None:
         return mod.gru_seq_backward(gates, R, _skip8(skip), hs, rec, dH, dh, dxp, drec,
-                                    reset_after, need_initial, _for_work(gates[0].size))
+                                    reset_after, need_initial, rmask,
+                                    _for_work(gates[0].size))
     return _ref.gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
-                                 need_initial)
+                                 need_initial, rmask)
 
 
-def rnn_seq_forward(z, R, skip, hs, activation):
+_SEQ_ACTS = ("linear", "relu", "sigmoid", "tanh")
+
+
+def rnn_seq_forward(z, R, skip, hs, activation, rmask=None):
     """SimpleRNN over all steps: z (T, B, u) = x W + b in, outputs out."""
-    mod = _seq_kernel(z, R, hs) if activation in ("linear", "relu", "sigmoid", "tanh") else None
+    mod = _seq_kernel(z, R, hs, rmask) if activation in _SEQ_ACTS else None
     if mod is not None:
-        return mod.rnn_seq_forward(z, R, _skip8(skip), hs, activation, _for_work(z[0].size))
-    return _ref.rnn_seq_forward(z, R, skip, hs, activation)
+        return mod.rnn_seq_forward(z, R, _skip8(skip), hs, activation, rmask,
+                                   _for_work(z[0].size))
+    return _ref.rnn_seq_forward(z, R, skip, hs, activation, rmask)
 
 
-def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False):
+def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rmask=None):
     """BPTT of rnn_seq_forward: dz (T, B, u); dh (B, u) in/out."""
-    mod = (_seq_kernel(y, R, dH, dh, dz)
-           if activation in ("linear", "relu", "sigmoid", "tanh") else None)
+    mod = _seq_kernel(y, R, dH, dh, dz, rmask) if activation in _SEQ_ACTS else None
     if mod is not None:
         return mod.rnn_seq_backward(y, R, _skip8(skip), dH, dh, dz, activation,
-                                    need_initial, _for_work(y[0].size))
-    return _ref.rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial)
+                                    need_initial, rmask, _for_work(y[0].size))
+    return _ref.rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial, rmask)

@@ -830,3 +830,23 @@ def test_bidirectional_custom_backward_layer_masked_gradients(merge_mode):
     for a, w in zip(out if merge_mode is None else [out], want if merge_mode is None else [want]):
         np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-7)
     check_layer_gradients(bi, x, mask=mask, max_coords=15)
+
+
+@pytest.mark.parametrize("kind,kw", [
+    ("lstm", {"activation": "softsign"}),
+    ("gru", {"recurrent_activation": "hard_sigmoid"}),
+    ("gru_before", {"activation": "relu", "recurrent_activation": "linear"}),
+    ("simple", {"activation": "elu"}),
+])
+def test_recurrent_dropout_gradients_other_activations(kind, kw):
+    """The numpy time loop (non-default activations) with recurrent dropout."""
+    rng = np.random.default_rng(15)
+    B, T, D, u = 2, 4, 3, 3
+    layer = _layer(kind, u, recurrent_dropout=0.5, return_sequences=True, **kw)
+    x = rng.standard_normal((B, T, D))
+    layer(x)
+    _randomize(layer, rng)
+    layer._dropout_rng = _ShapeRng({(B, u): rng.random((B, u))})
+    check_layer_gradients(layer, x, training=True, mask=_mask(rng, B, T), max_coords=20)
+    y_train = layer.forward(x.astype(np.float32), training=True)[0]
+    assert not np.allclose(y_train, layer(x.astype(np.float32)))

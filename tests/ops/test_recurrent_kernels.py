@@ -113,7 +113,7 @@ GATES = {"lstm": 4, "gru_after": 3, "gru_before": 3, "rnn_tanh": 1, "rnn_relu": 
          "rnn_sigmoid": 1, "rnn_linear": 1}
 
 
-def _seq_case(kind, T, B, D, u, masked, seed, dt):
+def _seq_case(kind, T, B, D, u, masked, seed, dt, dropped=False):
     rng = np.random.default_rng(seed)
     G = GATES[kind] * u
     z = (rng.standard_normal((T, B, G)) * 1.5).astype(dt)
@@ -127,13 +127,13 @@ def _seq_case(kind, T, B, D, u, masked, seed, dt):
         skip[:, 0] = True            # a sample masked at every step
     dH = rng.standard_normal((T, B, u)).astype(dt)
     dfin = rng.standard_normal((2, B, u)).astype(dt)
-    return z, R, h0, c0, brec, skip, dH, dfin
+    rmask = ((rng.random((B, u)) > 0.3) / 0.7).astype(dt) if dropped else None
+    return z, R, h0, c0, brec, skip, dH, dfin, rmask
 
 
 def _run(mod, kind, case, need_initial, **kw):
-    z, R, h0, c0, brec, skip, dH, dfin = (None if a is None else
-                                          (a.copy() if isinstance(a, np.ndarray) else a)
-                                          for a in case)
+    z, R, h0, c0, brec, skip, dH, dfin, rmask = (
+        None if a is None else (a.copy() if isinstance(a, np.ndarray) else a) for a in case)
     T, B, _ = z.shape
     u = R.shape[0]
     dt = z.dtype
@@ -145,25 +145,25 @@ def _run(mod, kind, case, need_initial, **kw):
         cs = np.zeros_like(hs)
         cs[0] = c0
         tcs = np.zeros((T, B, u), dt)
-        mod.lstm_seq_forward(z, R, skip, hs, cs, tcs, **kw)
+        mod.lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask, **kw)
         dc = dfin[1].copy()
         dz = np.zeros_like(z)
-        mod.lstm_seq_backward(z, R, skip, cs, tcs, dH, dh, dc, dz, need_initial, **kw)
+        mod.lstm_seq_backward(z, R, skip, cs, tcs, dH, dh, dc, dz, need_initial, rmask, **kw)
         out.update(cs=cs, tcs=tcs, dc=dc, dz=dz)
     elif kind.startswith("gru"):
         after = kind == "gru_after"
         rec = np.zeros((T, B, 3 * u if after else u), dt)
-        mod.gru_seq_forward(z, R, brec if after else None, skip, hs, rec, after, **kw)
+        mod.gru_seq_forward(z, R, brec if after else None, skip, hs, rec, after, rmask, **kw)
         dxp = np.zeros_like(z)
         drec = np.zeros((T, B, 3 * u), dt) if after else None
         mod.gru_seq_backward(z, R, skip, hs, rec, dH, dh, dxp, drec, after, need_initial,
-                             **kw)
+                             rmask, **kw)
         out.update(rec=rec, dxp=dxp, drec=drec)
     else:
         act = kind.split("_")[1]
-        mod.rnn_seq_forward(z, R, skip, hs, act, **kw)
+        mod.rnn_seq_forward(z, R, skip, hs, act, rmask, **kw)
         dz = np.zeros_like(z)
-        mod.rnn_seq_backward(z, R, skip, dH, dh, dz, act, need_initial, **kw)
+        mod.rnn_seq_backward(z, R, skip, dH, dh, dz, act, need_initial, rmask, **kw)
         out.update(dz=dz)
     out.update(z=z, hs=hs)
     if need_initial:
@@ -173,9 +173,10 @@ def _run(mod, kind, case, need_initial, **kw):
 
 @pytest.mark.parametrize("kind", list(GATES))
 @pytest.mark.parametrize("T,B,D,u", SEQ_SHAPES)
-@pytest.mark.parametrize("masked", [False, True])
-def test_sequence_kernels_match_reference_at_1_and_2_threads(kind, T, B, D, u, masked):
-    case = _seq_case(kind, T, B, D, u, masked, T * 31 + B * 7 + u, np.float32)
+@pytest.mark.parametrize("masked,dropped", [(False, False), (True, False), (True, True)])
+def test_sequence_kernels_match_reference_at_1_and_2_threads(kind, T, B, D, u, masked,
+                                                             dropped):
+    case = _seq_case(kind, T, B, D, u, masked, T * 31 + B * 7 + u, np.float32, dropped)
     case64 = tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32
                    else a for a in case)
     want = _run(ref, kind, case64, True)
@@ -190,8 +191,9 @@ def test_sequence_kernels_match_reference_at_1_and_2_threads(kind, T, B, D, u, m
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru_after", "gru_before", "rnn_tanh"])
-def test_sequence_backward_without_initial_gradient(kind):
-    case = _seq_case(kind, 5, 3, 2, 4, True, 3, np.float32)
+@pytest.mark.parametrize("dropped", [False, True])
+def test_sequence_backward_without_initial_gradient(kind, dropped):
+    case = _seq_case(kind, 5, 3, 2, 4, True, 3, np.float32, dropped)
     full = _run(kern, kind, case, True)
     part = _run(kern, kind, case, False)
     for key in part:
@@ -199,17 +201,18 @@ def test_sequence_backward_without_initial_gradient(kind):
             assert part[key].tobytes() == full[key].tobytes(), key
 
 
-def test_sequence_reference_gradients_by_central_differences():
+@pytest.mark.parametrize("dropped", [False, True])
+def test_sequence_reference_gradients_by_central_differences(dropped):
     """The twins' BPTT is the gradient of their forward (float64)."""
     for kind in ("lstm", "gru_after", "gru_before", "rnn_tanh", "rnn_sigmoid"):
         T, B, u = 3, 2, 3
-        case = _seq_case(kind, T, B, 2, u, True, 9, np.float64)
-        z0, R0, h0, c0, brec, skip, dH, dfin = case
+        case = _seq_case(kind, T, B, 2, u, True, 9, np.float64, dropped)
+        z0, R0, h0, c0, brec, skip, dH, dfin, rmask = case
         skip[:, 0] = False
         skip[1, 0] = True
 
         def loss(z, R, h0):
-            c = _run(ref, kind, (z, R, h0, c0, brec, skip, dH, dfin), False)
+            c = _run(ref, kind, (z, R, h0, c0, brec, skip, dH, dfin, rmask), False)
             val = (c["hs"][1:] * dH).sum() + (c["hs"][-1] * dfin[0]).sum()
             if kind == "lstm":
                 val += (c["cs"][-1] * dfin[1]).sum()
@@ -253,6 +256,9 @@ def test_sequence_kernel_bad_input_raises():
     with pytest.raises(ValueError, match="softmax"):
         kern.rnn_seq_forward(np.zeros((2, 3, 2), np.float32), np.zeros((2, 2), np.float32),
                              None, hs, "softmax")
+    with pytest.raises(ValueError, match="rmask"):
+        kern.lstm_seq_forward(z, R, None, hs, hs.copy(), np.zeros((2, 3, 2), np.float32),
+                              np.ones((3, 3), np.float32))
     with pytest.raises(ValueError, match="read-only"):
         ro = z.copy()
         ro.flags.writeable = False
