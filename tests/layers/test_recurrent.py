@@ -850,3 +850,26 @@ def test_recurrent_dropout_gradients_other_activations(kind, kw):
     check_layer_gradients(layer, x, training=True, mask=_mask(rng, B, T), max_coords=20)
     y_train = layer.forward(x.astype(np.float32), training=True)[0]
     assert not np.allclose(y_train, layer(x.astype(np.float32)))
+
+
+def test_seq2seq_inference_models_share_the_decoder():
+    """keras.io seq2seq sampling: the trained decoder LSTM called again on new
+    state Inputs, stepping one token at a time, equals the whole-sequence run."""
+    rng = np.random.default_rng(16)
+    enc_in, dec_in = Input((None, 4)), Input((None, 3))
+    _, h, c = LSTM(5, return_state=True)(enc_in)
+    dec_lstm = LSTM(5, return_sequences=True, return_state=True)
+    dense = Dense(3, activation="softmax")
+    seq, _, _ = dec_lstm(dec_in, initial_state=[h, c])
+    model = ckeras.Model([enc_in, dec_in], dense(seq))
+    encoder = ckeras.Model(enc_in, [h, c])
+    h_in, c_in = Input((5,)), Input((5,))
+    out, h2, c2 = dec_lstm(dec_in, initial_state=[h_in, c_in])
+    decoder = ckeras.Model([dec_in, h_in, c_in], [dense(out), h2, c2])
+    xe = rng.standard_normal((2, 6, 4)).astype(np.float32)
+    xd = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    whole = model.predict([xe, xd], verbose=0)
+    states = encoder.predict(xe, verbose=0)
+    for t in range(4):
+        step, *states = decoder.predict([xd[:, t:t + 1]] + list(states), verbose=0)
+        np.testing.assert_allclose(step[:, 0], whole[:, t], rtol=1e-5, atol=1e-6)
