@@ -232,7 +232,7 @@ class _Cell(Layer):
         recurrent-weight block.
         """
         T, B, D = xt.shape
-        dxp2 = dxp.reshape(T * B, -1)
+        dxp2 = dxp.reshape(T * B, dxp.shape[-1])
         if self.trainable:
             _matmul_acc(xt.reshape(T * B, D), dxp2, self.kernel.grad, trans_a=True)
             for lhs, dg, out in pairs:

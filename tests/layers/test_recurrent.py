@@ -873,3 +873,12 @@ def test_seq2seq_inference_models_share_the_decoder():
     for t in range(4):
         step, *states = decoder.predict([xd[:, t:t + 1]] + list(states), verbose=0)
         np.testing.assert_allclose(step[:, 0], whole[:, t], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_empty_batch_forward_and_backward(kind):
+    layer = _layer(kind, 3, return_sequences=True)
+    y, back = layer.forward(np.zeros((0, 4, 2), np.float32), training=True)
+    assert y.shape == (0, 4, 3)
+    assert back(np.zeros_like(y)).shape == (0, 4, 2)
+    assert not np.any(layer.weights[0].grad)
