@@ -1,6 +1,15 @@
 /* Fused LSTM gate kernels (see recurrent.h). */
 #include "recurrent.h"
 
+/* The gate rows are expf-bound: where CK_TARGET_CLONES applies (x86-64 gcc,
+ * glibc), they also get an AVX-512 clone (16-lane libmvec expf). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) \
+    && !defined(CK_NO_TARGET_CLONES) && !defined(__AVX2__)
+#define CK_GATE_CLONES __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
+#else
+#define CK_GATE_CLONES CK_TARGET_CLONES
+#endif
+
 /* Both through one expf of -|x| (never overflows; vectorises via libmvec). */
 static inline float ck_sigmoidf(float x)
 {
@@ -16,7 +25,7 @@ static inline float ck_tanhf(float x)
     return x >= 0.0f ? r : -r;
 }
 
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void lstm_fwd_row(float *CK_RESTRICT z, const float *CK_RESTRICT cp,
                          float *CK_RESTRICT h, float *CK_RESTRICT c,
                          float *CK_RESTRICT tc, ck_index u)
@@ -43,7 +52,7 @@ void ck_lstm_gates_forward_f32(float *z, const float *c_prev, float *h, float *c
                      tanh_c + b * u, u);
 }
 
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void lstm_bwd_row(const float *dh, const float *dc, const float *gt,
                          const float *cp, const float *tc, float *dz, float *dcp,
                          ck_index u)
@@ -201,7 +210,7 @@ void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index
         memcpy(dh, cur, (size_t)Bu * sizeof(float));
 }
 
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void gru_after_fwd_row(float *CK_RESTRICT z, const float *CK_RESTRICT rec,
                               const float *CK_RESTRICT hp, float *CK_RESTRICT h, ck_index u)
 {
@@ -216,7 +225,7 @@ static void gru_after_fwd_row(float *CK_RESTRICT z, const float *CK_RESTRICT rec
 }
 
 /* z, r = sigmoid; rh = r * hin (hin: the state as the GEMMs read it). */
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void gru_zr_row(float *CK_RESTRICT z, const float *CK_RESTRICT hin,
                        float *CK_RESTRICT rh, ck_index u)
 {
@@ -228,7 +237,7 @@ static void gru_zr_row(float *CK_RESTRICT z, const float *CK_RESTRICT hin,
         rh[j] = z[u + j] * hin[j];
 }
 
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void gru_h_row(float *CK_RESTRICT z, const float *CK_RESTRICT hp,
                       float *CK_RESTRICT h, ck_index u)
 {
@@ -285,7 +294,7 @@ void ck_gru_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u
 
 /* reset_after: dxp = [dz_z, dz_r, dz_h], drec = [dz_z, dz_r, dz_h * r],
  * nxt = dh * zg (the direct path; the caller adds drec R^T). */
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void gru_after_bwd_row(const float *CK_RESTRICT dh, const float *CK_RESTRICT g,
                               const float *CK_RESTRICT hp, const float *CK_RESTRICT rec,
                               float *CK_RESTRICT dx, float *CK_RESTRICT dr,
@@ -304,7 +313,7 @@ static void gru_after_bwd_row(const float *CK_RESTRICT dh, const float *CK_RESTR
 }
 
 /* reset before, first half: dz_z, dz_h and the direct path dh * zg. */
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void gru_before_bwd_row(const float *CK_RESTRICT dh, const float *CK_RESTRICT g,
                                const float *CK_RESTRICT hp, float *CK_RESTRICT dx,
                                float *CK_RESTRICT nxt, ck_index u)
@@ -320,7 +329,7 @@ static void gru_before_bwd_row(const float *CK_RESTRICT dh, const float *CK_REST
 
 /* reset before, second half: from drh = dz_h R_h^T, dz_r and the gradient
  * drh * r through r * hin, into nxt (times rmask when given). */
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void gru_before_bwd_row2(const float *CK_RESTRICT drh, const float *CK_RESTRICT g,
                                 const float *CK_RESTRICT hp, const float *CK_RESTRICT m,
                                 float *CK_RESTRICT dx, float *CK_RESTRICT nxt, ck_index u)
@@ -438,7 +447,7 @@ static inline float act_d(int act, float y)
     }
 }
 
-CK_TARGET_CLONES
+CK_GATE_CLONES
 static void rnn_fwd_row(float *CK_RESTRICT z, int act, ck_index u)
 {
     switch (act) {   /* one branch-free loop per activation */
