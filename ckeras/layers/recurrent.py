@@ -148,8 +148,13 @@ class RNN(Layer):
 
     # ---- running ---------------------------------------------------------------------
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        if kwargs.get("constants") is not None:
+            raise NotImplementedError(
+                f"Layer {self.name!r} ({type(self).__name__}): `constants` are not supported "
+                "by ckeras's built-in cells.")
+        kwargs.pop("constants", None)
         if initial_state is None:
-            return super().__call__(inputs, *args, **kwargs)
+            return Layer.__call__(self, inputs, *args, **kwargs)   # Bidirectional shares this
         states = (list(initial_state) if isinstance(initial_state, (list, tuple))
                   else [initial_state])
         if any_symbolic(inputs) or any_symbolic(states):
@@ -514,7 +519,15 @@ class Bidirectional(Layer):
             if attr in self.__dict__:
                 self.__dict__[attr].trainable = self._trainable
 
+    # Bidirectional(...)(x, initial_state=[...]): the first half of the states
+    # starts the forward layer, the second half the backward one (Keras).
+    _states_are_node_inputs = True
+    __call__ = RNN.__call__
+
     def build(self, input_shape):
+        if _is_shape_list(input_shape):     # [sequence, *initial states]
+            input_shape = input_shape[0]
+            self._build_input_shape = input_shape
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
         self._weights = list(self.forward_layer._weights) + list(self.backward_layer._weights)
@@ -530,6 +543,8 @@ class Bidirectional(Layer):
             sub._set_path_prefix(f"{prefix}{self.name}/")
 
     def compute_output_shape(self, input_shape):
+        if _is_shape_list(input_shape):
+            input_shape = input_shape[0]
         shape = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
@@ -552,11 +567,24 @@ class Bidirectional(Layer):
             outs += [None] * (2 * self.forward_layer._n_states)
         return outs if len(outs) > 1 else outs[0]
 
-    def forward(self, x, training=False, mask=None):
+    def forward(self, x, training=False, mask=None, initial_state=None):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        yf, back_f = self.forward_layer.forward(x, training, mask)
-        yb, back_b = self.backward_layer.forward(x, training, mask)
+        listed = isinstance(x, (list, tuple))
+        if listed:
+            x, initial_state = x[0], list(x[1:])
+        x_f = x_b = x
+        if initial_state is not None:
+            states = (list(initial_state) if isinstance(initial_state, (list, tuple))
+                      else [initial_state])
+            n = self.forward_layer._n_states
+            if len(states) != 2 * n:
+                raise ValueError(
+                    f"Bidirectional {self.name!r} expects {2 * n} initial states (the "
+                    f"forward layer's {n}, then the backward layer's), got {len(states)}.")
+            x_f, x_b = [x] + states[:n], [x] + states[n:]
+        yf, back_f = self.forward_layer.forward(x_f, training, mask)
+        yb, back_b = self.backward_layer.forward(x_b, training, mask)
         rs, seqs, mode = self.return_state, self.return_sequences, self.merge_mode
         states_f = states_b = []
         if rs:
@@ -598,7 +626,12 @@ class Bidirectional(Layer):
             dyb = None if dyb is None else np.ascontiguousarray(dyb)
             dxf = back_f([dyf] + d_sf if rs else dyf, need_dx)
             dxb = back_b([dyb] + d_sb if rs else dyb, need_dx)
-            return dxf + dxb if need_dx else None
+            if not need_dx:
+                return None
+            if isinstance(dxf, list):          # [dx, *d initial states] from each side
+                dx = [dxf[0] + dxb[0]] + dxf[1:] + dxb[1:]
+                return dx if listed else dx[0]
+            return dxf + dxb
         return (outs if len(outs) > 1 else outs[0]), backward
 
     def get_config(self):

@@ -882,3 +882,39 @@ def test_empty_batch_forward_and_backward(kind):
     assert y.shape == (0, 4, 3)
     assert back(np.zeros_like(y)).shape == (0, 4, 2)
     assert not np.any(layer.weights[0].grad)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_bidirectional_initial_state_split_and_gradients(kind):
+    rng = np.random.default_rng(17)
+    B, T, D, u = 2, 4, 3, 3
+    bi = Bidirectional(_layer(kind, u, return_sequences=True))
+    x = rng.standard_normal((B, T, D))
+    n = 2 if kind == "lstm" else 1
+    states = [rng.standard_normal((B, u)) for _ in range(2 * n)]
+    bi._maybe_build([(None, T, D)] + [(None, u)] * (2 * n))
+    _randomize(bi, rng)
+    y = bi.forward([x] + states)[0]
+    f = bi.forward_layer.forward([x] + states[:n])[0]
+    b = bi.backward_layer.forward([x] + states[n:])[0][:, ::-1]
+    np.testing.assert_allclose(y, np.concatenate([f, b], -1), rtol=1e-6, atol=1e-7)
+    check_layer_gradients(bi, [x] + states, mask=_mask(rng, B, T), max_coords=15)
+    np.testing.assert_allclose(bi(x.astype(np.float32), initial_state=states), y, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="initial states"):
+        bi.forward([x] + states[:1])
+    # in a functional model, the states are node inputs written as initial_state
+    seq, hs = Input((T, D)), [Input((u,)) for _ in range(2 * n)]
+    model = ckeras.Model([seq] + hs, Bidirectional(_layer(kind, u))(seq, initial_state=hs))
+    node = model.get_config()["layers"][-1]["inbound_nodes"][0]
+    assert len(node["kwargs"]["initial_state"]) == 2 * n
+    xs = [x.astype(np.float32)] + [s.astype(np.float32) for s in states]
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0),
+                               rtol=1e-6)
+
+
+def test_rnn_constants_are_refused():
+    with pytest.raises(NotImplementedError, match="constants"):
+        LSTM(2)(np.zeros((1, 3, 2), np.float32), constants=[np.zeros((1, 2))])
