@@ -1,9 +1,10 @@
-"""Recurrent layers: RNN (over a ckeras cell), SimpleRNN, LSTM, GRU, Bidirectional.
+"""Recurrent layers: RNN (over a ckeras cell or StackedRNNCells), SimpleRNN,
+LSTM, GRU, Bidirectional.
 
 The layer handles what is about the sequence as a whole: layout (batch-major
-in, time-major inside), ``go_backwards``, the mask, input dropout,
-``return_sequences`` / ``return_state``; the cell (``rnn_cells``) runs the
-recurrence and its BPTT.
+in, time-major inside), ``go_backwards``, the mask, the dropout masks,
+``initial_state``, ``stateful``, ``return_sequences`` / ``return_state``; the
+cell (``rnn_cells``) runs the recurrence and its BPTT.
 
 Keras 3 semantics kept here:
   * ``go_backwards`` reads the sequence back to front and returns the outputs
@@ -14,7 +15,16 @@ Keras 3 semantics kept here:
     ``Bidirectional`` sets when returning sequences). The last output is the
     output of the last processed step under those rules.
   * Input ``dropout`` uses one mask per sequence (batch, features), shared by
-    all steps and gates, scaled by 1/(1-rate), in training only.
+    all steps and gates, scaled by 1/(1-rate), in training only;
+    ``recurrent_dropout`` likewise one mask (batch, units) per sequence on the
+    previous state where it enters the recurrent kernel.
+  * ``initial_state`` may be arrays, or symbolic tensors in a functional
+    model: the states then become extra inputs of the layer's graph node
+    ([sequence, *states]), written back as Keras's ``initial_state`` kwarg.
+  * ``stateful=True`` carries the final states of one batch into the next
+    (same batch size; ``reset_states()`` zeroes them). Gradients do not flow
+    across batches (truncated BPTT, as in Keras).
+  * ``unroll`` is accepted and changes nothing (the loop is compiled anyway).
 
 Weights live on the cell, so paths come out as Keras 3's:
 ``<layer>/<cell>/kernel`` (``lstm/lstm_cell/kernel``), prefixed by the model
