@@ -219,9 +219,10 @@ class _Cell(Layer):
         xp = xp.reshape(T, B, K.shape[1])
         states = []
         for k in range(self._n_states):
-            buf = np.zeros((T + 1, B, self.units), dt)
-            if initial is not None and initial[k] is not None:
-                buf[0] = initial[k]
+            # Every step writes its state (masked samples copy theirs): only
+            # the initial state needs a value here.
+            buf = np.empty((T + 1, B, self.units), dt)
+            buf[0] = 0 if initial is None or initial[k] is None else initial[k]
             states.append(buf)
         return xp, states, dt
 
