@@ -444,6 +444,11 @@ def _seq_kernel(*arrays):
     return _k("_recurrent")
 
 
+def _step_size(z):
+    """Elements of one step (B * gates * u): the gate loops' work."""
+    return z.size // max(z.shape[0], 1)
+
+
 def _skip8(skip):
     return None if skip is None else np.ascontiguousarray(skip, dtype=np.uint8)
 
@@ -456,7 +461,7 @@ def lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask=None):
     mod = _seq_kernel(z, R, hs, cs, tcs, rmask)
     if mod is not None:
         return mod.lstm_seq_forward(z, R, _skip8(skip), hs, cs, tcs, rmask,
-                                    _for_work(z[0].size))
+                                    _for_work(_step_size(z)))
     return _ref.lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask)
 
 
@@ -467,7 +472,7 @@ def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=Fals
     mod = _seq_kernel(gates, R, cs, tcs, dH, dh, dc, dz, rmask)
     if mod is not None:
         return mod.lstm_seq_backward(gates, R, _skip8(skip), cs, tcs, dH, dh, dc, dz,
-                                     need_initial, rmask, _for_work(gates[0].size))
+                                     need_initial, rmask, _for_work(_step_size(gates)))
     return _ref.lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial,
                                   rmask)
 
@@ -478,7 +483,7 @@ def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask=None):
     mod = _seq_kernel(z, R, brec, hs, rec, rmask)
     if mod is not None:
         return mod.gru_seq_forward(z, R, brec, _skip8(skip), hs, rec, reset_after, rmask,
-                                   _for_work(z[0].size))
+                                   _for_work(_step_size(z)))
     return _ref.gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask)
 
 
@@ -489,7 +494,7 @@ def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
     if mod is not None:
         return mod.gru_seq_backward(gates, R, _skip8(skip), hs, rec, dH, dh, dxp, drec,
                                     reset_after, need_initial, rmask,
-                                    _for_work(gates[0].size))
+                                    _for_work(_step_size(gates)))
     return _ref.gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
                                  need_initial, rmask)
 
@@ -502,7 +507,7 @@ def rnn_seq_forward(z, R, skip, hs, activation, rmask=None):
     mod = _seq_kernel(z, R, hs, rmask) if activation in _SEQ_ACTS else None
     if mod is not None:
         return mod.rnn_seq_forward(z, R, _skip8(skip), hs, activation, rmask,
-                                   _for_work(z[0].size))
+                                   _for_work(_step_size(z)))
     return _ref.rnn_seq_forward(z, R, skip, hs, activation, rmask)
 
 
@@ -511,5 +516,5 @@ def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rma
     mod = _seq_kernel(y, R, dH, dh, dz, rmask) if activation in _SEQ_ACTS else None
     if mod is not None:
         return mod.rnn_seq_backward(y, R, _skip8(skip), dH, dh, dz, activation,
-                                    need_initial, rmask, _for_work(y[0].size))
+                                    need_initial, rmask, _for_work(_step_size(y)))
     return _ref.rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial, rmask)
