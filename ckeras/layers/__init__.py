@@ -26,3 +26,7 @@ from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convoluti
 
 def get(identifier):
     return deserialize(identifier) if isinstance(identifier, dict) else identifier
+from ckeras.layers.activation_layers import (ReLU, LeakyReLU, PReLU, ELU, Softmax,
+                                             ThresholdedReLU)
+from ckeras.layers.utility import Identity, ActivityRegularization
+from ckeras.layers.normalization import UnitNormalization, GroupNormalization

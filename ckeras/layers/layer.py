@@ -113,7 +113,7 @@ class Layer:
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None,
-                 **kwargs):
+                 activity_regularizer=None, **kwargs):
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword "
@@ -125,6 +125,9 @@ class Layer:
         self.supports_masking = False
         self._weights = []
         self._inbound_nodes = []
+        if activity_regularizer is not None:  # Keras accepts it on every layer
+            from ckeras import regularizers
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         # A shape given to the first layer of a Sequential creates its Input.
         self._batch_input_shape = None
         if batch_input_shape is not None:
@@ -258,6 +261,9 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
                             "config": {"name": self.dtype}, "registered_name": None}}
+        if getattr(self, "activity_regularizer", None) is not None:
+            from ckeras import regularizers
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
