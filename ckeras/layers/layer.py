@@ -261,9 +261,6 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
                             "config": {"name": self.dtype}, "registered_name": None}}
-        if getattr(self, "activity_regularizer", None) is not None:
-            from ckeras import regularizers
-            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
@@ -344,8 +341,13 @@ def serialize_layer(layer):
             class_name, module = "Functional", "keras.src.models.functional"
         else:
             module = "keras"
+    config = layer.get_config()
+    if getattr(layer, "activity_regularizer", None) is not None \
+            and "activity_regularizer" not in config and class_name != "ActivityRegularization":
+        from ckeras import regularizers   # Keras writes it for every layer that has one
+        config["activity_regularizer"] = regularizers.serialize(layer.activity_regularizer)
     return {"module": module, "class_name": class_name,
-            "config": layer.get_config(), "registered_name": registered}
+            "config": config, "registered_name": registered}
 
 
 def deserialize_layer(entry, custom_objects=None):
