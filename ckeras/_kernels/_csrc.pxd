@@ -62,3 +62,10 @@ cdef extern from "recurrent.h" nogil:
     void ck_lstm_gates_backward_f32(const float *dh, const float *dc, const float *gates,
                                     const float *c_prev, const float *tanh_c, float *dz,
                                     float *dc_prev, ck_index B, ck_index u, int n_threads)
+
+cdef extern from "attention.h" nogil:
+    void ck_masked_softmax_f32(const float *x, const unsigned char *mask, float *y,
+                               ck_index G, ck_index H, ck_index T, ck_index S,
+                               ck_index mask_g, ck_index mask_h, int causal, int n_threads)
+    void ck_softmax_backward_f32(const float *dy, const float *y, float *dx,
+                                 ck_index R, ck_index S, int n_threads)

@@ -307,3 +307,26 @@ def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
     else:
         dc_prev[...] = dcp
     return dz, dc_prev
+
+
+# ---- attention softmax ----------------------------------------------------------
+
+def masked_softmax(x, mask=None, causal=False):
+    """Softmax over the last axis of scores x (G, H, T, S), keeping only the
+    entries where ``mask`` (broadcastable to x) is true and, with ``causal``,
+    key j <= query i; the other entries, and rows with nothing kept, are 0."""
+    keep = np.ones(x.shape, dtype=bool)
+    if mask is not None:
+        keep = keep & np.asarray(mask, dtype=bool)
+    if causal:
+        t, s = x.shape[-2:]
+        keep &= np.arange(s)[None, :] <= np.arange(t)[:, None]
+    m = np.where(keep, x, -np.inf).max(axis=-1, keepdims=True)
+    e = np.where(keep, np.exp(np.where(keep, x - np.where(np.isfinite(m), m, 0), 0)), 0)
+    total = e.sum(axis=-1, keepdims=True)
+    return (e / np.where(total > 0, total, 1)).astype(x.dtype, copy=False)
+
+
+def softmax_backward(dy, y):
+    """dx = y * (dy - sum(dy * y)) over the last axis (softmax's backward)."""
+    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
