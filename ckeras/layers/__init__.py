@@ -30,3 +30,5 @@ from ckeras.layers.activation_layers import (ReLU, LeakyReLU, PReLU, ELU, Softma
                                              ThresholdedReLU)
 from ckeras.layers.utility import Identity, ActivityRegularization
 from ckeras.layers.normalization import UnitNormalization, GroupNormalization
+from ckeras.layers.attention import (MultiHeadAttention, GroupQueryAttention,
+                                     GroupedQueryAttention, Attention, AdditiveAttention)

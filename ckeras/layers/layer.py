@@ -334,7 +334,8 @@ def serialize_layer(layer):
     """Keras 3's {"module", "class_name", "config", "registered_name"} entry."""
     from ckeras.saving.registry import get_registered_name
     registered = get_registered_name(layer)
-    class_name = type(layer).__name__
+    # A class may be exported under another name (GroupedQueryAttention).
+    class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
     module = None if registered else "keras.layers"
     if hasattr(layer, "_run_forward"):  # a model used as a layer
         if class_name != "Sequential":
