@@ -32,3 +32,7 @@ from ckeras.layers.utility import Identity, ActivityRegularization
 from ckeras.layers.normalization import UnitNormalization, GroupNormalization
 from ckeras.layers.attention import (MultiHeadAttention, GroupQueryAttention,
                                      GroupedQueryAttention, Attention, AdditiveAttention)
+from ckeras.layers.preprocessing import (Normalization, Rescaling, Discretization,
+                                         CategoryEncoding, Resizing, CenterCrop, RandomCrop,
+                                         RandomFlip, RandomRotation, RandomZoom,
+                                         RandomTranslation, RandomContrast, RandomBrightness)

@@ -1,0 +1,6 @@
+"""Keras preprocessing layers (keras.layers.Normalization, TextVectorization, ...)."""
+from ckeras.layers.preprocessing.numerical import (Normalization, Rescaling, Discretization,
+                                                   CategoryEncoding)
+from ckeras.layers.preprocessing.image import (Resizing, CenterCrop, RandomCrop, RandomFlip,
+                                               RandomRotation, RandomZoom, RandomTranslation,
+                                               RandomContrast, RandomBrightness)
