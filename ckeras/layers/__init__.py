@@ -36,3 +36,4 @@ from ckeras.layers.preprocessing import (Normalization, Rescaling, Discretizatio
                                          CategoryEncoding, Resizing, CenterCrop, RandomCrop,
                                          RandomFlip, RandomRotation, RandomZoom,
                                          RandomTranslation, RandomContrast, RandomBrightness)
+from ckeras.layers.preprocessing import StringLookup, IntegerLookup, TextVectorization

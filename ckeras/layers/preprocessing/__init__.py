@@ -4,3 +4,5 @@ from ckeras.layers.preprocessing.numerical import (Normalization, Rescaling, Dis
 from ckeras.layers.preprocessing.image import (Resizing, CenterCrop, RandomCrop, RandomFlip,
                                                RandomRotation, RandomZoom, RandomTranslation,
                                                RandomContrast, RandomBrightness)
+from ckeras.layers.preprocessing.lookup import StringLookup, IntegerLookup
+from ckeras.layers.preprocessing.text_vectorization import TextVectorization

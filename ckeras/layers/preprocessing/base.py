@@ -68,25 +68,36 @@ def adapt_batches(data, batch_size=None, steps=None):
 
 
 def encode_categorical(ids, output_mode, depth, layer_name, count_weights=None,
-                       dtype=np.float32):
+                       dtype=np.float32, skip_negative=False):
     """Keras's encode_categorical_inputs for ids in [0, depth):
     "int" as is; "one_hot" (a trailing axis of 1 dropped); "multi_hot" /
-    "count" reduce axis 1 (axis 0 for rank-1 input, i.e. one sample)."""
+    "count" reduce axis 1 (axis 0 for rank-1 input, i.e. one sample).
+    ``skip_negative``: ids -1 (masked tokens) contribute nothing."""
     ids = np.asarray(ids)
     if output_mode == "int":
         return ids
     if ids.ndim == 0:
         ids = ids.reshape(1)
+    if skip_negative:
+        # a zero row at index depth, dropped at the end
+        ids = np.where(ids < 0, depth, ids)
+        eye = np.eye(depth + 1, depth, dtype=dtype)
+        return _encode_with(eye, ids, output_mode, count_weights, dtype)
     if ids.size and (ids.min() < 0 or ids.max() >= depth):
         bad = ids[(ids < 0) | (ids >= depth)].reshape(-1)[0]
         raise ValueError(f"Layer {layer_name!r}: input id {bad} is out of range for "
                          f"{depth} tokens (valid ids are 0..{depth - 1}).")
+    return _encode_with(np.eye(depth, dtype=dtype), ids, output_mode, count_weights, dtype,
+                        layer_name)
+
+
+def _encode_with(eye, ids, output_mode, count_weights, dtype, layer_name=None):
     if output_mode == "one_hot":
         if ids.ndim > 1 and ids.shape[-1] == 1:
             ids = ids.reshape(ids.shape[:-1])
-        return np.eye(depth, dtype=dtype)[ids]
+        return eye[ids]
     axis = 1 if ids.ndim > 1 else 0
-    onehot = np.eye(depth, dtype=dtype)[ids]
+    onehot = eye[ids]
     if output_mode == "multi_hot":
         return onehot.max(axis=axis)
     if output_mode == "count":
