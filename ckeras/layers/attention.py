@@ -330,12 +330,14 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
         kp, back_k = self._key.forward(key, trainable)
         vp, back_v = self._value.forward(value, trainable)
         lay = _Layout(qp.shape, vp.shape, self._attention_axes)
+        # Every batched matmul gets C-contiguous operands: numpy hands those to
+        # BLAS, but multiplies transposed views in its own slower loop.
         q4 = lay.to_heads(qp, "q")                           # (G, N, T, K)
-        k4 = self._kv_heads(lay.to_heads(kp, "s"))           # (G, N, S, K)
+        k4t = self._kv_heads(lay.to_heads(kp, "s", transpose=True))   # (G, N, K, S)
         v4 = self._kv_heads(lay.to_heads(vp, "s"))           # (G, N, S, Kv)
         scale = 1.0 / math.sqrt(float(self._head_scale_dim()))
         qs = q4 * np.asarray(scale, q4.dtype)
-        scores = np.matmul(qs, k4.swapaxes(-1, -2))
+        scores = np.matmul(qs, k4t)
         mask4 = self._score_mask(lay, qmask, vmask, kmask, amask, opts, query, value)
         causal = opts.causal
         p = ops.masked_softmax(scores, mask4, causal)
@@ -354,14 +356,14 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
                 dy, dscores = dy[0], dy[1]
             dctx = back_o(dy, True)
             dctx4 = lay.to_heads(dctx, "q")
-            dpd = np.matmul(dctx4, v4.swapaxes(-1, -2))
-            dv4 = np.matmul(pd.swapaxes(-1, -2), dctx4)
+            dpd = np.matmul(dctx4, _c(v4.swapaxes(-1, -2)))
+            dv4 = np.matmul(_c(pd.swapaxes(-1, -2)), dctx4)
             dp = dpd * drop if drop is not None else dpd
             if dscores is not None:
                 dp = dp + lay.scores_from_keras(dscores)
             ds = ops.softmax_backward(_c(dp), p)
-            dq4 = np.matmul(ds, k4) * np.asarray(scale, ds.dtype)
-            dk4 = np.matmul(ds.swapaxes(-1, -2), qs)
+            dq4 = np.matmul(ds, _c(k4t.swapaxes(-1, -2))) * np.asarray(scale, ds.dtype)
+            dk4 = np.matmul(_c(ds.swapaxes(-1, -2)), qs)
             dq = back_q(lay.from_heads(dq4), need_dx)
             dk = back_k(lay.from_heads(self._kv_heads_backward(dk4), "s"), need_dx)
             dv = back_v(lay.from_heads(self._kv_heads_backward(dv4), "s"), need_dx)
@@ -457,6 +459,7 @@ class _Layout:
         self.axes = tuple(axes)
         self.batch_axes = tuple(a for a in range(1, r + 1) if a not in self.axes)
         self.perm = (0,) + self.batch_axes + (r + 1,) + self.axes + (r + 2,)
+        self.perm_t = (0,) + self.batch_axes + (r + 1, r + 2) + self.axes
         self.inv = tuple(np.argsort(self.perm))
         self.q_shape, self.v_shape = tuple(q_shape), tuple(v_shape)
         bdims = tuple(q_shape[a] for a in self.batch_axes)
@@ -467,8 +470,12 @@ class _Layout:
         self.t_dims = tuple(q_shape[a] for a in self.axes)
         self.s_dims = tuple(v_shape[a] for a in self.axes)
 
-    def to_heads(self, x, which):
+    def to_heads(self, x, which, transpose=False):
+        """(G, N, n, K), or (G, N, K, n) with ``transpose``."""
         n = self.t if which == "q" else self.s
+        if transpose:
+            xt = x.transpose(self.perm_t)
+            return _c(xt).reshape(self.g, x.shape[-2], x.shape[-1], n)
         xt = x.transpose(self.perm)
         return _c(xt).reshape(self.g, x.shape[-2], n, x.shape[-1])
 

@@ -91,6 +91,8 @@ def dtype_name(dtype):
         return None
     if isinstance(dtype, dict):
         return dtype.get("config", {}).get("name", "float32")
+    if dtype in ("string", "str", str):   # keras.Input(dtype="string") for text layers
+        return "string"
     return np.dtype(dtype).name
 
 

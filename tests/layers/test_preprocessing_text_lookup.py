@@ -179,3 +179,18 @@ def test_text_vectorization_callable_standardize_must_be_registered():
     np.testing.assert_array_equal(back(["hi"]), [[2]])
     with pytest.raises(ValueError, match="register_keras_serializable"):
         L.TextVectorization(standardize=lambda x: x).get_config()
+
+
+def test_string_input_in_a_functional_model_and_saved_vocabulary(tmp_path):
+    texts = np.array(["good movie", "bad movie", "good good film", "bad film"])
+    tv = L.TextVectorization(max_tokens=20, output_sequence_length=4)
+    tv.adapt(texts)
+    inp = keras.Input(shape=(1,), dtype="string")
+    ids = tv(inp)
+    assert ids.shape == (None, 4)
+    h = L.GlobalAveragePooling1D()(L.Embedding(20, 4)(ids))
+    model = keras.Model(inp, L.Dense(1, activation="sigmoid")(h))
+    y = model(texts[:, None])
+    path = str(tmp_path / "text.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path)(texts[:, None]), y, rtol=1e-6)
