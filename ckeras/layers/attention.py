@@ -132,6 +132,8 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
                  seed=None, sliding_window=None, flash_attention=None, use_gate=False,
                  **kwargs):
         name = type(self).__name__
+        # tf.keras 2 configs also hold the build shapes
+        build_shapes = [kwargs.pop(k, None) for k in ("query_shape", "value_shape", "key_shape")]
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.num_heads = _check_positive_int(name, "num_heads", num_heads)
         self.key_dim = _check_positive_int(name, "key_dim", key_dim)
@@ -152,6 +154,8 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
                                  f"got {attention_axes!r}.")
             attention_axes = tuple(int(a) for a in attention_axes)
         self._attention_axes = attention_axes
+        if build_shapes[0] is not None and build_shapes[1] is not None:
+            self._maybe_build([tuple(sh) for sh in build_shapes if sh is not None])
 
     def _init_common(self, name, dropout, use_bias, kernel_initializer, bias_initializer,
                      kernel_regularizer, bias_regularizer, kernel_constraint,
@@ -248,6 +252,7 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
                              f"{self._attention_axes} are invalid for inputs of rank "
                              f"{len(q)} (axes must be in 1..{len(q) - 2}).")
         self._attention_axes = axes
+        self._build_rank = q
         self.built = True
 
     def _maybe_build(self, input_shape):
@@ -324,6 +329,7 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
         key = as_float32(xs[2]) if opts.has_key else value
         amask = xs[-1] if opts.has_mask else None
         qmask, vmask = masks[0], masks[1]
+        self._check_inputs(query, value, key)
         kmask = masks[2] if opts.has_key else None
         trainable = self.trainable
         qp, back_q = self._query.forward(query, trainable)
@@ -379,6 +385,20 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
         if opts.scores:
             return [y, lay.scores_to_keras(p)], backward
         return y, backward
+
+    def _check_inputs(self, query, value, key):
+        name = type(self).__name__
+        for arg, t, w in (("query", query, self._query), ("value", value, self._value),
+                          ("key", key, self._key)):
+            if t.ndim != len(self._build_rank) or t.shape[-1] != w.kernel.shape[0]:
+                raise ValueError(f"Layer {self.name!r} ({name}): `{arg}` has shape {t.shape}; "
+                                 f"expected rank {len(self._build_rank)} and last dimension "
+                                 f"{w.kernel.shape[0]}.")
+        if not query.shape[0] == value.shape[0] == key.shape[0] or \
+                value.shape[:-1] != key.shape[:-1]:
+            raise ValueError(f"Layer {self.name!r} ({name}): query {query.shape}, value "
+                             f"{value.shape} and key {key.shape} must share the batch size, "
+                             "and value and key every dimension but the last.")
 
     # GroupQueryAttention overrides these three.
     def _head_scale_dim(self):
@@ -551,6 +571,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         self._output = self._dense("attention_output", (n, h, q[-1]), (q[-1],), 2)
         self._set_path_prefix("")
         self._attention_axes = (1,)
+        self._build_rank = q
         self.built = True
 
     def _head_scale_dim(self):

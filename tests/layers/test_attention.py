@@ -215,18 +215,20 @@ def test_dropout_only_in_training_and_gradient_with_fixed_noise():
     m1._maybe_build([q.shape, q.shape])
     weights = [w.astype(np.float64) for w in m1.get_weights()]
     x = q.astype(np.float64)
-    d = r.standard_normal(x.shape) * 1e-6
+    d = r.standard_normal(x.shape) * 1e-5
     outs = []
-    for xx in (x, x + d):
+    for xx in (x, x + d, x - d):
         m = make()
         m._maybe_build([q.shape, q.shape])
         for w, val in zip(m.weights, weights):
             w.value = val.copy()
         outs.append(m.forward([xx, xx], training=True))
-    (y1, back), (y2, _) = outs
+    (y1, back), (y_up, _), (y_down, _) = outs
     rr = r.standard_normal(y1.shape)
     dq, dv = back(rr)
-    np.testing.assert_allclose((rr * (y2 - y1)).sum(), ((dq + dv) * d).sum(), rtol=1e-5)
+    # central difference: exact up to third-order terms
+    np.testing.assert_allclose((rr * (y_up - y_down)).sum() / 2, ((dq + dv) * d).sum(),
+                               rtol=1e-6)
 
 
 def test_kernel_and_reference_paths_agree():
@@ -335,6 +337,21 @@ def test_bad_arguments_and_inputs():
         layers.MultiHeadAttention(2, 2)(Q, V, attention_mask=np.ones((2, 3, 3), bool))
     with pytest.raises(ValueError, match="list"):
         layers.Attention()(Q)
+    mha = layers.MultiHeadAttention(2, 2)
+    mha(Q, V)
+    with pytest.raises(ValueError, match="batch size"):
+        mha(Q, V[:1])
+    with pytest.raises(ValueError, match="last dimension 6"):
+        mha(Q, Q)
+
+
+def test_tf_keras2_config_with_build_shapes():
+    config = {"name": "mha", "num_heads": 2, "key_dim": 3, "value_dim": 3, "dropout": 0.0,
+              "use_bias": True, "output_shape": None, "attention_axes": [1],
+              "query_shape": [None, 5, 8], "key_shape": [None, 7, 6], "value_shape": [None, 7, 6]}
+    mha = deserialize({"class_name": "MultiHeadAttention", "config": config})
+    assert mha.built and [w.shape for w in mha.weights][:3] == [(8, 2, 3), (2, 3), (6, 2, 3)]
+    assert mha(Q, V).shape == (2, 5, 8)
 
 
 def test_serialize_roundtrip():
