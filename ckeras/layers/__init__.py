@@ -37,3 +37,4 @@ from ckeras.layers.preprocessing import (Normalization, Rescaling, Discretizatio
                                          RandomFlip, RandomRotation, RandomZoom,
                                          RandomTranslation, RandomContrast, RandomBrightness)
 from ckeras.layers.preprocessing import StringLookup, IntegerLookup, TextVectorization
+from ckeras.layers.preprocessing import Hashing

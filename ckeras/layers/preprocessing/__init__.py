@@ -6,3 +6,4 @@ from ckeras.layers.preprocessing.image import (Resizing, CenterCrop, RandomCrop,
                                                RandomContrast, RandomBrightness)
 from ckeras.layers.preprocessing.lookup import StringLookup, IntegerLookup
 from ckeras.layers.preprocessing.text_vectorization import TextVectorization
+from ckeras.layers.preprocessing.hashing import Hashing
