@@ -249,3 +249,12 @@ def test_sequential_image_pipeline_trains():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(IMG, np.array([0, 1]), epochs=2, verbose=0)
     assert model.predict(IMG, verbose=0).shape == (2, 2)
+
+
+@pytest.mark.parametrize("fname,x,key", [("norm_model.keras", TAB, "tab_model/y"),
+                                         ("norm_model.h5", TAB, "tab_model/y"),
+                                         ("image_model.keras", IMG, "img_model/y")])
+def test_models_saved_by_keras_load_and_predict_the_same(fname, x, key):
+    path = os.path.join(os.path.dirname(__file__), "..", "data", "keras_preprocessing", fname)
+    model = keras.models.load_model(path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), G[key], rtol=1e-5, atol=1e-5)

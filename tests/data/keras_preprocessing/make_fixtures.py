@@ -77,5 +77,18 @@ rec("translate", L.RandomTranslation((0.25, 0.25), (-0.125, -0.125), fill_mode="
 rec("brightness", L.RandomBrightness((0.1, 0.1)), img, training=True)
 rec("contrast_cfg", L.RandomContrast(0.3), img)
 rec("flip_cfg", L.RandomFlip("horizontal"), img)
+# Whole models saved by Keras: ckeras must load them and predict the same.
+norm = L.Normalization()
+norm.adapt(tab)
+model = keras.Sequential([keras.Input((4,)), norm, L.Dense(3, name="d"), L.LeakyReLU(),
+                          L.UnitNormalization()])
+out["tab_model/y"] = np.asarray(model(tab))
+model.save("norm_model.keras")
+model.save("norm_model.h5")
+model = keras.Sequential([keras.Input((6, 8, 3)), L.Rescaling(1 / 255.0), L.Resizing(4, 4),
+                          L.RandomFlip(), L.RandomRotation(0.1), L.CenterCrop(3, 3),
+                          L.GroupNormalization(3), L.Flatten(), L.Dense(2), L.Softmax()])
+out["img_model/y"] = np.asarray(model.predict(img, verbose=0))
+model.save("image_model.keras")
 np.savez("golden.npz", **out)
 print(len(out))
