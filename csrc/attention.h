@@ -8,6 +8,7 @@
  * the mask over batch groups / heads) and, with causal, when j <= i.
  * Kept entries get softmax over the kept entries of the row; the others 0.
  * A row with nothing kept is all 0 (Keras's Softmax layer with a mask).
+ * y may be x (in place): each entry is read before it is written.
  */
 #ifndef CK_ATTENTION_H
 #define CK_ATTENTION_H
@@ -18,7 +19,7 @@ void ck_masked_softmax_f32(const float *x, const uint8_t *mask, float *y,
                            ck_index mask_g, ck_index mask_h, int causal, int n_threads);
 
 /* dx = y * (dy - sum_j dy_j y_j) per row of S; rows (R, S). Masked entries
- * have y == 0 and so get dx == 0. */
+ * have y == 0 and so get dx == 0. dx may be dy (in place). */
 void ck_softmax_backward_f32(const float *dy, const float *y, float *dx,
                              ck_index R, ck_index S, int n_threads);
 

@@ -8,8 +8,9 @@ from ckeras._kernels._checks cimport f32c, fptr
 cnp.import_array()
 
 
-def masked_softmax(x, mask=None, bint causal=False, int n_threads=1):
-    """y (G, H, T, S) for float32 scores x (G, H, T, S).
+def masked_softmax(x, mask=None, bint causal=False, int n_threads=1, out=None):
+    """y (G, H, T, S) for float32 scores x (G, H, T, S); into ``out`` (which
+    may be x itself) when given.
 
     mask: None, or a C-contiguous bool / uint8 array (Gm, Hm, T, S) with Gm in
     {1, G} and Hm in {1, H} (broadcast over batch groups / heads)."""
@@ -33,7 +34,13 @@ def masked_softmax(x, mask=None, bint causal=False, int n_threads=1):
         mh = T * S if M.shape[1] == H else 0
         mg = M.shape[1] * T * S if M.shape[0] == G else 0
         pm = <const unsigned char *>cnp.PyArray_DATA(M)
-    cdef cnp.ndarray Y = np.empty((G, H, T, S), dtype=np.float32)
+    cdef cnp.ndarray Y
+    if out is None:
+        Y = np.empty((G, H, T, S), dtype=np.float32)
+    else:
+        Y = f32c(out, "out", True)
+        if (<object>Y).shape != (<object>X).shape:
+            raise ValueError(f"out has shape {(<object>Y).shape}, scores {(<object>X).shape}")
     cdef const float *px = fptr(X)
     cdef float *py = fptr(Y)
     with nogil:
@@ -41,8 +48,9 @@ def masked_softmax(x, mask=None, bint causal=False, int n_threads=1):
     return Y
 
 
-def softmax_backward(dy, y, int n_threads=1):
-    """dx = y * (dy - sum(dy * y, axis=-1)) for float32 dy, y of one shape."""
+def softmax_backward(dy, y, int n_threads=1, out=None):
+    """dx = y * (dy - sum(dy * y, axis=-1)) for float32 dy, y of one shape;
+    into ``out`` (which may be dy itself) when given."""
     cdef cnp.ndarray DY = f32c(dy, "dy")
     cdef cnp.ndarray Yv = f32c(y, "y")
     if (<object>DY).shape != (<object>Yv).shape or Yv.ndim < 1:
@@ -50,7 +58,13 @@ def softmax_backward(dy, y, int n_threads=1):
                          "one shape of rank >= 1")
     cdef Py_ssize_t S = Yv.shape[Yv.ndim - 1]
     cdef Py_ssize_t R = Yv.size // S if S else 0
-    cdef cnp.ndarray DX = np.empty_like(Yv)
+    cdef cnp.ndarray DX
+    if out is None:
+        DX = np.empty_like(Yv)
+    else:
+        DX = f32c(out, "out", True)
+        if (<object>DX).shape != (<object>Yv).shape:
+            raise ValueError(f"out has shape {(<object>DX).shape}, y {(<object>Yv).shape}")
     cdef const float *pdy = fptr(DY)
     cdef const float *pyv = fptr(Yv)
     cdef float *pdx = fptr(DX)

@@ -346,7 +346,7 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
         scores = np.matmul(qs, k4t)
         mask4 = self._score_mask(lay, qmask, vmask, kmask, amask, opts, query, value)
         causal = opts.causal
-        p = ops.masked_softmax(scores, mask4, causal)
+        p = ops.masked_softmax(scores, mask4, causal, out=scores)   # scores is ours: in place
         pd, drop = p, None
         if training and self.dropout > 0:
             rng = self._rng or ck_random.global_generator()
@@ -363,13 +363,16 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
             dctx = back_o(dy, True)
             dctx4 = lay.to_heads(dctx, "q")
             dpd = np.matmul(dctx4, _c(v4.swapaxes(-1, -2)))
-            dv4 = np.matmul(_c(pd.swapaxes(-1, -2)), dctx4)
+            # transpose the small (.., n, K) operands, never the (T, S) ones:
+            # dv = pd^T dctx = (dctx^T pd)^T, dk = ds^T qs = (qs^T ds)^T
+            dv4 = np.matmul(_c(dctx4.swapaxes(-1, -2)), pd).swapaxes(-1, -2)
             dp = dpd * drop if drop is not None else dpd
             if dscores is not None:
                 dp = dp + lay.scores_from_keras(dscores)
-            ds = ops.softmax_backward(_c(dp), p)
+            dp = _c(dp)
+            ds = ops.softmax_backward(dp, p, out=dp)
             dq4 = np.matmul(ds, _c(k4t.swapaxes(-1, -2))) * np.asarray(scale, ds.dtype)
-            dk4 = np.matmul(_c(ds.swapaxes(-1, -2)), qs)
+            dk4 = np.matmul(_c(qs.swapaxes(-1, -2)), ds).swapaxes(-1, -2)
             dq = back_q(lay.from_heads(dq4), need_dx)
             dk = back_k(lay.from_heads(self._kv_heads_backward(dk4), "s"), need_dx)
             dv = back_v(lay.from_heads(self._kv_heads_backward(dv4), "s"), need_dx)
@@ -748,7 +751,8 @@ class Attention(_CallOptionsMixin, Layer):
             dp = dpd * drop if drop is not None else dpd
             if dscores is not None:
                 dp = dp + dscores
-            ds = ops.softmax_backward(_c(dp), p)
+            dp = _c(dp)
+            ds = ops.softmax_backward(dp, p, out=dp)
             dq, dk = back_scores(ds)
             if not need_dx:
                 return None

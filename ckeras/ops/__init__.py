@@ -447,23 +447,26 @@ def _mask4(mask, shape):
     return np.ascontiguousarray(np.broadcast_to(m, target))
 
 
-def masked_softmax(x, mask=None, causal=False):
+def masked_softmax(x, mask=None, causal=False, out=None):
     """Softmax over the last axis of attention scores x (G, H, T, S), fused
     with a boolean mask broadcastable to x and the causal mask (key j <= query
-    i); masked entries, and rows with nothing kept, are 0."""
-    if _is32(x) and x.ndim == 4:
+    i); masked entries, and rows with nothing kept, are 0. ``out`` (may be x)
+    receives the result when given."""
+    if _is32(x) and x.ndim == 4 and (out is None or (_buffer32(out) and out.shape == x.shape)):
         mod = _k("_attention")
         m = None if mask is None else _mask4(mask, x.shape)
         if mod is not None and m is not False:
             return mod.masked_softmax(np.ascontiguousarray(x), m, bool(causal),
-                                      _for_work(x.size))
-    return _ref.masked_softmax(x, mask, causal)
+                                      _for_work(x.size), out)
+    return _ref.masked_softmax(x, mask, causal, out)
 
 
-def softmax_backward(dy, y):
-    """dx = y * (dy - sum(dy * y)) over the last axis."""
-    if _is32(y) and isinstance(dy, _ndarray) and dy.shape == y.shape and y.ndim >= 1:
+def softmax_backward(dy, y, out=None):
+    """dx = y * (dy - sum(dy * y)) over the last axis; into ``out`` (may be dy)."""
+    if (_is32(y) and isinstance(dy, _ndarray) and dy.shape == y.shape and y.ndim >= 1
+            and (out is None or (_buffer32(out) and out.shape == y.shape))):
         mod = _k("_attention")
         if mod is not None:
-            return mod.softmax_backward(_c32(dy), np.ascontiguousarray(y), _for_work(y.size))
-    return _ref.softmax_backward(dy, y)
+            return mod.softmax_backward(_c32(dy), np.ascontiguousarray(y), _for_work(y.size),
+                                        out)
+    return _ref.softmax_backward(dy, y, out)

@@ -311,7 +311,7 @@ def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
 
 # ---- attention softmax ----------------------------------------------------------
 
-def masked_softmax(x, mask=None, causal=False):
+def masked_softmax(x, mask=None, causal=False, out=None):
     """Softmax over the last axis of scores x (G, H, T, S), keeping only the
     entries where ``mask`` (broadcastable to x) is true and, with ``causal``,
     key j <= query i; the other entries, and rows with nothing kept, are 0."""
@@ -324,9 +324,17 @@ def masked_softmax(x, mask=None, causal=False):
     m = np.where(keep, x, -np.inf).max(axis=-1, keepdims=True)
     e = np.where(keep, np.exp(np.where(keep, x - np.where(np.isfinite(m), m, 0), 0)), 0)
     total = e.sum(axis=-1, keepdims=True)
-    return (e / np.where(total > 0, total, 1)).astype(x.dtype, copy=False)
+    y = (e / np.where(total > 0, total, 1)).astype(x.dtype, copy=False)
+    if out is not None:
+        out[...] = y
+        return out
+    return y
 
 
-def softmax_backward(dy, y):
+def softmax_backward(dy, y, out=None):
     """dx = y * (dy - sum(dy * y)) over the last axis (softmax's backward)."""
-    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    dx = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    if out is not None:
+        out[...] = dx
+        return out
+    return dx

@@ -100,3 +100,22 @@ def test_dispatch_float64_goes_to_the_twin(kernels, rng):
     got = kernels.masked_softmax(x, m, True)
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, ref.masked_softmax(x, m, True))
+
+
+def test_in_place_outputs_match(kernels, rng):
+    x = (rng.standard_normal((2, 3, 9, 17)) * 3).astype(np.float32)
+    m = rng.random((2, 1, 9, 17)) > 0.3
+    want = kernels.masked_softmax(x, m, True)
+    buf = x.copy()
+    got = kernels.masked_softmax(buf, m, True, out=buf)
+    assert got is buf
+    np.testing.assert_array_equal(got, want)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    want = kernels.softmax_backward(dy, got)
+    dbuf = dy.copy()
+    assert kernels.softmax_backward(dbuf, got, out=dbuf) is dbuf
+    np.testing.assert_array_equal(dbuf, want)
+    x64 = x.astype(np.float64)
+    out64 = np.empty_like(x64)
+    assert kernels.masked_softmax(x64, m, out=out64) is out64          # the twin too
+    np.testing.assert_allclose(out64, ref.masked_softmax(x64, m))
