@@ -84,7 +84,7 @@ def test_normalization_in_a_model_saves_its_statistics(tmp_path):
     ("center_crop_up", lambda: L.CenterCrop(8, 8)),
 ])
 def test_image_layers_match_keras(name, make):
-    _close(make()(IMG), name, atol=2e-3)
+    _close(make()(IMG, training=False), name, atol=2e-3)
 
 
 @pytest.mark.parametrize("name,make,training", [
@@ -167,7 +167,10 @@ def test_config_keys_match_keras(name, make):
 ])
 def test_augmentation_only_in_training(make):
     layer = make()
-    np.testing.assert_array_equal(layer(IMG), IMG)
+    np.testing.assert_array_equal(layer(IMG, training=False), IMG)
+    model = keras.Sequential([keras.Input(IMG.shape[1:]), layer])
+    np.testing.assert_array_equal(model.predict(IMG, verbose=0), IMG)
+    assert not np.allclose(layer(IMG), IMG)      # a direct call augments, as in Keras
     y = layer(IMG, training=True)
     assert y.shape == IMG.shape and not np.allclose(y, IMG)
     assert y.min() >= -1e-3 and y.max() <= 255 + 1e-3

@@ -221,6 +221,9 @@ class RandomCrop(_ImageLayer):
 
     compute_output_shape = Resizing.compute_output_shape
 
+    def __call__(self, inputs, *args, **kwargs):
+        return _training_by_default(self, inputs, kwargs)
+
     def _call(self, x, training):
         b, single = self._to_nhwc(x)
         H, W = b.shape[1:3]
@@ -242,10 +245,21 @@ class RandomCrop(_ImageLayer):
 
 # ---- augmentation (training only) ------------------------------------------------------
 
+def _training_by_default(layer, inputs, kwargs):
+    """Keras's image augmentation layers augment when called directly
+    without ``training`` (their call defaults to training=True)."""
+    kwargs.setdefault("training", True)
+    return PreprocessingLayer.__call__(layer, inputs, **kwargs)
+
+
 class _Augmentation(_ImageLayer):
     """Identity at inference; ``_augment(batch_nhwc)`` in training. The
     input gradient is the identity at inference; in training only layers
-    that define ``_augment_backward`` pass one."""
+    that define ``_augment_backward`` pass one. Called directly without
+    ``training``, they augment (as Keras); models pass training explicitly."""
+
+    def __call__(self, inputs, *args, **kwargs):
+        return _training_by_default(self, inputs, kwargs)
 
     def compute_output_shape(self, input_shape):
         return input_shape
