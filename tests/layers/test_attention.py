@@ -134,11 +134,6 @@ def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
-def _init(layer):
-    # random biases so their gradients are exercised
-    return layer
-
-
 GRAD_CASES = [
     ("self", lambda: layers.MultiHeadAttention(2, 3, bias_initializer="random_normal"),
      lambda r: [r.standard_normal((2, 4, 5)), r.standard_normal((2, 4, 5))], {}),

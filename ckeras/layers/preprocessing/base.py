@@ -30,9 +30,7 @@ class PreprocessingLayer(Layer):
         from ckeras.layers.keras_tensor import any_symbolic
         if any_symbolic(inputs):
             return super().__call__(inputs, *args, **kwargs)
-        x = inputs if isinstance(inputs, (list, tuple)) and inputs and \
-            isinstance(inputs[0], str) else inputs
-        x = _as_input_array(x)
+        x = _as_input_array(inputs)
         if not self.built:
             self._maybe_build((None,) + tuple(np.shape(x))[1:])
         return self.forward(x, bool(kwargs.get("training", False)))[0]

@@ -289,7 +289,7 @@ class StringLookup(IndexLookup):
         return t if isinstance(t, str) else str(t)
 
     def _invert_output(self, out):
-        return out.astype(str) if out.size else out.astype(str)
+        return out.astype(str)
 
     def get_config(self):
         config = super().get_config()

@@ -11,8 +11,6 @@ output_sequence_length, else padded to the longest), "multi_hot", "count" or
 "tf_idf". Inputs are Python strings, lists of them or numpy str / bytes /
 object arrays of shape (batch,) or (batch, 1).
 """
-import re
-
 import numpy as np
 
 from ckeras.layers.preprocessing.base import PreprocessingLayer, adapt_batches
@@ -24,7 +22,6 @@ _STRIP = str.maketrans("", "", _PUNCTUATION)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 _SPLIT = ("whitespace", "character")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def _ngrams(tokens, widths):
@@ -40,7 +37,7 @@ class TextVectorization(PreprocessingLayer):
                  split="whitespace", ngrams=None, output_mode="int",
                  output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
                  idf_weights=None, sparse=False, ragged=False, encoding="utf-8", **kwargs):
-        vocabulary_size = kwargs.pop("vocabulary_size", None)  # noqa: F841 (config only)
+        kwargs.pop("vocabulary_size", None)      # written for Keras; derived here
         kwargs.pop("has_input_vocabulary", None)
         super().__init__(**kwargs)
         if not (standardize is None or callable(standardize) or standardize in _STANDARDIZE):
