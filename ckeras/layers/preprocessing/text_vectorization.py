@@ -11,6 +11,9 @@ output_sequence_length, else padded to the longest), "multi_hot", "count" or
 "tf_idf". Inputs are Python strings, lists of them or numpy str / bytes /
 object arrays of shape (batch,) or (batch, 1).
 """
+import contextlib
+import gc
+
 import numpy as np
 
 from ckeras.layers.preprocessing.base import PreprocessingLayer, adapt_batches
@@ -22,6 +25,19 @@ _STRIP = str.maketrans("", "", _PUNCTUATION)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 _SPLIT = ("whitespace", "character")
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Token lists hold no reference cycles; without this the cyclic
+    collector rescans the growing lists again and again (a third of adapt)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _ngrams(tokens, widths):
@@ -125,17 +141,20 @@ class TextVectorization(PreprocessingLayer):
 
     # ---- vocabulary -------------------------------------------------------------------------
     def adapt(self, data, batch_size=None, steps=None):
+        """Count tokens (and, for tf_idf, documents per token) over the data,
+        then keep the most frequent max_tokens (see lookup.py for the order)."""
         from collections import Counter
+        from itertools import chain
         counts, docs, n_docs = Counter(), Counter(), 0
-        lookup = self._lookup_layer
-        for batch in adapt_batches(data, batch_size, steps):
-            texts, _ = self._texts(batch)
-            for row in self._tokens(texts):
-                counts.update(row)
+        with _no_cyclic_gc():
+            for batch in adapt_batches(data, batch_size, steps):
+                texts, _ = self._texts(batch)
+                rows = self._tokens(texts)
+                counts.update(chain.from_iterable(rows))
                 if self._output_mode == "tf_idf":
-                    docs.update(set(row))
-                n_docs += 1
-        lookup._finalize(counts, docs, n_docs)
+                    docs.update(chain.from_iterable(set(r) for r in rows))
+                n_docs += len(rows)
+        self._lookup_layer._finalize(counts, docs, n_docs)
 
     def get_vocabulary(self, include_special_tokens=True):
         return self._lookup_layer.get_vocabulary(include_special_tokens)
@@ -156,6 +175,10 @@ class TextVectorization(PreprocessingLayer):
         return (input_shape[0], depth)
 
     def _call(self, x, training):
+        with _no_cyclic_gc():
+            return self._vectorize(x)
+
+    def _vectorize(self, x):
         texts, shape = self._texts(x)
         rows = self._tokens(texts)
         lookup = self._lookup_layer
@@ -167,15 +190,22 @@ class TextVectorization(PreprocessingLayer):
                     enc = lookup._call(np.array(row, dtype=object), False)
                     out[i] = enc
             return out.reshape(shape + (out.shape[-1],)) if len(shape) > 1 else out
-        ids = [lookup._lookup(np.array(r, dtype=object)) if r else np.zeros(0, np.int64)
-               for r in rows]
+        if lookup._tokens is None:
+            lookup._lookup(np.zeros(0, dtype=object))    # raises: no vocabulary yet
         length = self._output_sequence_length
         if length is None:
-            length = max((len(r) for r in ids), default=0)
-        out = np.zeros((len(ids), length), np.int64)
-        for i, r in enumerate(ids):
-            r = r[:length]
-            out[i, :len(r)] = r
+            length = max((len(r) for r in rows), default=0)
+        # One dict lookup per kept token, then one scatter into the padded block.
+        index = dict(lookup._index)
+        index[""] = 0                                   # the mask (padding) token
+        oov = lookup._oov_start()
+        kept = [r[:length] for r in rows]
+        ids = np.fromiter((index.get(t, oov) for r in kept for t in r), np.int64)
+        lens = np.fromiter((len(r) for r in kept), np.int64, len(kept))
+        out = np.zeros((len(kept), length), np.int64)
+        starts = np.cumsum(lens) - lens
+        row = np.repeat(np.arange(len(kept)), lens)
+        out[row, np.arange(ids.size) - np.repeat(starts, lens)] = ids
         return out.reshape(shape + (length,)) if len(shape) > 1 else out
 
     def get_config(self):
