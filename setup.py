@@ -34,6 +34,7 @@ EXTENSIONS = [
     ("ckeras._kernels._optim", ["ckeras/_kernels/_optim.pyx", "csrc/optim.c"]),
     ("ckeras._kernels._openmp", ["ckeras/_kernels/_openmp.pyx"]),
     ("ckeras._kernels._recurrent", ["ckeras/_kernels/_recurrent.pyx", "csrc/recurrent.c"]),
+    ("ckeras._kernels._attention", ["ckeras/_kernels/_attention.pyx", "csrc/attention.c"]),
 ]
 
 if sys.platform == "win32":  # MSVC

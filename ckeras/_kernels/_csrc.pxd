@@ -91,3 +91,11 @@ cdef extern from "recurrent.h" nogil:
                                  const float *y, const float *R, const uint8_t *skip,
                                  const float *rmask, const float *dH, float *dh, float *dz,
                                  float *scratch, int act, int need_initial, int n_threads)
+
+
+cdef extern from "attention.h" nogil:
+    void ck_masked_softmax_f32(const float *x, const unsigned char *mask, float *y,
+                               ck_index G, ck_index H, ck_index T, ck_index S,
+                               ck_index mask_g, ck_index mask_h, int causal, int n_threads)
+    void ck_softmax_backward_f32(const float *dy, const float *y, float *dx,
+                                 ck_index R, ck_index S, int n_threads)

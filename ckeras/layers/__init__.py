@@ -28,3 +28,16 @@ from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convoluti
 def get(identifier):
     return deserialize(identifier) if isinstance(identifier, dict) else identifier
 from ckeras.layers.sequence_layers import TimeDistributed, RepeatVector, Masking, Permute
+
+from ckeras.layers.activation_layers import (ReLU, LeakyReLU, PReLU, ELU, Softmax,
+                                             ThresholdedReLU)
+from ckeras.layers.utility import Identity, ActivityRegularization
+from ckeras.layers.normalization import UnitNormalization, GroupNormalization
+from ckeras.layers.attention import (MultiHeadAttention, GroupQueryAttention,
+                                     GroupedQueryAttention, Attention, AdditiveAttention)
+from ckeras.layers.preprocessing import (Normalization, Rescaling, Discretization,
+                                         CategoryEncoding, Resizing, CenterCrop, RandomCrop,
+                                         RandomFlip, RandomRotation, RandomZoom,
+                                         RandomTranslation, RandomContrast, RandomBrightness)
+from ckeras.layers.preprocessing import StringLookup, IntegerLookup, TextVectorization
+from ckeras.layers.preprocessing import Hashing

@@ -37,6 +37,10 @@ class Node:
         self.inputs = inputs            # KerasTensor or list of them
         self.outputs = outputs          # KerasTensor or list of them
         self.kwargs = kwargs
+        # How the call was written, for saved configs, when not ``layer(inputs)``:
+        # positional tensors (``mha(q, v)``) and tensor keywords (attention_mask=).
+        self.call_args = None
+        self.call_kwargs = None
 
     @property
     def input_tensors(self):

@@ -91,6 +91,8 @@ def dtype_name(dtype):
         return None
     if isinstance(dtype, dict):
         return dtype.get("config", {}).get("name", "float32")
+    if dtype in ("string", "str", str):   # keras.Input(dtype="string") for text layers
+        return "string"
     return np.dtype(dtype).name
 
 
@@ -113,7 +115,7 @@ class Layer:
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None,
-                 **kwargs):
+                 activity_regularizer=None, **kwargs):
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword "
@@ -125,6 +127,9 @@ class Layer:
         self.supports_masking = False
         self._weights = []
         self._inbound_nodes = []
+        if activity_regularizer is not None:  # Keras accepts it on every layer
+            from ckeras import regularizers
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         # A shape given to the first layer of a Sequential creates its Input.
         self._batch_input_shape = None
         if batch_input_shape is not None:
@@ -331,15 +336,21 @@ def serialize_layer(layer):
     """Keras 3's {"module", "class_name", "config", "registered_name"} entry."""
     from ckeras.saving.registry import get_registered_name
     registered = get_registered_name(layer)
-    class_name = type(layer).__name__
+    # A class may be exported under another name (GroupedQueryAttention).
+    class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
     module = None if registered else "keras.layers"
     if hasattr(layer, "_run_forward"):  # a model used as a layer
         if class_name != "Sequential":
             class_name, module = "Functional", "keras.src.models.functional"
         else:
             module = "keras"
+    config = layer.get_config()
+    if getattr(layer, "activity_regularizer", None) is not None \
+            and "activity_regularizer" not in config and class_name != "ActivityRegularization":
+        from ckeras import regularizers   # Keras writes it for every layer that has one
+        config["activity_regularizer"] = regularizers.serialize(layer.activity_regularizer)
     return {"module": module, "class_name": class_name,
-            "config": layer.get_config(), "registered_name": registered}
+            "config": config, "registered_name": registered}
 
 
 def deserialize_layer(entry, custom_objects=None):

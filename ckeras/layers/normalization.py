@@ -345,3 +345,155 @@ class LayerNormalization(Layer):
                        "rms_scaling": self.rms_scaling})
         config.update(_serialize_common(self))
         return config
+
+
+class UnitNormalization(Layer):
+    """y = x / ||x||_2 over ``axis`` (int or list): Keras 3's
+    ``x * min(rsqrt(sum x^2), 1 / 1e-12)``."""
+
+    _EPSILON = 1e-12
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            axis = [int(a) for a in axis]
+        elif isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"UnitNormalization: `axis` must be an int or a list of ints, "
+                            f"got {axis!r}.")
+        else:
+            axis = int(axis)
+        self.axis = axis
+        self.supports_masking = True
+
+    def _axes(self, ndim):
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        if any(not -ndim <= a < ndim for a in axes):
+            raise ValueError(f"Layer {self.name!r} (UnitNormalization): axis {self.axis} is "
+                             f"out of range for inputs of rank {ndim}.")
+        return tuple(sorted({a % ndim for a in axes}))
+
+    def compute_output_shape(self, input_shape):
+        self._axes(len(input_shape))
+        return input_shape
+
+    def forward(self, x, training=False, mask=None):
+        x = as_float32(x)
+        axes = self._axes(x.ndim)
+        ss = (x * x).sum(axis=axes, keepdims=True)
+        clipped = ss < self._EPSILON ** 2        # inv capped at 1 / epsilon
+        with np.errstate(divide="ignore"):
+            inv = np.where(clipped, 1.0 / self._EPSILON, 1.0 / np.sqrt(ss)).astype(x.dtype)
+        y = x * inv
+
+        def backward(dy, need_dx=True):
+            if not need_dx:
+                return None
+            # d(x / |x|) = (dy - y <y, dy>) / |x|; a capped inv is a constant.
+            proj = np.where(clipped, 0.0, (y * dy).sum(axis=axes, keepdims=True))
+            return (dy - y * proj) * inv
+        return y, backward
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config
+
+
+class GroupNormalization(Layer):
+    """Split the channels (``axis``) into ``groups`` and normalise each group
+    of each sample over its channels and every non-batch axis, then
+    ``gamma * x̂ + beta`` per channel. ``groups=-1``: one group per channel."""
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or (
+                groups <= 0 and groups != -1):
+            raise ValueError(f"GroupNormalization: `groups` must be a positive integer "
+                             f"(or -1 for instance normalization), got {groups!r}.")
+        self.groups = int(groups)
+        self.axis = int(axis)
+        self.epsilon = _check_epsilon("GroupNormalization", epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+        self.gamma = self.beta = None
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
+            raise ValueError(f"Layer {self.name!r} (GroupNormalization): axis {self.axis} is "
+                             f"out of range (or the batch axis) for inputs of rank {ndim}.")
+        dim = input_shape[self.axis]
+        if dim is None:
+            raise ValueError(f"Layer {self.name!r} (GroupNormalization): axis {self.axis} "
+                             f"must have a known size, got shape {tuple(input_shape)}.")
+        if self.groups == -1:
+            self.groups = dim
+        if dim < self.groups or dim % self.groups:
+            raise ValueError(f"Layer {self.name!r} (GroupNormalization): {dim} channels "
+                             f"cannot be split into {self.groups} equal groups.")
+        if self.scale:
+            self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", (dim,), self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self._dim = dim
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def forward(self, x, training=False, mask=None):
+        x = as_float32(x)
+        axis = self.axis % x.ndim
+        if x.shape[axis] != self._dim:
+            raise ValueError(f"Input 0 of layer {self.name!r} (GroupNormalization) is "
+                             f"incompatible: expected axis {self.axis} of size {self._dim}, "
+                             f"got shape {x.shape}.")
+        # (batch, pre, groups, channels per group, post): statistics over 1, 3, 4.
+        pre = int(np.prod(x.shape[1:axis], dtype=np.int64))
+        post = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+        g = self.groups
+        x5 = x.reshape(x.shape[0], pre, g, self._dim // g, post)
+        axes = (1, 3, 4)
+        mean = x5.mean(axis=axes, keepdims=True)
+        xc = x5 - mean
+        inv = 1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + self.epsilon)
+        xhat = xc * inv
+        pshape = (1, 1, g, self._dim // g, 1)
+        gamma = self.gamma.value.reshape(pshape) if self.scale else None
+        y = xhat * gamma if gamma is not None else xhat.copy()
+        if self.center:
+            y += self.beta.value.reshape(pshape)
+
+        def backward(dy, need_dx=True):
+            dy5 = dy.reshape(x5.shape)
+            if self.trainable:
+                if self.scale:
+                    self.gamma.grad += (dy5 * xhat).sum(axis=(0, 1, 4)).reshape(-1)
+                if self.center:
+                    self.beta.grad += dy5.sum(axis=(0, 1, 4)).reshape(-1)
+            if not need_dx:
+                return None
+            gx = dy5 * gamma if gamma is not None else dy5
+            return _normalize_backward(gx, xhat, inv, axes).reshape(x.shape)
+        return y.reshape(x.shape).astype(x.dtype, copy=False), backward
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                       "center": self.center, "scale": self.scale})
+        config.update(_serialize_common(self))
+        return config

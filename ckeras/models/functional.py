@@ -322,7 +322,12 @@ class Functional(Model):
                         args = args[0]
                     arg = ([tensor_config(t) for t in args]
                            if isinstance(args, (list, tuple)) else tensor_config(args))
-                    inbound.append({"args": [arg], "kwargs": kwargs})
+                    call_args = getattr(node, "call_args", None)   # e.g. mha(q, v)
+                    if call_args is not None:
+                        kwargs.update({k: tensor_config(t)
+                                       for k, t in (node.call_kwargs or {}).items()})
+                    inbound.append({"args": [arg] if call_args is None else
+                                    [tensor_config(t) for t in call_args], "kwargs": kwargs})
             out["inbound_nodes"] = inbound
             layers.append(out)
 

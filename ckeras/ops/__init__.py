@@ -52,6 +52,7 @@ __all__ = [
     "lstm_gates_forward", "lstm_gates_backward",
     "use_reference", "kernel_status",
 ]
+__all__ += ["masked_softmax", "softmax_backward"]
 
 _F32 = np.dtype(np.float32)
 _I32 = np.dtype(np.int32)
@@ -67,6 +68,7 @@ _import_errors = {}
 _BLAS_MODULES = ("_blas", "_dense")
 _blas_configured = False   # CKERAS_BLAS applied (ckeras.ops.blas)
 KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim", "_recurrent")
+KERNEL_MODULES += ("_attention",)
 
 
 def use_reference(flag=True):
@@ -518,3 +520,44 @@ def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rma
         return mod.rnn_seq_backward(y, R, _skip8(skip), dH, dh, dz, activation,
                                     need_initial, rmask, _for_work(_step_size(y)))
     return _ref.rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial, rmask)
+
+# ---- attention softmax --------------------------------------------------------------
+
+def _mask4(mask, shape):
+    """mask as C-contiguous bool (1|G, 1|H, T, S) for scores of ``shape``, or
+    False when it does not broadcast that way (then the reference handles it)."""
+    m = np.asarray(mask)
+    if m.dtype != np.bool_:
+        m = m.astype(bool) if m.dtype.kind in "biu" else m > 0.5
+    if m.ndim > 4:
+        return False
+    m = m.reshape((1,) * (4 - m.ndim) + m.shape)
+    if any(d not in (1, n) for d, n in zip(m.shape, shape)):
+        return False
+    target = m.shape[:2] + tuple(shape[2:])
+    return np.ascontiguousarray(np.broadcast_to(m, target))
+
+
+def masked_softmax(x, mask=None, causal=False, out=None):
+    """Softmax over the last axis of attention scores x (G, H, T, S), fused
+    with a boolean mask broadcastable to x and the causal mask (key j <= query
+    i); masked entries, and rows with nothing kept, are 0. ``out`` (may be x)
+    receives the result when given."""
+    if _is32(x) and x.ndim == 4 and (out is None or (_buffer32(out) and out.shape == x.shape)):
+        mod = _k("_attention")
+        m = None if mask is None else _mask4(mask, x.shape)
+        if mod is not None and m is not False:
+            return mod.masked_softmax(np.ascontiguousarray(x), m, bool(causal),
+                                      _for_work(x.size), out)
+    return _ref.masked_softmax(x, mask, causal, out)
+
+
+def softmax_backward(dy, y, out=None):
+    """dx = y * (dy - sum(dy * y)) over the last axis; into ``out`` (may be dy)."""
+    if (_is32(y) and isinstance(dy, _ndarray) and dy.shape == y.shape and y.ndim >= 1
+            and (out is None or (_buffer32(out) and out.shape == y.shape))):
+        mod = _k("_attention")
+        if mod is not None:
+            return mod.softmax_backward(_c32(dy), np.ascontiguousarray(y), _for_work(y.size),
+                                        out)
+    return _ref.softmax_backward(dy, y, out)

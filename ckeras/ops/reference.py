@@ -439,3 +439,33 @@ def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rma
         if sk is not None:
             nxt[sk] = dh[sk]
         dh[...] = nxt
+
+# ---- attention softmax ----------------------------------------------------------
+
+def masked_softmax(x, mask=None, causal=False, out=None):
+    """Softmax over the last axis of scores x (G, H, T, S), keeping only the
+    entries where ``mask`` (broadcastable to x) is true and, with ``causal``,
+    key j <= query i; the other entries, and rows with nothing kept, are 0."""
+    keep = np.ones(x.shape, dtype=bool)
+    if mask is not None:
+        keep = keep & np.asarray(mask, dtype=bool)
+    if causal:
+        t, s = x.shape[-2:]
+        keep &= np.arange(s)[None, :] <= np.arange(t)[:, None]
+    m = np.where(keep, x, -np.inf).max(axis=-1, keepdims=True)
+    e = np.where(keep, np.exp(np.where(keep, x - np.where(np.isfinite(m), m, 0), 0)), 0)
+    total = e.sum(axis=-1, keepdims=True)
+    y = (e / np.where(total > 0, total, 1)).astype(x.dtype, copy=False)
+    if out is not None:
+        out[...] = y
+        return out
+    return y
+
+
+def softmax_backward(dy, y, out=None):
+    """dx = y * (dy - sum(dy * y)) over the last axis (softmax's backward)."""
+    dx = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    if out is not None:
+        out[...] = dx
+        return out
+    return dx

@@ -1,0 +1,9 @@
+"""Keras preprocessing layers (keras.layers.Normalization, TextVectorization, ...)."""
+from ckeras.layers.preprocessing.numerical import (Normalization, Rescaling, Discretization,
+                                                   CategoryEncoding)
+from ckeras.layers.preprocessing.image import (Resizing, CenterCrop, RandomCrop, RandomFlip,
+                                               RandomRotation, RandomZoom, RandomTranslation,
+                                               RandomContrast, RandomBrightness)
+from ckeras.layers.preprocessing.lookup import StringLookup, IntegerLookup
+from ckeras.layers.preprocessing.text_vectorization import TextVectorization
+from ckeras.layers.preprocessing.hashing import Hashing
