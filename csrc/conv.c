@@ -24,11 +24,16 @@ void ck_im2col_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *co
                     const int inside = id >= 0 && id < D && ih >= 0 && ih < H;
                     for (ck_index f = 0; f < KW; f++, row += C) {
                         const ck_index iw = ow * g->s[2] - g->pad[2] + f * g->d[2];
-                        if (inside && iw >= 0 && iw < W)
-                            memcpy(row, xb + ((id * H + ih) * W + iw) * C,
-                                   (size_t)C * sizeof(float));
-                        else
-                            memset(row, 0, (size_t)C * sizeof(float));
+                        if (inside && iw >= 0 && iw < W) {
+                            const float *src = xb + ((id * H + ih) * W + iw) * C;
+                            CK_SIMD
+                            for (ck_index c = 0; c < C; c++)
+                                row[c] = src[c];
+                        } else {
+                            CK_SIMD
+                            for (ck_index c = 0; c < C; c++)
+                                row[c] = 0.0f;
+                        }
                     }
                 }
             }
@@ -85,4 +90,36 @@ void ck_col2im_f32(const float *cols, ck_index nb, const ck_conv_geom *g, float 
             }
         }
     }
+}
+
+CK_TARGET_CLONES
+static void small_k_rows(const float *CK_RESTRICT a, const float *CK_RESTRICT w,
+                         float *CK_RESTRICT y, ck_index r0, ck_index r1, ck_index K, ck_index F)
+{
+    for (ck_index r = r0; r < r1; r++) {
+        const float *ar = a + r * K;
+        float *yr = y + r * F;
+        const float a0 = ar[0];
+        CK_SIMD
+        for (ck_index f = 0; f < F; f++)
+            yr[f] = a0 * w[f];
+        for (ck_index t = 1; t < K; t++) {
+            const float at = ar[t];
+            const float *wt = w + t * F;
+            CK_SIMD
+            for (ck_index f = 0; f < F; f++)
+                yr[f] += at * wt[f];
+        }
+    }
+}
+
+void ck_gemm_small_k_f32(const float *a, const float *w, float *y, ck_index rows, ck_index K,
+                         ck_index F, int n_threads)
+{
+    const ck_index block = 256;
+    const ck_index blocks = (rows + block - 1) / block;
+    (void)n_threads;
+    CK_PARALLEL_FOR(n_threads)
+    for (ck_index b = 0; b < blocks; b++)
+        small_k_rows(a, w, y, b * block, ck_min_index(rows, (b + 1) * block), K, F);
 }

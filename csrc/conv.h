@@ -31,4 +31,10 @@ void ck_im2col_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *co
 void ck_col2im_f32(const float *cols, ck_index nb, const ck_conv_geom *g, float *x,
                    int n_threads);
 
+/* y (rows, F) = a (rows, K) @ w (K, F) for a small K (a first layer's few
+ * input channels), where BLAS is slow: one vectorised pass over F per tap,
+ * w stays in L1.  Parallel over row blocks. */
+void ck_gemm_small_k_f32(const float *a, const float *w, float *y, ck_index rows, ck_index K,
+                         ck_index F, int n_threads);
+
 #endif

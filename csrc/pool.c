@@ -11,6 +11,21 @@ static inline void window(ck_index o, ck_index s, ck_index k, ck_index pad, ck_i
     *hi = start + k > n ? n : start + k;
 }
 
+/* Branch-free update of the running max and its position (vectorises). */
+CK_TARGET_CLONES
+static void max_step(const float *CK_RESTRICT xi, int32_t pos, float *CK_RESTRICT yo,
+                     int32_t *CK_RESTRICT ao, ck_index C)
+{
+    CK_SIMD
+    for (ck_index c = 0; c < C; c++) {
+        const float v = xi[c], cur = yo[c];
+        const int32_t a = ao[c];
+        const int better = v > cur;
+        yo[c] = better ? v : cur;
+        ao[c] = better ? pos : a;
+    }
+}
+
 void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
                             int32_t *argmax, int n_threads)
 {
@@ -30,26 +45,21 @@ void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, 
             int32_t *ao = argmax + (line * OW + ow) * C;
             ck_index w0, w1;
             window(ow, g->s[2], g->k[2], g->pad[2], W, &w0, &w1);
-            int first = 1;
+            /* the window's first element, then strict > over the rest:
+             * ties keep the first maximum */
+            {
+                const int32_t pos = (int32_t)((d0 * H + h0) * W + w0);
+                memcpy(yo, xb + (ck_index)pos * C, (size_t)C * sizeof(float));
+                for (ck_index c = 0; c < C; c++)
+                    ao[c] = pos;
+            }
             for (ck_index id = d0; id < d1; id++)
                 for (ck_index ih = h0; ih < h1; ih++)
                     for (ck_index iw = w0; iw < w1; iw++) {
                         const int32_t pos = (int32_t)((id * H + ih) * W + iw);
-                        const float *xi = xb + (ck_index)pos * C;
-                        if (first) {
-                            memcpy(yo, xi, (size_t)C * sizeof(float));
-                            for (ck_index c = 0; c < C; c++)
-                                ao[c] = pos;
-                            first = 0;
+                        if (id == d0 && ih == h0 && iw == w0)
                             continue;
-                        }
-                        /* strict >: ties keep the first maximum */
-                        CK_SIMD
-                        for (ck_index c = 0; c < C; c++) {
-                            const int better = xi[c] > yo[c];
-                            yo[c] = better ? xi[c] : yo[c];
-                            ao[c] = better ? pos : ao[c];
-                        }
+                        max_step(xb + (ck_index)pos * C, pos, yo, ao, C);
                     }
         }
     }

@@ -23,12 +23,15 @@ from ckeras._kernels._csrc cimport ck_index, ck_bias_act_f32, ck_act_backward_f3
     ck_colsum_add_f32, CK_ACT_LINEAR
 from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
 from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, ck_im2col_f32, ck_col2im_f32,
+                                        ck_gemm_small_k_f32,
                                         ck_depthwise_rows_f32, ck_depthwise_dcols_f32,
                                         ck_depthwise_dw_f32)
 
 cnp.import_array()
 
 CHUNK_BYTES = 1 << 21
+# Patch widths (kh*kw*C) up to this use ck_gemm_small_k_f32 instead of BLAS.
+SMALL_K = 16
 cdef Py_ssize_t _INT_MAX = 2147483647
 
 
@@ -147,7 +150,7 @@ def col2im(cols, Py_ssize_t batch, Py_ssize_t channels, geo, int n_threads=1):
 # ---- convolution ------------------------------------------------------------------
 
 def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
-                 Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                 Py_ssize_t chunk_bytes=CHUNK_BYTES, Py_ssize_t small_k=SMALL_K):
     """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray X = f32c(x, "x")
@@ -190,6 +193,8 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
             if K == 0:
                 for i in range(rows * F):
                     py[b0 * per_out * F + i] = 0.0
+            elif K <= small_k:
+                ck_gemm_small_k_f32(src, pk, py + b0 * per_out * F, rows, K, F, n_threads)
             else:
                 sgemm_rm(False, False, <int>rows, <int>F, <int>K, 1.0, src, <int>K, pk,
                          <int>F, 0.0, py + b0 * per_out * F, <int>F)

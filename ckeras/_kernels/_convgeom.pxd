@@ -16,6 +16,8 @@ cdef extern from "conv.h" nogil:
                        int n_threads)
     void ck_col2im_f32(const float *cols, ck_index nb, const ck_conv_geom *g, float *x,
                        int n_threads)
+    void ck_gemm_small_k_f32(const float *a, const float *w, float *y, ck_index rows,
+                             ck_index K, ck_index F, int n_threads)
 
 cdef extern from "pool.h" nogil:
     void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
