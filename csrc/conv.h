@@ -31,10 +31,20 @@ void ck_im2col_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *co
 void ck_col2im_f32(const float *cols, ck_index nb, const ck_conv_geom *g, float *x,
                    int n_threads);
 
-/* y (rows, F) = a (rows, K) @ w (K, F) for a small K (a first layer's few
- * input channels), where BLAS is slow: one vectorised pass over F per tap,
- * w stays in L1.  Parallel over row blocks. */
-void ck_gemm_small_k_f32(const float *a, const float *w, float *y, ck_index rows, ck_index K,
-                         ck_index F, int n_threads);
+/* Weight gradient of a convolution with a small patch width K = KD*KH*KW*C
+ * <= CK_SMALL_K (first layers, which need no dx), straight from x: each
+ * output row's K-float patch is gathered on the fly, so neither the patch
+ * matrix nor dz is stored.  dz = dy (or dy * (y > 0) when relu),
+ * dw (K, F) += sum_r patch_r^T dz_r, dbias (F) += sum_r dz_r (dbias may be
+ * NULL).  Rows are summed in fixed blocks of CK_SMALL_BLOCK output lines
+ * into ``partials`` (ck_conv_small_blocks(...) * (K*F + F) floats), then
+ * the blocks in order: the same bits at any thread count. */
+#define CK_SMALL_K 16
+#define CK_SMALL_BLOCK 8
+#define CK_SMALL_F 256     /* most filters the weight-gradient kernel takes */
+ck_index ck_conv_small_blocks(ck_index nb, const ck_conv_geom *g);
+void ck_conv_small_dw_f32(const float *x, ck_index nb, const ck_conv_geom *g,
+                          const float *dy, const float *y, int relu, float *dw, float *dbias,
+                          ck_index F, float *partials, int n_threads);
 
 #endif

@@ -20,18 +20,21 @@ import numpy as np
 cimport numpy as cnp
 from ckeras._kernels._blas cimport sgemm_rm
 from ckeras._kernels._csrc cimport ck_index, ck_bias_act_f32, ck_act_backward_f32, \
-    ck_colsum_add_f32, CK_ACT_LINEAR
+    ck_colsum_add_f32, CK_ACT_LINEAR, CK_ACT_RELU
 from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
 from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, ck_im2col_f32, ck_col2im_f32,
-                                        ck_gemm_small_k_f32,
+                                        CK_SMALL_K, CK_SMALL_F,
+                                        ck_conv_small_blocks, ck_conv_small_dw_f32,
                                         ck_depthwise_rows_f32, ck_depthwise_dcols_f32,
                                         ck_depthwise_dw_f32)
 
 cnp.import_array()
 
 CHUNK_BYTES = 1 << 21
-# Patch widths (kh*kw*C) up to this use ck_gemm_small_k_f32 instead of BLAS.
-SMALL_K = 16
+# Without dx, patch widths (kh*kw*C) up to this (first layers) take their
+# weight gradient straight from x, dy and y (ck_conv_small_dw_f32): no patch
+# matrix, no dz, one pass.
+SMALL_K = CK_SMALL_K
 cdef Py_ssize_t _INT_MAX = 2147483647
 
 
@@ -150,7 +153,7 @@ def col2im(cols, Py_ssize_t batch, Py_ssize_t channels, geo, int n_threads=1):
 # ---- convolution ------------------------------------------------------------------
 
 def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
-                 Py_ssize_t chunk_bytes=CHUNK_BYTES, Py_ssize_t small_k=SMALL_K):
+                 Py_ssize_t chunk_bytes=CHUNK_BYTES):
     """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray X = f32c(x, "x")
@@ -169,15 +172,15 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     if B == 0 or per_out == 0 or F == 0:
         return Y
     cdef bint ident = _identity(&g)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pb = fptr_or_null(Bv)
+    cdef float *py = fptr(Y)
     cdef Py_ssize_t nb = _chunk(B, per_out * K * 4, chunk_bytes)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
     _check_dims(dims, 3)
     cdef cnp.ndarray cols = None if ident else np.empty(nb * per_out * K, np.float32)
-    cdef const float *px = fptr(X)
-    cdef const float *pk = fptr(Kn)
-    cdef const float *pb = fptr_or_null(Bv)
-    cdef float *py = fptr(Y)
     cdef float *pc = NULL if ident else fptr(cols)
     cdef const float *src
     cdef Py_ssize_t b0 = 0, n, rows, i
@@ -193,8 +196,6 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
             if K == 0:
                 for i in range(rows * F):
                     py[b0 * per_out * F + i] = 0.0
-            elif K <= small_k:
-                ck_gemm_small_k_f32(src, pk, py + b0 * per_out * F, rows, K, F, n_threads)
             else:
                 sgemm_rm(False, False, <int>rows, <int>F, <int>K, 1.0, src, <int>K, pk,
                          <int>F, 0.0, py + b0 * per_out * F, <int>F)
@@ -207,7 +208,7 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
 
 def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                   bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
-                  Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                  Py_ssize_t chunk_bytes=CHUNK_BYTES, Py_ssize_t small_k=SMALL_K):
     """dkernel (+)= cols^T dz and dbias += sum(dz); return dx (or None).
 
     dkernel: float32 C-contiguous (prod(k)*C, F), overwritten when
@@ -228,6 +229,10 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                          f"{DY.shape[0]}")
     cdef cnp.ndarray DK = _dkernel(dkernel, K, F)
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * g.c
+    if (not need_dx and 0 < K <= min(small_k, CK_SMALL_K) and 0 < F <= CK_SMALL_F
+            and (act == CK_ACT_LINEAR or act == CK_ACT_RELU) and not _identity(&g)):
+        _small_dw(X, DY, Yv, act == CK_ACT_RELU, &g, DK, dbias, dkernel_fresh, F, n_threads)
+        return None
     cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_out, F, n_threads)
     cdef cnp.ndarray DX = np.empty((B,) + tuple(geo[0]) + (g.c,), np.float32) if need_dx else None
     if dkernel_fresh:
@@ -272,6 +277,35 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                     ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, n_threads)
             b0 += n
     return DX
+
+
+cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv_geom *g,
+               cnp.ndarray DK, object dbias, bint fresh, Py_ssize_t F, int n_threads):
+    """First-layer weight gradient straight from x, dy and y (see conv.h)."""
+    if dbias is not None and dbias.shape != (F,):
+        raise ValueError(f"dbias has shape {dbias.shape}, expected ({F},)")
+    cdef bint direct = (dbias is not None and isinstance(dbias, np.ndarray)
+                        and dbias.dtype == np.float32 and dbias.flags.c_contiguous
+                        and dbias.flags.writeable)
+    cdef cnp.ndarray DB = None
+    if dbias is not None:
+        DB = dbias if direct else np.zeros(F, dtype=np.float32)
+    if fresh:
+        DK.fill(0)
+    cdef ck_index nb = X.shape[0]
+    cdef Py_ssize_t K = _prod3(g.k) * g.c
+    cdef cnp.ndarray parts = np.empty(max(ck_conv_small_blocks(nb, g) * (K * F + F), 1),
+                                      np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pdy = fptr(DY)
+    cdef const float *py = fptr(Yv)
+    cdef float *pdk = fptr(DK)
+    cdef float *pdb = fptr_or_null(DB)
+    cdef float *pp = fptr(parts)
+    with nogil:
+        ck_conv_small_dw_f32(px, nb, g, pdy, py, relu, pdk, pdb, F, pp, n_threads)
+    if dbias is not None and not direct:
+        dbias += DB
 
 
 # ---- transposed convolution (the adjoint of conv in x) ---------------------------

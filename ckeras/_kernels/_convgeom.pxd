@@ -16,8 +16,13 @@ cdef extern from "conv.h" nogil:
                        int n_threads)
     void ck_col2im_f32(const float *cols, ck_index nb, const ck_conv_geom *g, float *x,
                        int n_threads)
-    void ck_gemm_small_k_f32(const float *a, const float *w, float *y, ck_index rows,
-                             ck_index K, ck_index F, int n_threads)
+    enum:
+        CK_SMALL_K
+        CK_SMALL_F
+    ck_index ck_conv_small_blocks(ck_index nb, const ck_conv_geom *g)
+    void ck_conv_small_dw_f32(const float *x, ck_index nb, const ck_conv_geom *g,
+                              const float *dy, const float *y, int relu, float *dw,
+                              float *dbias, ck_index F, float *partials, int n_threads)
 
 cdef extern from "pool.h" nogil:
     void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
