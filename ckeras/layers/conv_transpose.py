@@ -15,7 +15,8 @@ padding follow Keras 3 (its JAX backend): with eff = d*(k-1)+1,
 and out[p] receives x[i] @ kernel[t]^T where p = i*s + t*d - (eff-1-left).
 """
 from ckeras import constraints, initializers, ops, regularizers
-from ckeras.layers.convolutional import ConvBase, _int_tuple, geo3, grad_2d
+from ckeras.layers.convolutional import (ConvBase, _int_tuple, drop_keras2_groups, geo3,
+                                         grad_2d)
 
 
 def transpose_geometry(n, k, s, d, padding, output_padding):
@@ -38,8 +39,8 @@ class _ConvTranspose(ConvBase):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
         cls = type(self).__name__
+        super().__init__(**drop_keras2_groups(kwargs, cls))
         self.filters = self._positive(filters, "filters", cls)
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate,
                           activation, use_bias, bias_initializer, bias_regularizer,

@@ -84,6 +84,16 @@ def from_channels_last5(y5, rank, data_format):
     return y
 
 
+def drop_keras2_groups(kwargs, cls):
+    """Keras 2 saved ``groups`` (always 1) in transposed, depthwise and
+    separable convolution configs; Keras 3 has no such argument there."""
+    groups = kwargs.pop("groups", 1)
+    if groups != 1:
+        raise ValueError(f"{cls}: `groups` must be 1 (grouped {cls} is not a Keras layer), "
+                         f"got {groups!r}.")
+    return kwargs
+
+
 def grad_2d(var, cols):
     """(var's gradient seen as (-1, cols), fresh): a view, so kernels write into
     it in place; ``fresh`` as Variable.grad_for_overwrite."""

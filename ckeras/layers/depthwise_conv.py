@@ -13,7 +13,7 @@ pointwise GEMM.
 import numpy as np
 
 from ckeras import constraints, initializers, ops, regularizers
-from ckeras.layers.convolutional import ConvBase, geo3, grad_2d
+from ckeras.layers.convolutional import ConvBase, drop_keras2_groups, geo3, grad_2d
 
 
 class _DepthwiseBase(ConvBase):
@@ -51,7 +51,7 @@ class _DepthwiseConv(_DepthwiseBase):
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
                  depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**drop_keras2_groups(kwargs, type(self).__name__))
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate,
                           activation, use_bias, bias_initializer, bias_regularizer,
                           activity_regularizer, bias_constraint)
@@ -108,7 +108,7 @@ class _SeparableConv(_DepthwiseBase):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**drop_keras2_groups(kwargs, type(self).__name__))
         self.filters = self._positive(filters, "filters", type(self).__name__)
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate,
                           activation, use_bias, bias_initializer, bias_regularizer,

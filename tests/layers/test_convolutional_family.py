@@ -136,6 +136,17 @@ def test_config_keys_in_keras_order(name):
         assert again.get_config() == ours
 
 
+def test_keras2_configs_with_groups_load():
+    # tf.keras 2 wrote "groups": 1 into these layers' configs.
+    for cls, kw in ((T.Conv2DTranspose, dict(filters=2, kernel_size=3, output_padding=None)),
+                    (D.DepthwiseConv2D, dict(kernel_size=3, depth_multiplier=1)),
+                    (D.SeparableConv1D, dict(filters=2, kernel_size=3))):
+        layer = cls.from_config(dict(kw, name="old", groups=1))
+        assert "groups" not in layer.get_config()
+        with pytest.raises(ValueError, match="groups"):
+            cls(groups=2, **kw)
+
+
 def test_weight_names_and_shapes():
     t = T.Conv2DTranspose(5, (3, 2))
     t.build((None, 4, 4, 3))
