@@ -67,6 +67,12 @@ cdef Py_ssize_t _chunk(Py_ssize_t batch, Py_ssize_t row_bytes, Py_ssize_t chunk_
     return max(1, min(batch, chunk_bytes // row_bytes))
 
 
+cdef int _chunk_threads(int n_threads, Py_ssize_t elements, Py_ssize_t min_parallel):
+    """Threads for one chunk's OpenMP passes: waking a team costs more than
+    it saves below ``min_parallel`` elements (ckeras.ops.threads)."""
+    return n_threads if elements >= min_parallel else 1
+
+
 cdef _check_kernel(cnp.ndarray K, Py_ssize_t rows, Py_ssize_t cols, str what):
     if K.shape[0] != rows or K.shape[1] != cols:
         raise ValueError(f"kernel has shape {(<object>K).shape}, expected {(rows, cols)} "
@@ -153,7 +159,8 @@ def col2im(cols, Py_ssize_t batch, Py_ssize_t channels, geo, int n_threads=1):
 # ---- convolution ------------------------------------------------------------------
 
 def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
-                 Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                 Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
     """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray X = f32c(x, "x")
@@ -177,6 +184,7 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     cdef const float *pb = fptr_or_null(Bv)
     cdef float *py = fptr(Y)
     cdef Py_ssize_t nb = _chunk(B, per_out * K * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
     _check_dims(dims, 3)
@@ -191,7 +199,7 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
             if ident:
                 src = px + b0 * per_in
             else:
-                ck_im2col_f32(px + b0 * per_in, n, &g, pc, n_threads)
+                ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
                 src = pc
             if K == 0:
                 for i in range(rows * F):
@@ -201,14 +209,15 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
                          <int>F, 0.0, py + b0 * per_out * F, <int>F)
             if pb != NULL or act != CK_ACT_LINEAR:
                 ck_bias_act_f32(py + b0 * per_out * F, pb, py + b0 * per_out * F, rows, F,
-                                act, n_threads)
+                                act, nt)
             b0 += n
     return Y
 
 
 def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                   bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
-                  Py_ssize_t chunk_bytes=CHUNK_BYTES, Py_ssize_t small_k=SMALL_K):
+                  Py_ssize_t chunk_bytes=CHUNK_BYTES, Py_ssize_t small_k=SMALL_K,
+                  Py_ssize_t min_parallel=0):
     """dkernel (+)= cols^T dz and dbias += sum(dz); return dx (or None).
 
     dkernel: float32 C-contiguous (prod(k)*C, F), overwritten when
@@ -243,6 +252,7 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
         return DX
     cdef bint ident = _identity(&g)
     cdef Py_ssize_t nb = _chunk(B, per_out * K * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
     _check_dims(dims, 3)
@@ -262,7 +272,7 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
             if ident:
                 src = px + b0 * per_in
             else:
-                ck_im2col_f32(px + b0 * per_in, n, &g, pc, n_threads)
+                ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
                 src = pc
             sgemm_rm(True, False, <int>K, <int>F, <int>rows, 1.0, src, <int>K,
                      pdz + b0 * per_out * F, <int>F, 1.0, pdk, <int>F)
@@ -274,7 +284,7 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                 else:
                     sgemm_rm(False, True, <int>rows, <int>K, <int>F, 1.0,
                              pdz + b0 * per_out * F, <int>F, pk, <int>F, 0.0, pc, <int>K)
-                    ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, n_threads)
+                    ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, nt)
             b0 += n
     return DX
 
@@ -311,7 +321,8 @@ cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv
 # ---- transposed convolution (the adjoint of conv in x) ---------------------------
 
 def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1,
-                           Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                           Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
     """act(conv_transpose(x, kernel) + bias).
 
     geo describes the convolution this is the adjoint of: its input (geo[0])
@@ -338,6 +349,7 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
     if B == 0 or per_y == 0 or F == 0:
         return Y
     cdef Py_ssize_t nb = _chunk(B, per_x * K * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
     _check_dims(dims, 3)
@@ -357,17 +369,18 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
             else:
                 sgemm_rm(False, True, <int>(n * per_x), <int>K, <int>Cin, 1.0,
                          px + b0 * per_x * Cin, <int>Cin, pk, <int>Cin, 0.0, pc, <int>K)
-            ck_col2im_f32(pc, n, &g, py + b0 * per_y * F, n_threads)
+            ck_col2im_f32(pc, n, &g, py + b0 * per_y * F, nt)
             if pb != NULL or act != CK_ACT_LINEAR:
                 ck_bias_act_f32(py + b0 * per_y * F, pb, py + b0 * per_y * F, n * per_y, F,
-                                act, n_threads)
+                                act, nt)
             b0 += n
     return Y
 
 
 def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                             bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
-                            Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                            Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
     """dkernel (+)= im2col(dz)^T x, dbias += sum(dz); return dx = im2col(dz) kernel."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
@@ -398,6 +411,7 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
             DX.fill(0)
         return DX
     cdef Py_ssize_t nb = _chunk(B, per_x * K * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
     _check_dims(dims, 3)
@@ -412,7 +426,7 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
     with nogil:
         while b0 < B:
             n = nb if B - b0 > nb else B - b0
-            ck_im2col_f32(pdz + b0 * per_y * F, n, &g, pc, n_threads)
+            ck_im2col_f32(pdz + b0 * per_y * F, n, &g, pc, nt)
             sgemm_rm(True, False, <int>K, <int>Cin, <int>(n * per_x), 1.0, pc, <int>K,
                      px + b0 * per_x * Cin, <int>Cin, 1.0, pdk, <int>Cin)
             if need_dx:
@@ -434,7 +448,8 @@ cdef cnp.ndarray _depthwise_kernel(object kernel, ck_conv_geom *g):
 
 
 def depthwise_forward(x, kernel, bias, str activation, geo, int n_threads=1,
-                      Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                      Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
     """act(depthwise_conv(x, kernel) + bias): x (B, D, H, W, C), kernel
     (prod(k), C, M) -> (B, *out, C*M), output channel c*M + m."""
     cdef int act = act_code(activation)
@@ -453,6 +468,7 @@ def depthwise_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     if B == 0 or per_out == 0 or F == 0:
         return Y
     cdef Py_ssize_t nb = _chunk(B, per_out * T * C * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
     cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
@@ -464,18 +480,19 @@ def depthwise_forward(x, kernel, bias, str activation, geo, int n_threads=1,
         while b0 < B:
             n = nb if B - b0 > nb else B - b0
             rows = n * per_out
-            ck_im2col_f32(px + b0 * per_in, n, &g, pc, n_threads)
-            ck_depthwise_rows_f32(pc, pk, py + b0 * per_out * F, rows, T, C, M, n_threads)
+            ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
+            ck_depthwise_rows_f32(pc, pk, py + b0 * per_out * F, rows, T, C, M, nt)
             if pb != NULL or act != CK_ACT_LINEAR:
                 ck_bias_act_f32(py + b0 * per_out * F, pb, py + b0 * per_out * F, rows, F,
-                                act, n_threads)
+                                act, nt)
             b0 += n
     return Y
 
 
 def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
                        bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
-                       Py_ssize_t chunk_bytes=CHUNK_BYTES):
+                       Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
     """dkernel (prod(k), C, M) (+)= per-channel cols^T dz, dbias += sum(dz);
     return dx (or None)."""
     cdef int act = act_code(activation)
@@ -505,6 +522,7 @@ def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
             DX.fill(0)
         return DX
     cdef Py_ssize_t nb = _chunk(B, per_out * T * C * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
     cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
@@ -517,10 +535,10 @@ def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
         while b0 < B:
             n = nb if B - b0 > nb else B - b0
             rows = n * per_out
-            ck_im2col_f32(px + b0 * per_in, n, &g, pc, n_threads)
-            ck_depthwise_dw_f32(pc, pdz + b0 * per_out * F, pdk, rows, T, C, M, n_threads)
+            ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
+            ck_depthwise_dw_f32(pc, pdz + b0 * per_out * F, pdk, rows, T, C, M, nt)
             if need_dx:
-                ck_depthwise_dcols_f32(pdz + b0 * per_out * F, pk, pc, rows, T, C, M, n_threads)
-                ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, n_threads)
+                ck_depthwise_dcols_f32(pdz + b0 * per_out * F, pk, pc, rows, T, C, M, nt)
+                ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, nt)
             b0 += n
     return DX

@@ -452,7 +452,8 @@ def conv_forward(x, kernel, bias, activation, geo):
             work = x.shape[0] * math.prod(geo[1]) * kernel.shape[0]
             return mod.conv_forward(np.ascontiguousarray(x), kernel if kernel.flags.c_contiguous
                                     else _c32(kernel), None if bias is None else _c32(bias),
-                                    activation, geo, _for_work(work))
+                                    activation, geo, _for_work(work),
+                                    min_parallel=_threads.MIN_PARALLEL_WORK)
     return _ref.conv_forward(x, kernel, bias, activation, geo)
 
 
@@ -466,7 +467,8 @@ def conv_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=Tru
             geo = _geo(geo)
             return mod.conv_backward(dy, np.ascontiguousarray(x), np.ascontiguousarray(y),
                                      _c32(kernel), activation, geo, dkernel, dbias, need_dx,
-                                     dkernel_fresh, _for_work(x.size + y.size))
+                                     dkernel_fresh, _for_work(x.size + y.size),
+                                     min_parallel=_threads.MIN_PARALLEL_WORK)
     if dkernel_fresh:
         dkernel[...] = 0
     return _ref.conv_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx)
@@ -482,7 +484,8 @@ def conv_transpose_forward(x, kernel, bias, activation, geo):
             work = x.shape[0] * math.prod(geo[1]) * kernel.shape[0]
             return mod.conv_transpose_forward(np.ascontiguousarray(x), _c32(kernel),
                                               None if bias is None else _c32(bias),
-                                              activation, geo, _for_work(work))
+                                              activation, geo, _for_work(work),
+                                              min_parallel=_threads.MIN_PARALLEL_WORK)
     return _ref.conv_transpose_forward(x, kernel, bias, activation, geo)
 
 
@@ -496,7 +499,8 @@ def conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, n
             return mod.conv_transpose_backward(dy, np.ascontiguousarray(x),
                                                np.ascontiguousarray(y), _c32(kernel),
                                                activation, geo, dkernel, dbias, need_dx,
-                                               dkernel_fresh, _for_work(x.size + y.size))
+                                               dkernel_fresh, _for_work(x.size + y.size),
+                                               min_parallel=_threads.MIN_PARALLEL_WORK)
     if dkernel_fresh:
         dkernel[...] = 0
     return _ref.conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias,
@@ -570,7 +574,8 @@ def depthwise_forward(x, kernel, bias, activation, geo):
             return mod.depthwise_forward(np.ascontiguousarray(x), _c32(kernel),
                                          None if bias is None else _c32(bias), activation,
                                          geo, _for_work(x.shape[0] * math.prod(geo[1])
-                                                        * kernel.size))
+                                                        * kernel.size),
+                                         min_parallel=_threads.MIN_PARALLEL_WORK)
     return _ref.depthwise_forward(x, kernel, bias, activation, geo)
 
 
@@ -586,7 +591,8 @@ def depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_d
             return mod.depthwise_backward(dy, np.ascontiguousarray(x), np.ascontiguousarray(y),
                                           _c32(kernel), activation, geo, dkernel, dbias,
                                           need_dx, dkernel_fresh,
-                                          _for_work(x.size + y.size))
+                                          _for_work(x.size + y.size),
+                                          min_parallel=_threads.MIN_PARALLEL_WORK)
     if dkernel_fresh:
         dkernel[...] = 0
     return _ref.depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx)
