@@ -61,7 +61,11 @@ static inline ck_index source(ck_index i, ck_index t, ck_index s, ck_index dil,
                               ck_index pad, ck_index n_out)
 {
     const ck_index num = i + pad - t * dil;
-    if (num < 0 || num % s != 0)
+    if (num < 0)
+        return -1;
+    if (s == 1)                         /* the common case: no division */
+        return num < n_out ? num : -1;
+    if (num % s != 0)
         return -1;
     const ck_index o = num / s;
     return o < n_out ? o : -1;

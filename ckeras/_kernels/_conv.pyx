@@ -1,9 +1,9 @@
 """Convolution as GEMM over compiled patch extraction (csrc/conv.c).
 
 Tensors are channels-last 5-D (batch, D, H, W, C); 1-D/2-D layers pass
-D = H = 1. The batch is processed in chunks whose patch matrix fits in about
-``chunk_bytes``, so it stays in cache between im2col and the GEMM and is
-never the size of the whole batch:
+D = H = 1. The batch is processed in chunks whose patch matrix and output
+fit in about ``chunk_bytes``, so they stay in cache between im2col, the GEMM
+and the epilogue, and the patch matrix is never the size of the whole batch:
 
   forward:   cols = im2col(x_chunk); y_chunk = cols @ kernel; act(y + bias)
   backward:  dz = act'(y) dy (+ dbias, one pass over the batch), then per
@@ -61,7 +61,7 @@ cdef inline bint _identity(ck_conv_geom *g) noexcept:
 
 
 cdef Py_ssize_t _chunk(Py_ssize_t batch, Py_ssize_t row_bytes, Py_ssize_t chunk_bytes):
-    """Images per chunk: the patch matrix of one chunk in ~chunk_bytes."""
+    """Images per chunk: a chunk's patch matrix and output in ~chunk_bytes."""
     if row_bytes <= 0:
         return max(batch, 1)
     return max(1, min(batch, chunk_bytes // row_bytes))
@@ -183,7 +183,7 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
     cdef float *py = fptr(Y)
-    cdef Py_ssize_t nb = _chunk(B, per_out * K * 4, chunk_bytes)
+    cdef Py_ssize_t nb = _chunk(B, per_out * (K + F) * 4, chunk_bytes)
     cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
@@ -251,7 +251,7 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
             DX.fill(0)
         return DX
     cdef bint ident = _identity(&g)
-    cdef Py_ssize_t nb = _chunk(B, per_out * K * 4, chunk_bytes)
+    cdef Py_ssize_t nb = _chunk(B, per_out * (K + F) * 4, chunk_bytes)
     cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
@@ -348,7 +348,7 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[0]) + (F,), np.float32)
     if B == 0 or per_y == 0 or F == 0:
         return Y
-    cdef Py_ssize_t nb = _chunk(B, per_x * K * 4, chunk_bytes)
+    cdef Py_ssize_t nb = _chunk(B, (per_x * K + per_y * F) * 4, chunk_bytes)
     cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
@@ -410,7 +410,7 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
         if DX is not None:
             DX.fill(0)
         return DX
-    cdef Py_ssize_t nb = _chunk(B, per_x * K * 4, chunk_bytes)
+    cdef Py_ssize_t nb = _chunk(B, (per_x * K + per_y * F) * 4, chunk_bytes)
     cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
@@ -467,7 +467,7 @@ def depthwise_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
     if B == 0 or per_out == 0 or F == 0:
         return Y
-    cdef Py_ssize_t nb = _chunk(B, per_out * T * C * 4, chunk_bytes)
+    cdef Py_ssize_t nb = _chunk(B, per_out * (T * C + F) * 4, chunk_bytes)
     cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
     cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
     cdef const float *px = fptr(X)
@@ -521,7 +521,7 @@ def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
         if DX is not None:
             DX.fill(0)
         return DX
-    cdef Py_ssize_t nb = _chunk(B, per_out * T * C * 4, chunk_bytes)
+    cdef Py_ssize_t nb = _chunk(B, per_out * (T * C + F) * 4, chunk_bytes)
     cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
     cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
     cdef const float *px = fptr(X)
