@@ -9,6 +9,8 @@ and the epilogue, and the patch matrix is never the size of the whole batch:
   backward:  dz = act'(y) dy (+ dbias, one pass over the batch), then per
              chunk dkernel += cols^T dz_chunk and dx_chunk = col2im(dz_chunk kernel^T)
 
+Without dx (a first layer) and with a small patch width, the weight
+gradient comes straight from x, dy and y in one pass (ck_conv_small_dw_f32).
 Depthwise convolution uses the same chunked im2col with a per-channel
 contraction (csrc/depthwise.c) in place of the GEMM.
 Transposed convolution is the adjoint: its forward is col2im(x kernel^T),
