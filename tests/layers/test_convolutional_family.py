@@ -204,3 +204,34 @@ def test_autoencoder_trains(rng):
     x = rng.random((64, 4, 4, 1)).repeat(2, axis=1).repeat(2, axis=2).astype(np.float32)
     hist = model.fit(x, x, epochs=10, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0] * 0.9
+
+
+@pytest.mark.parametrize("make, attr", [
+    (lambda: D.DepthwiseConv2D(3, depthwise_regularizer=keras.regularizers.L2(0.1)), "kernel"),
+    (lambda: D.SeparableConv2D(2, 3, pointwise_regularizer=keras.regularizers.L2(0.1)),
+     "pointwise_kernel"),
+    (lambda: T.Conv2DTranspose(2, 3, kernel_regularizer=keras.regularizers.L2(0.1)), "kernel"),
+    (lambda: C.Conv3D(2, 2, kernel_regularizer=keras.regularizers.L2(0.1)), "kernel"),
+])
+def test_regularizers_reach_the_loss_and_constraints_apply(rng, make, attr):
+    layer = make()
+    shape = (5, 5, 5, 2) if isinstance(layer, C.Conv3D) else (5, 5, 2)
+    model = keras.Sequential([keras.Input(shape), layer, keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer="sgd", loss="mse")
+    x = rng.standard_normal((4,) + shape).astype(np.float32)
+    y = rng.standard_normal((4, 1)).astype(np.float32)
+    penalty = 0.1 * float((getattr(layer, attr).value.astype(np.float64) ** 2).sum())
+    loss = model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(loss, float((y ** 2).mean()) + penalty, rtol=1e-5)
+
+
+def test_constraints_apply_after_updates(rng):
+    layer = D.DepthwiseConv2D(3, depthwise_constraint=keras.constraints.NonNeg(),
+                              bias_constraint=keras.constraints.NonNeg())
+    model = keras.Sequential([keras.Input((5, 5, 2)), layer, keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    model.fit(rng.standard_normal((8, 5, 5, 2)).astype(np.float32),
+              rng.standard_normal((8, 1)).astype(np.float32), epochs=2, verbose=0)
+    assert layer.kernel.value.min() >= 0 and layer.bias.value.min() >= 0
