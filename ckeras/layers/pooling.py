@@ -143,23 +143,29 @@ class _GlobalAverage(_GlobalPooling):
 
 
 class _GlobalMax(_GlobalPooling):
+    """One max-pooling window over the whole spatial extent (the compiled
+    pooling kernel; first maximum on ties, as numpy's argmax)."""
 
     def forward(self, x, training=False, mask=None):
         # Keras's global max pooling ignores a mask (padded steps take part).
         x = as_float32(x)
-        x2, axis = self._flat(x)
-        if x2.shape[axis] == 0:
+        _check_ndim(self, x.shape, self._rank + 2)
+        x5 = to_channels_last5(x, self._rank, self.data_format)
+        spatial = x5.shape[1:4]
+        if 0 in spatial:
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): cannot take "
                              f"the max over an empty axis; input shape {x.shape}.")
-        idx = np.expand_dims(x2.argmax(axis=axis), axis)   # first max on ties
-        y2 = np.take_along_axis(x2, idx, axis).squeeze(axis)
+        one = (1, 1, 1)
+        geo = (spatial, one, spatial, one, one, (0, 0, 0))
+        y5, argmax = ops.max_pool_forward(x5, geo)
+        y2 = y5.reshape(x5.shape[0], x5.shape[-1])
 
         def backward(dy, need_dx=True):
             if not need_dx:
                 return None
-            dx = np.zeros_like(x2)
-            np.put_along_axis(dx, idx, np.expand_dims(dy.reshape(y2.shape), axis), axis)
-            return dx.reshape(x.shape)
+            dy5 = np.asarray(dy, y5.dtype).reshape(y5.shape)
+            dx5 = ops.max_pool_backward(dy5, argmax, geo)
+            return from_channels_last5(dx5, self._rank, self.data_format).reshape(x.shape)
         return self._out(y2, x), backward
 
 
