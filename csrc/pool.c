@@ -26,6 +26,14 @@ static void max_step(const float *CK_RESTRICT xi, int32_t pos, float *CK_RESTRIC
     }
 }
 
+CK_TARGET_CLONES
+static void max_only_step(const float *CK_RESTRICT xi, float *CK_RESTRICT yo, ck_index C)
+{
+    CK_SIMD
+    for (ck_index c = 0; c < C; c++)
+        yo[c] = xi[c] > yo[c] ? xi[c] : yo[c];
+}
+
 void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
                             int32_t *argmax, int n_threads)
 {
@@ -42,7 +50,7 @@ void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, 
         window(oh, g->s[1], g->k[1], g->pad[1], H, &h0, &h1);
         for (ck_index ow = 0; ow < OW; ow++) {
             float *yo = y + (line * OW + ow) * C;
-            int32_t *ao = argmax + (line * OW + ow) * C;
+            int32_t *ao = argmax != NULL ? argmax + (line * OW + ow) * C : NULL;
             ck_index w0, w1;
             window(ow, g->s[2], g->k[2], g->pad[2], W, &w0, &w1);
             /* the window's first element, then strict > over the rest:
@@ -50,8 +58,9 @@ void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, 
             {
                 const int32_t pos = (int32_t)((d0 * H + h0) * W + w0);
                 memcpy(yo, xb + (ck_index)pos * C, (size_t)C * sizeof(float));
-                for (ck_index c = 0; c < C; c++)
-                    ao[c] = pos;
+                if (ao != NULL)
+                    for (ck_index c = 0; c < C; c++)
+                        ao[c] = pos;
             }
             for (ck_index id = d0; id < d1; id++)
                 for (ck_index ih = h0; ih < h1; ih++)
@@ -59,7 +68,10 @@ void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, 
                         const int32_t pos = (int32_t)((id * H + ih) * W + iw);
                         if (id == d0 && ih == h0 && iw == w0)
                             continue;
-                        max_step(xb + (ck_index)pos * C, pos, yo, ao, C);
+                        if (ao != NULL)
+                            max_step(xb + (ck_index)pos * C, pos, yo, ao, C);
+                        else
+                            max_only_step(xb + (ck_index)pos * C, yo, C);
                     }
         }
     }

@@ -8,7 +8,8 @@
 
 /* y (nb, OD, OH, OW, C) = window max; argmax (same shape) = the flat spatial
  * index (id*H + ih)*W + iw of the FIRST maximum in (kd, kh, kw) order, as
- * TensorFlow routes the gradient.  Parallel over output rows. */
+ * TensorFlow routes the gradient (argmax may be NULL: maxima only).
+ * Parallel over output rows. */
 void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
                             int32_t *argmax, int n_threads);
 

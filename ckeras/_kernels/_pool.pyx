@@ -40,8 +40,9 @@ cdef ck_conv_geom _geom(object geo, Py_ssize_t channels) except *:
     return g
 
 
-def max_pool_forward(x, geo, int n_threads=1):
-    """(y, argmax): window maxima and the flat spatial index of each."""
+def max_pool_forward(x, geo, int n_threads=1, bint want_argmax=True):
+    """(y, argmax): window maxima and the flat spatial index of each
+    (argmax None unless ``want_argmax``)."""
     cdef cnp.ndarray X = f32c(x, "x")
     if X.ndim != 5:
         raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
@@ -50,10 +51,10 @@ def max_pool_forward(x, geo, int n_threads=1):
     cdef ck_index nb = X.shape[0]
     shape = (nb,) + tuple(geo[1]) + (g.c,)
     cdef cnp.ndarray Y = np.empty(shape, np.float32)
-    cdef cnp.ndarray A = np.empty(shape, np.int32)
+    cdef cnp.ndarray A = np.empty(shape, np.int32) if want_argmax else None
     cdef const float *px = fptr(X)
     cdef float *py = fptr(Y)
-    cdef int32_t *pa = <int32_t *>cnp.PyArray_DATA(A)
+    cdef int32_t *pa = <int32_t *>cnp.PyArray_DATA(A) if want_argmax else NULL
     with nogil:
         ck_maxpool_forward_f32(px, nb, &g, py, pa, n_threads)
     return Y, A

@@ -157,14 +157,15 @@ class _GlobalMax(_GlobalPooling):
                              f"the max over an empty axis; input shape {x.shape}.")
         one = (1, 1, 1)
         geo = (spatial, one, spatial, one, one, (0, 0, 0))
-        y5, argmax = ops.max_pool_forward(x5, geo)
+        y5, argmax = ops.max_pool_forward(x5, geo, want_argmax=bool(training))
         y2 = y5.reshape(x5.shape[0], x5.shape[-1])
 
         def backward(dy, need_dx=True):
             if not need_dx:
                 return None
             dy5 = np.asarray(dy, y5.dtype).reshape(y5.shape)
-            dx5 = ops.max_pool_backward(dy5, argmax, geo)
+            routes = argmax if argmax is not None else ops.max_pool_forward(x5, geo)[1]
+            dx5 = ops.max_pool_backward(dy5, routes, geo)
             return from_channels_last5(dx5, self._rank, self.data_format).reshape(x.shape)
         return self._out(y2, x), backward
 
@@ -266,7 +267,9 @@ class _Pooling(Layer):
         x5 = to_channels_last5(x, rank, fmt)
         channels = x5.shape[-1]
         if self._mode == "max":
-            y5, argmax = ops.max_pool_forward(x5, geo)
+            # Outside training no backward is expected: the argmax is then
+            # worked out again only if one is asked for.
+            y5, argmax = ops.max_pool_forward(x5, geo, want_argmax=bool(training))
         else:
             y5 = ops.avg_pool_forward(x5, geo)
 
@@ -275,7 +278,8 @@ class _Pooling(Layer):
                 return None
             dy5 = to_channels_last5(np.asarray(dy, y5.dtype), rank, fmt)
             if self._mode == "max":
-                dx5 = ops.max_pool_backward(dy5, argmax, geo)
+                routes = argmax if argmax is not None else ops.max_pool_forward(x5, geo)[1]
+                dx5 = ops.max_pool_backward(dy5, routes, geo)
             else:
                 dx5 = ops.avg_pool_backward(dy5, channels, geo)
             return from_channels_last5(dx5, rank, fmt).reshape(x.shape)

@@ -507,13 +507,15 @@ def conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, n
                                         need_dx)
 
 
-def max_pool_forward(x, geo):
-    """(y, argmax): window maxima and the flat spatial index of each first maximum."""
+def max_pool_forward(x, geo, want_argmax=True):
+    """(y, argmax): window maxima and the flat spatial index of each first
+    maximum (argmax None unless ``want_argmax``: inference needs no routing)."""
     if _is32(x) and x.ndim == 5:
         mod = _k("_pool")
         if mod is not None:
-            return mod.max_pool_forward(np.ascontiguousarray(x), _geo(geo), _for_work(x.size))
-    return _ref.max_pool_forward(x, geo)
+            return mod.max_pool_forward(np.ascontiguousarray(x), _geo(geo), _for_work(x.size),
+                                        want_argmax)
+    return _ref.max_pool_forward(x, geo, want_argmax)
 
 
 def max_pool_backward(dy, argmax, geo):

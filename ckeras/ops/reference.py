@@ -391,9 +391,10 @@ def conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, n
     return (dcols @ kernel).reshape(x.shape) if need_dx else None
 
 
-def max_pool_forward(x, geo):
+def max_pool_forward(x, geo, want_argmax=True):
     """(y, argmax): window maxima over real elements and the flat spatial index
-    (id*H + ih)*W + iw of each window's first maximum in (kd, kh, kw) order."""
+    (id*H + ih)*W + iw of each window's first maximum in (kd, kh, kw) order
+    (argmax None unless ``want_argmax``)."""
     n, o, _, s, _, p = geo
     xp = _padded(x, geo, fill=-np.inf)
     y = np.full((x.shape[0],) + tuple(o) + (x.shape[-1],), -np.inf, x.dtype)
@@ -405,7 +406,7 @@ def max_pool_forward(x, geo):
         better = v > y                                   # strict: ties keep the first
         y = np.where(better, v, y)
         arg = np.where(better, pos[None, :, :, :, None].astype(np.int32), arg)
-    return y, arg
+    return y, (arg if want_argmax else None)
 
 
 def max_pool_backward(dy, argmax, geo):

@@ -281,3 +281,19 @@ def test_float32_kernel_backward_matches_reference(rng):
             ops.use_reference(prev)
         np.testing.assert_allclose(y, y64, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(dx, dx64, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [P.MaxPooling2D(3, strides=2, padding="same"),
+                                   P.MaxPooling1D(2), P.GlobalMaxPooling2D()])
+def test_max_pool_gradient_same_in_and_out_of_training(rng, layer):
+    # Inference skips the argmax; a backward then works it out from x.
+    shape = (2, 7, 5, 3)[:layer._rank + 1] + (3,)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 0] = x[0, 1]                        # ties between window elements
+    outs = []
+    for training in (True, False):
+        y, back = layer.forward(x, training=training)
+        dy = np.arange(y.size, dtype=np.float32).reshape(y.shape)
+        outs.append((y, back(dy)))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

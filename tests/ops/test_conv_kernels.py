@@ -261,6 +261,9 @@ def test_max_pool_matches_twin(b, c, geo, across_threads):
     yr, ar = ref.max_pool_forward(x, geo)
     np.testing.assert_array_equal(y, yr)
     np.testing.assert_array_equal(arg, ar)
+    y_only, none = pool.max_pool_forward(x, geo, 1, want_argmax=False)
+    assert none is None and ref.max_pool_forward(x, geo, want_argmax=False)[1] is None
+    np.testing.assert_array_equal(y_only, y)
     dy = np.random.default_rng(12).standard_normal(y.shape).astype(np.float32)
     dx = across_threads(lambda: pool.max_pool_backward(dy, arg, geo, 1), blas=False)
     np.testing.assert_allclose(dx, ref.max_pool_backward(dy.astype(np.float64), ar, geo),
