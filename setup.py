@@ -35,6 +35,9 @@ EXTENSIONS = [
     ("ckeras._kernels._openmp", ["ckeras/_kernels/_openmp.pyx"]),
     ("ckeras._kernels._recurrent", ["ckeras/_kernels/_recurrent.pyx", "csrc/recurrent.c"]),
     ("ckeras._kernels._attention", ["ckeras/_kernels/_attention.pyx", "csrc/attention.c"]),
+    ("ckeras._kernels._conv", ["ckeras/_kernels/_conv.pyx", "csrc/conv.c", "csrc/depthwise.c",
+                               "csrc/activation.c"]),
+    ("ckeras._kernels._pool", ["ckeras/_kernels/_pool.pyx", "csrc/pool.c"]),
 ]
 
 if sys.platform == "win32":  # MSVC

@@ -1,40 +1,46 @@
-"""Convolution layers: Conv1D and Conv2D (Keras 3 semantics and weights).
+"""Convolution layers: Conv1D/2D/3D (Keras 3 semantics and weights), and the
+shared machinery of the whole conv family (conv_transpose.py,
+depthwise_conv.py).
 
-Cross-correlation (no kernel flip), kernel (kh, kw, in, filters) or
-(k, in, filters), 'same' padding split as TensorFlow does (the odd pixel goes
-at the end), 'causal' (Conv1D) pads dilation*(k-1) steps on the left.
+Cross-correlation (no kernel flip), kernel (*kernel_size, in/groups, filters),
+'same' padding split as TensorFlow does (the odd pixel goes at the end),
+'causal' (1-D) pads dilation*(k-1) steps on the left.
 
-Lowered to ONE GEMM per call: im2col builds a (B*OH*OW, kh*kw*in) patch
-matrix from a strided view of the (padded) input with a single copy, and
-``ops.dense`` multiplies it by the kernel seen as (kh*kw*in, filters) and
-fuses bias + activation. Backward reuses ``ops.dense_backward`` (dW =
-patches^T dz, db, dpatches = dz W^T); col2im scatters dpatches back with one
-vectorised add per kernel offset (kh*kw passes over the whole batch).
-
-Conv1D runs as a Conv2D of height 1. channels_first is handled at the
-boundary: the input is read through transposed strides (no extra copy), the
-output and input gradient are transposed back.
+Every rank runs as a 3-D convolution over channels-last (batch, D, H, W, C)
+views (1-D: D = H = 1; 2-D: D = 1), through ``ops.conv_forward`` /
+``ops.conv_backward``: compiled im2col over cache-sized batch chunks, one
+GEMM per chunk, bias + activation fused; backward dW and dX as GEMMs and a
+compiled col2im. channels_first is transposed at the boundary (one copy each
+way).
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ckeras import activations, constraints, initializers, ops, regularizers
 from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32
 
 _FORMATS = ("channels_last", "channels_first")
 # Activations that act along the last axis rather than elementwise: with
-# channels_first that axis is not the filters axis, so they cannot be fused
-# into the (rows, filters) GEMM output.
+# channels_first (or groups) that axis is not the whole filters axis of one
+# GEMM output, so they cannot be fused into it.
 _ROW_WISE = ("softmax", "log_softmax")
 
 
-def _int_tuple(value, n, arg, cls):
+def _int_tuple(value, n, arg, cls, allow_zero=False):
     values = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
+    low = 0 if allow_zero else 1
     if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   and v > 0 for v in values):
-        raise ValueError(f"{cls}: `{arg}` must be a positive integer or a tuple/list of "
-                         f"{n} positive integers, got {value!r}.")
+                                   and v >= low for v in values):
+        what = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{cls}: `{arg}` must be a {what} integer or a tuple/list of "
+                         f"{n} {what} integers, got {value!r}.")
     return tuple(int(v) for v in values)
+
+
+def data_format_arg(value, cls):
+    value = "channels_last" if value is None else str(value).lower()
+    if value not in _FORMATS:
+        raise ValueError(f"{cls}: `data_format` must be one of {_FORMATS}, got {value!r}.")
+    return value
 
 
 def conv_geometry(n, k, s, d, padding):
@@ -54,47 +60,41 @@ def conv_geometry(n, k, s, d, padding):
     return out, total // 2, total - total // 2
 
 
-def im2col(x, ksize, strides, dilation, pads, out_hw):
-    """Patch matrix (B*OH*OW, kh*kw*C) of channels_last x (B, H, W, C), any strides.
-
-    Column order (kh, kw, C) matches the kernel's (kh, kw, in, filters) flattening.
-    """
-    b, h, w, c = x.shape
-    (kh, kw), (sh, sw), (dh, dw), ((top, bottom), (left, right)), (oh, ow) = \
-        ksize, strides, dilation, pads, out_hw
-    if kh == kw == sh == sw == 1 and not (top or bottom or left or right):
-        return np.ascontiguousarray(x).reshape(b * h * w, c)   # 1x1: no copy if contiguous
-    if top or bottom or left or right:
-        xp = np.zeros((b, h + top + bottom, w + left + right, c), x.dtype)
-        xp[:, top:top + h, left:left + w] = x
-    else:
-        xp = x
-    s_b, s_h, s_w, s_c = xp.strides
-    view = as_strided(xp, (b, oh, ow, kh, kw, c),
-                      (s_b, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c), writeable=False)
-    return np.ascontiguousarray(view).reshape(b * oh * ow, kh * kw * c)
+def geo3(rank, spatial_in, spatial_out, k, s, d, pads):
+    """The ops geometry (in, out, k, s, d, pad) over (D, H, W) of a rank-N op."""
+    fill = 3 - rank
+    return (((1,) * fill + tuple(spatial_in)), ((1,) * fill + tuple(spatial_out)),
+            ((1,) * fill + tuple(k)), ((1,) * fill + tuple(s)), ((1,) * fill + tuple(d)),
+            ((0,) * fill + tuple(pads)))
 
 
-def col2im(cols, x_shape, ksize, strides, dilation, pads, out_hw):
-    """Adjoint of im2col: scatter-add (B*OH*OW, kh*kw*C) back to (B, H, W, C)."""
-    b, h, w, c = x_shape
-    (kh, kw), (sh, sw), (dh, dw), ((top, bottom), (left, right)), (oh, ow) = \
-        ksize, strides, dilation, pads, out_hw
-    if kh == kw == sh == sw == 1 and not (top or bottom or left or right):
-        return cols.reshape(b, h, w, c)
-    dxp = np.zeros((b, h + top + bottom, w + left + right, c), cols.dtype)
-    c6 = cols.reshape(b, oh, ow, kh, kw, c)
-    for i in range(kh):
-        r = i * dh
-        for j in range(kw):
-            q = j * dw
-            dxp[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += c6[:, :, :, i, j]
-    if top or bottom or left or right:
-        return np.ascontiguousarray(dxp[:, top:top + h, left:left + w])
-    return dxp
+def to_channels_last5(x, rank, data_format):
+    """x as a C-contiguous (batch, D, H, W, C) array (a view when possible)."""
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    x = np.ascontiguousarray(x)
+    return x.reshape((x.shape[0],) + (1,) * (3 - rank) + x.shape[1:])
 
 
-def _grad_2d(var, cols):
+def from_channels_last5(y5, rank, data_format):
+    """The layer's output layout from a (batch, D, H, W, C) result."""
+    y = y5.reshape((y5.shape[0],) + y5.shape[4 - rank:])
+    if data_format == "channels_first":
+        return np.ascontiguousarray(np.moveaxis(y, -1, 1))
+    return y
+
+
+def drop_keras2_groups(kwargs, cls):
+    """Keras 2 saved ``groups`` (always 1) in transposed, depthwise and
+    separable convolution configs; Keras 3 has no such argument there."""
+    groups = kwargs.pop("groups", 1)
+    if groups != 1:
+        raise ValueError(f"{cls}: `groups` must be 1 (grouped {cls} is not a Keras layer), "
+                         f"got {groups!r}.")
+    return kwargs
+
+
+def grad_2d(var, cols):
     """(var's gradient seen as (-1, cols), fresh): a view, so kernels write into
     it in place; ``fresh`` as Variable.grad_for_overwrite."""
     g, fresh = var.grad_for_overwrite()
@@ -104,55 +104,43 @@ def _grad_2d(var, cols):
     return g2, fresh
 
 
-class _Conv(Layer):
-    """Shared by Conv1D/Conv2D; subclasses set ``_rank``."""
+class ConvBase(Layer):
+    """Arguments, shapes and layout shared by the conv family; subclasses set
+    ``_rank`` and ``_causal_ok``."""
     _rank = 2
+    _causal_ok = False
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, groups=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+    def _init_common(self, kernel_size, strides, padding, data_format, dilation_rate,
+                     activation, use_bias, bias_initializer, bias_regularizer,
+                     activity_regularizer, bias_constraint):
         cls, n = type(self).__name__, self._rank
-        if (not isinstance(filters, (int, np.integer)) or isinstance(filters, bool)
-                or filters <= 0):
-            raise ValueError(f"{cls}: `filters` must be a positive integer, got {filters!r}.")
-        self.filters = int(filters)
         self.kernel_size = _int_tuple(kernel_size, n, "kernel_size", cls)
         self.strides = _int_tuple(strides, n, "strides", cls)
         self.dilation_rate = _int_tuple(dilation_rate, n, "dilation_rate", cls)
-        allowed = ("valid", "same", "causal") if n == 1 else ("valid", "same")
+        allowed = ("valid", "same", "causal") if self._causal_ok else ("valid", "same")
         padding = str(padding).lower()
         if padding not in allowed:
             raise ValueError(f"{cls}: `padding` must be one of {allowed}, got {padding!r}.")
         self.padding = padding
-        data_format = "channels_last" if data_format is None else str(data_format).lower()
-        if data_format not in _FORMATS:
-            raise ValueError(f"{cls}: `data_format` must be one of {_FORMATS}, "
-                             f"got {data_format!r}.")
-        self.data_format = data_format
+        self.data_format = data_format_arg(data_format, cls)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             # Keras 3 rejects this combination too.
             raise ValueError(f"{cls}: `strides > 1` not supported in conjunction with "
                              f"`dilation_rate > 1`. Received: strides={self.strides} and "
                              f"dilation_rate={self.dilation_rate}")
-        if not isinstance(groups, (int, np.integer)) or groups <= 0:
-            raise ValueError(f"{cls}: `groups` must be a positive integer, got {groups!r}.")
-        if groups != 1:
-            raise NotImplementedError(f"{cls}: groups={groups} (grouped convolution) is not "
-                                      "supported by ckeras; only groups=1.")
-        self.groups = 1
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+
+    @staticmethod
+    def _positive(value, arg, cls):
+        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                or value <= 0):
+            raise ValueError(f"{cls}: `{arg}` must be a positive integer, got {value!r}.")
+        return int(value)
 
     # ---- shapes ------------------------------------------------------------
     def _channel_axis(self):
@@ -172,6 +160,15 @@ class _Conv(Layer):
                 f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible "
                 f"with the layer: expected axis {axis} of the input to have value "
                 f"{expected}, but received input with shape {tuple(shape)}.")
+
+    def _in_channels(self, input_shape):
+        self._check_rank(input_shape)
+        in_ch = input_shape[self._channel_axis()]
+        if in_ch is None:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the channel "
+                             f"dimension of its input must be known, got shape "
+                             f"{tuple(input_shape)}.")
+        return int(in_ch)
 
     def _spatial(self, shape):
         return tuple(shape[1:-1]) if self.data_format == "channels_last" else tuple(shape[2:])
@@ -193,114 +190,177 @@ class _Conv(Layer):
             geo.append(g)
         return geo
 
-    def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
+    def _out_shape(self, input_shape, spatial_out, channels):
         if self.data_format == "channels_last":
-            return (input_shape[0],) + out + (self.filters,)
-        return (input_shape[0], self.filters) + out
+            return (input_shape[0],) + tuple(spatial_out) + (channels,)
+        return (input_shape[0], channels) + tuple(spatial_out)
 
-    def build(self, input_shape):
-        self._check_rank(input_shape)
-        in_ch = input_shape[self._channel_axis()]
-        if in_ch is None:
-            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the channel "
-                             f"dimension of its input must be known, got shape "
-                             f"{tuple(input_shape)}.")
-        self._geometry(self._spatial(input_shape), input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (int(in_ch), self.filters),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
-        self.built = True
+    def _conv_geo(self, x_shape):
+        """(ops geometry, output spatial shape) for a forward convolution."""
+        spatial = self._spatial(x_shape)
+        g = self._geometry(spatial, x_shape)
+        out = tuple(a[0] for a in g)
+        return geo3(self._rank, spatial, out, self.kernel_size, self.strides,
+                    self.dilation_rate, tuple(a[1] for a in g)), out
+
+    def _fusion(self, activation, splits=False):
+        """(name fused into the kernel, activation applied afterwards or None)."""
+        row_wise = self.data_format == "channels_first" or splits
+        fuse = activation is None or (activation.fusable
+                                      and not (row_wise and activation.name in _ROW_WISE))
+        name = activation.name if (fuse and activation is not None) else "linear"
+        return name, (None if fuse else activation)
+
+    def _add_bias(self, n):
+        if not self.use_bias:
+            return None
+        return self.add_weight("bias", (n,), self.bias_initializer,
+                               regularizer=self.bias_regularizer,
+                               constraint=self.bias_constraint)
+
+    def _config_of(self, keys):
+        """super().get_config() plus ``keys`` in this (Keras's) order."""
+        config = super().get_config()
+        for key in keys:
+            value = getattr(self, key)
+            if key == "activation":
+                value = activations.serialize(value)
+            elif key.endswith("_initializer"):
+                value = initializers.serialize(value)
+            elif key.endswith("_regularizer"):
+                value = regularizers.serialize(value)
+            elif key.endswith("_constraint"):
+                value = constraints.serialize(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            config[key] = value
+        return config
 
     # ---- running -----------------------------------------------------------
     def forward(self, x, training=False, mask=None):
-        return self._conv(x, self.activation)
+        return self._run(x, self.activation)
 
     def forward_logits(self, x, training=False, mask=None):
         """Forward without the activation: the trainer fuses it into the loss."""
-        return self._conv(x, None)
+        return self._run(x, None)
 
-    def _conv(self, x, activation):
+    def _run(self, x, activation):
+        """forward through ``self._compute(x5, geo, name)`` -> (y5, backward5)."""
         x = as_float32(x)
         self._check_rank(x.shape)
-        kernel = self.kernel.value
-        in_ch, f = kernel.shape[-2], self.filters
-        self._check_channels(x.shape, in_ch)
-        geo = self._geometry(self._spatial(x.shape), x.shape)
-        cf = self.data_format == "channels_first"
-        xl = np.moveaxis(x, 1, -1) if cf else x                # a view: im2col copies once
-        pad1 = (1,) * (2 - self._rank)                         # Conv1D = height-1 Conv2D
-        if self._rank == 1:
-            xl = xl[:, None]
-            geo = [(1, 0, 0)] + geo
-        ksize, strides = pad1 + self.kernel_size, pad1 + self.strides
-        dilation = pad1 + self.dilation_rate
-        pads = tuple((g[1], g[2]) for g in geo)
-        out_hw = tuple(g[0] for g in geo)
-        b = xl.shape[0]
-        cols = im2col(xl, ksize, strides, dilation, pads, out_hw)
-        kernel2 = kernel.reshape(-1, f)
-        bias = self.bias.value if self.bias is not None else None
-
-        fuse = activation is None or (activation.fusable
-                                      and not (cf and activation.name in _ROW_WISE))
-        name = activation.name if (fuse and activation is not None) else "linear"
-        post = None if fuse else activation                    # applied in output layout
-        y2 = ops.dense(cols, kernel2, bias, name)
-        yl = y2.reshape((b,) + out_hw + (f,))
-        if self._rank == 1:
-            yl = yl[:, 0]
-        z = np.ascontiguousarray(np.moveaxis(yl, -1, 1)) if cf else yl
+        self._check_input(x.shape)
+        geo = self._op_geo(x.shape)
+        name, post = self._fusion(activation, getattr(self, "groups", 1) > 1)
+        x5 = to_channels_last5(x, self._rank, self.data_format)
+        y5, backward5 = self._compute(x5, geo, name)
+        z = from_channels_last5(y5, self._rank, self.data_format)
         y = post.forward(z) if post is not None else z
-        x_shape = x.shape
+        rank, fmt, x_shape = self._rank, self.data_format, x.shape
 
         def backward(dy, need_dx=True):
             if post is not None:
                 dy = post.backward(dy, z, y)
-            dyl = np.moveaxis(dy, 1, -1) if cf else dy
-            dy2 = np.ascontiguousarray(dyl).reshape(y2.shape)
-            dbias = self.bias.grad if self.bias is not None else None
-            dk, fresh = _grad_2d(self.kernel, f)
-            dcols = ops.dense_backward(dy2, cols, y2, kernel2, name, dk, dbias, need_dx, fresh)
+            dy5 = to_channels_last5(np.asarray(dy, y5.dtype), rank, fmt)
+            dx5 = backward5(dy5, need_dx)
             if not need_dx:
                 return None
-            dxl = col2im(dcols, xl.shape, ksize, strides, dilation, pads, out_hw)
-            if self._rank == 1:
-                dxl = dxl[:, 0]
-            if cf:
-                return np.ascontiguousarray(np.moveaxis(dxl, -1, 1))
-            return dxl.reshape(x_shape)
+            return from_channels_last5(dx5, rank, fmt).reshape(x_shape)
         return y, backward
 
-    # ---- config ------------------------------------------------------------
+
+class _Conv(ConvBase):
+    """Shared by Conv1D/Conv2D/Conv3D; subclasses set ``_rank``."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, groups=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self._causal_ok = self._rank == 1
+        self.filters = self._positive(filters, "filters", cls)
+        self._init_common(kernel_size, strides, padding, data_format, dilation_rate,
+                          activation, use_bias, bias_initializer, bias_regularizer,
+                          activity_regularizer, bias_constraint)
+        self.groups = self._positive(groups, "groups", cls)
+        if self.filters % self.groups:
+            raise ValueError(f"{cls}: `filters` ({self.filters}) must be divisible by "
+                             f"`groups` ({self.groups}).")
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
+        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
+        return self._out_shape(input_shape, out, self.filters)
+
+    def build(self, input_shape):
+        in_ch = self._in_channels(input_shape)
+        if in_ch % self.groups:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the input "
+                             f"channels ({in_ch}) must be divisible by groups={self.groups}.")
+        self._geometry(self._spatial(input_shape), input_shape)
+        self.kernel = self.add_weight("kernel",
+                                      self.kernel_size + (in_ch // self.groups, self.filters),
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self._add_bias(self.filters)
+        self.built = True
+
+    def _check_input(self, shape):
+        self._check_channels(shape, self.kernel.shape[-2] * self.groups)
+
+    def _op_geo(self, x_shape):
+        return self._conv_geo(x_shape)[0]
+
+    def _compute(self, x5, geo, name):
+        kernel, f, groups = self.kernel.value, self.filters, self.groups
+        bias = self.bias.value if self.bias is not None else None
+        if groups == 1:
+            kernel2 = kernel.reshape(-1, f)
+            y5 = ops.conv_forward(x5, kernel2, bias, name, geo)
+
+            def backward5(dy5, need_dx):
+                dbias = self.bias.grad if self.bias is not None else None
+                dk, fresh = grad_2d(self.kernel, f)
+                return ops.conv_backward(dy5, x5, y5, kernel2, name, geo, dk, dbias,
+                                         need_dx, fresh)
+            return y5, backward5
+
+        # Grouped: one convolution per group of input channels / filters.
+        cg, fg = kernel.shape[-2], f // groups
+        k3 = kernel.reshape(-1, cg, f)
+        parts = []
+        for g in range(groups):
+            xg = np.ascontiguousarray(x5[..., g * cg:(g + 1) * cg])
+            kg = np.ascontiguousarray(k3[:, :, g * fg:(g + 1) * fg]).reshape(-1, fg)
+            bg = None if bias is None else bias[g * fg:(g + 1) * fg]
+            parts.append((xg, kg, ops.conv_forward(xg, kg, bg, name, geo)))
+        y5 = np.concatenate([p[2] for p in parts], axis=-1)
+
+        def backward5(dy5, need_dx):
+            dk3 = self.kernel.grad.reshape(-1, cg, f)
+            dxs = []
+            for g, (xg, kg, yg) in enumerate(parts):
+                sl = slice(g * fg, (g + 1) * fg)
+                dbias = self.bias.grad[sl] if self.bias is not None else None
+                dkg = np.empty(kg.shape, kg.dtype)
+                dxs.append(ops.conv_backward(np.ascontiguousarray(dy5[..., sl]), xg, yg, kg,
+                                             name, geo, dkg, dbias, need_dx, True))
+                dk3[:, :, sl] += dkg.reshape(-1, cg, fg)
+            return np.concatenate(dxs, axis=-1) if need_dx else None
+        return y5, backward5
+
     def get_config(self):
-        config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": list(self.dilation_rate),
-            "groups": self.groups,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        })
-        return config
+        return self._config_of((
+            "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+            "groups", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+            "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+            "kernel_constraint", "bias_constraint"))
 
 
 class Conv1D(_Conv):
@@ -313,8 +373,15 @@ class Conv2D(_Conv):
     _rank = 2
 
 
+class Conv3D(_Conv):
+    """3-D convolution over (batch, depth, rows, cols, channels) (or channels_first)."""
+    _rank = 3
+
+
 # Keras's aliases (also accepted as class names in saved configs).
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+Convolution3D = Conv3D
 BUILTIN_LAYERS.setdefault("Convolution1D", Conv1D)
 BUILTIN_LAYERS.setdefault("Convolution2D", Conv2D)
+BUILTIN_LAYERS.setdefault("Convolution3D", Conv3D)

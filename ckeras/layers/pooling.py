@@ -1,17 +1,16 @@
-"""Pooling layers: global (1-D/2-D, average/max) and windowed (1-D/2-D).
+"""Pooling layers: global and windowed (1-D/2-D/3-D, average/max).
 
-Windowed pooling loops over the few offsets of the pooling window (4 for a
-2x2 pool), each step a strided view of the whole batch: vectorised, no copy
-of the input per window, and correct for overlapping windows (strides <
-pool_size) because each offset's gradient is added in its own pass. Max
-pooling routes the gradient to the first maximum of each window (row-major
-order), as TensorFlow does; 'same' average pooling divides by the number of
-real (unpadded) inputs in the window, as Keras does.
-
-1-D layers run as 2-D ones with a height of 1.
+Windowed pooling runs on channels-last (batch, D, H, W, C) views through
+``ops.max_pool_*`` / ``ops.avg_pool_*`` (compiled, OpenMP). Max pooling
+routes the gradient to the first maximum of each window (row-major order),
+as TensorFlow does, through the argmax its forward returns; 'same' average
+pooling divides by the number of real (unpadded) inputs in the window, as
+Keras does.
 """
 import numpy as np
 
+from ckeras import ops
+from ckeras.layers.convolutional import from_channels_last5, geo3, to_channels_last5
 from ckeras.layers.layer import Layer, as_float32
 
 _FORMATS = ("channels_last", "channels_first")
@@ -144,23 +143,30 @@ class _GlobalAverage(_GlobalPooling):
 
 
 class _GlobalMax(_GlobalPooling):
+    """One max-pooling window over the whole spatial extent (the compiled
+    pooling kernel; first maximum on ties, as numpy's argmax)."""
 
     def forward(self, x, training=False, mask=None):
         # Keras's global max pooling ignores a mask (padded steps take part).
         x = as_float32(x)
-        x2, axis = self._flat(x)
-        if x2.shape[axis] == 0:
+        _check_ndim(self, x.shape, self._rank + 2)
+        x5 = to_channels_last5(x, self._rank, self.data_format)
+        spatial = x5.shape[1:4]
+        if 0 in spatial:
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): cannot take "
                              f"the max over an empty axis; input shape {x.shape}.")
-        idx = np.expand_dims(x2.argmax(axis=axis), axis)   # first max on ties
-        y2 = np.take_along_axis(x2, idx, axis).squeeze(axis)
+        one = (1, 1, 1)
+        geo = (spatial, one, spatial, one, one, (0, 0, 0))
+        y5, argmax = ops.max_pool_forward(x5, geo, want_argmax=bool(training))
+        y2 = y5.reshape(x5.shape[0], x5.shape[-1])
 
         def backward(dy, need_dx=True):
             if not need_dx:
                 return None
-            dx = np.zeros_like(x2)
-            np.put_along_axis(dx, idx, np.expand_dims(dy.reshape(y2.shape), axis), axis)
-            return dx.reshape(x.shape)
+            dy5 = np.asarray(dy, y5.dtype).reshape(y5.shape)
+            routes = argmax if argmax is not None else ops.max_pool_forward(x5, geo)[1]
+            dx5 = ops.max_pool_backward(dy5, routes, geo)
+            return from_channels_last5(dx5, self._rank, self.data_format).reshape(x.shape)
         return self._out(y2, x), backward
 
 
@@ -186,6 +192,14 @@ class GlobalMaxPooling2D(_GlobalMax):
     _rank = 2
 
 
+class GlobalAveragePooling3D(_GlobalAverage):
+    _rank = 3
+
+
+class GlobalMaxPooling3D(_GlobalMax):
+    _rank = 3
+
+
 # ---- windowed pooling ------------------------------------------------------------
 
 def _geometry(n, p, s, padding):
@@ -195,12 +209,6 @@ def _geometry(n, p, s, padding):
     out = -(-n // s)
     total = max((out - 1) * s + p - n, 0)
     return out, total // 2, total - total // 2
-
-
-def _counts(n, p, s, out, before):
-    """Real (unpadded) inputs in each window along one axis."""
-    start = np.arange(out) * s - before
-    return np.minimum(start + p, n) - np.maximum(start, 0)
 
 
 class _Pooling(Layer):
@@ -248,71 +256,34 @@ class _Pooling(Layer):
     def forward(self, x, training=False, mask=None):
         x = as_float32(x)
         _check_ndim(self, x.shape, self._rank + 2)
-        xl = _channels_last(x, self.data_format)
-        if self._rank == 1:
-            xl = xl[:, None]
-        pool = (1,) * (2 - self._rank) + self.pool_size
-        strides = (1,) * (2 - self._rank) + self.strides
-        (b, h, w, c) = xl.shape
-        (oh, top, bottom), (ow, left, right) = (
-            _geometry(n, p, s, self.padding) for n, p, s in zip((h, w), pool, strides))
-        if oh <= 0 or ow <= 0:
+        spatial = tuple(self._spatial(x.shape))
+        g = [_geometry(n, p, s, self.padding)
+             for n, p, s in zip(spatial, self.pool_size, self.strides)]
+        if any(o <= 0 for o, _, _ in g):
             raise self._too_small(x.shape)
-        pads = ((0, 0), (top, bottom), (left, right), (0, 0))
-        padded = top or bottom or left or right
-        fill = -np.inf if self._mode == "max" else 0
-        xp = np.pad(xl, pads, constant_values=fill) if padded else xl
-        (ph, pw), (sh, sw) = pool, strides
-        offsets = [(i, j) for i in range(ph) for j in range(pw)]
-
-        def window(a, i, j):
-            """Input element at offset (i, j) of every window: (b, oh, ow, c)."""
-            return a[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
-
+        geo = geo3(self._rank, spatial, [o for o, _, _ in g], self.pool_size, self.strides,
+                   (1,) * self._rank, [b for _, b, _ in g])
+        rank, fmt = self._rank, self.data_format
+        x5 = to_channels_last5(x, rank, fmt)
+        channels = x5.shape[-1]
         if self._mode == "max":
-            # Plain maxima here (fast ufuncs on strided views); which offset won
-            # is worked out only if a gradient is asked for.
-            y = window(xp, 0, 0).copy()
-            for i, j in offsets[1:]:
-                np.maximum(y, window(xp, i, j), out=y)
+            # Outside training no backward is expected: the argmax is then
+            # worked out again only if one is asked for.
+            y5, argmax = ops.max_pool_forward(x5, geo, want_argmax=bool(training))
         else:
-            y = np.zeros((b, oh, ow, c), xl.dtype)
-            for i, j in offsets:
-                y += window(xp, i, j)
-            if padded:
-                counts = np.outer(_counts(h, ph, sh, oh, top), _counts(w, pw, sw, ow, left))
-                counts = counts.astype(xl.dtype)[None, :, :, None]
-            else:
-                counts = xl.dtype.type(ph * pw)
-            y /= counts
+            y5 = ops.avg_pool_forward(x5, geo)
 
         def backward(dy, need_dx=True):
             if not need_dx:
                 return None
-            g = _channels_last(dy, self.data_format).reshape(y.shape)
-            dxp = np.zeros(xp.shape, g.dtype)
+            dy5 = to_channels_last5(np.asarray(dy, y5.dtype), rank, fmt)
             if self._mode == "max":
-                # The gradient goes to the first offset holding the max (ties as
-                # TensorFlow); `taken` marks windows already served.
-                taken = np.zeros(y.shape, bool)
-                hit = np.empty(y.shape, bool)
-                for i, j in offsets:
-                    np.equal(window(xp, i, j), y, out=hit)
-                    hit &= ~taken
-                    taken |= hit
-                    window(dxp, i, j)[...] += g * hit
+                routes = argmax if argmax is not None else ops.max_pool_forward(x5, geo)[1]
+                dx5 = ops.max_pool_backward(dy5, routes, geo)
             else:
-                g = g / counts
-                for i, j in offsets:
-                    window(dxp, i, j)[...] += g
-            dx = dxp[:, top:top + h, left:left + w, :] if padded else dxp
-            if self._rank == 1:
-                dx = dx[:, 0]
-            return _channels_back(dx, self.data_format) if self.data_format == "channels_first" \
-                else np.ascontiguousarray(dx)
-
-        out = y[:, 0] if self._rank == 1 else y
-        return _channels_back(out, self.data_format), backward
+                dx5 = ops.avg_pool_backward(dy5, channels, geo)
+            return from_channels_last5(dx5, rank, fmt).reshape(x.shape)
+        return from_channels_last5(y5, rank, fmt), backward
 
     def get_config(self):
         config = super().get_config()
@@ -351,7 +322,25 @@ class AveragePooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
+class MaxPooling3D(_Pooling):
+    _rank, _mode = 3, "max"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    _rank, _mode = 3, "avg"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
 # Keras's short aliases.
 MaxPool1D, AvgPool1D, MaxPool2D, AvgPool2D = MaxPooling1D, AveragePooling1D, MaxPooling2D, AveragePooling2D
+MaxPool3D, AvgPool3D = MaxPooling3D, AveragePooling3D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+GlobalAvgPool3D, GlobalMaxPool3D = GlobalAveragePooling3D, GlobalMaxPooling3D

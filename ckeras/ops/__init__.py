@@ -69,6 +69,8 @@ _BLAS_MODULES = ("_blas", "_dense")
 _blas_configured = False   # CKERAS_BLAS applied (ckeras.ops.blas)
 KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim", "_recurrent")
 KERNEL_MODULES += ("_attention",)
+KERNEL_MODULES += ("_conv", "_pool")
+_BLAS_MODULES += ("_conv",)
 
 
 def use_reference(flag=True):
@@ -561,3 +563,172 @@ def softmax_backward(dy, y, out=None):
             return mod.softmax_backward(_c32(dy), np.ascontiguousarray(y), _for_work(y.size),
                                         out)
     return _ref.softmax_backward(dy, y, out)
+
+# ---- convolution and pooling ------------------------------------------------------
+# Channels-last 5-D tensors (batch, D, H, W, C) and geo = (in, out, k, s, d,
+# pad) over (D, H, W), as in ckeras.ops.reference.
+
+def _geo(geo):
+    return tuple(tuple(int(v) for v in t) for t in geo)
+
+
+def _conv_ok(x, kernel, activation):
+    return (_is32(x) and _is32(kernel) and x.ndim == 5 and kernel.ndim == 2
+            and activation in FUSED_ACTIVATIONS)
+
+
+def conv_forward(x, kernel, bias, activation, geo):
+    """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
+    if _conv_ok(x, kernel, activation):
+        mod = _k("_conv")
+        if mod is not None:
+            geo = _geo(geo)
+            work = x.shape[0] * math.prod(geo[1]) * kernel.shape[0]
+            return mod.conv_forward(np.ascontiguousarray(x), kernel if kernel.flags.c_contiguous
+                                    else _c32(kernel), None if bias is None else _c32(bias),
+                                    activation, geo, _for_work(work),
+                                    min_parallel=_threads.MIN_PARALLEL_WORK)
+    return _ref.conv_forward(x, kernel, bias, activation, geo)
+
+
+def conv_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=True,
+                  dkernel_fresh=False):
+    """Accumulate dkernel (+= cols^T dz; overwritten if ``dkernel_fresh``) and
+    dbias (+= sum dz); return dx (or None)."""
+    if _conv_ok(x, kernel, activation) and _is32(y) and _buffer32(dkernel) and dkernel.ndim == 2:
+        mod = _k("_conv")
+        if mod is not None:
+            geo = _geo(geo)
+            return mod.conv_backward(dy, np.ascontiguousarray(x), np.ascontiguousarray(y),
+                                     _c32(kernel), activation, geo, dkernel, dbias, need_dx,
+                                     dkernel_fresh, _for_work(x.size + y.size),
+                                     min_parallel=_threads.MIN_PARALLEL_WORK)
+    if dkernel_fresh:
+        dkernel[...] = 0
+    return _ref.conv_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx)
+
+
+def conv_transpose_forward(x, kernel, bias, activation, geo):
+    """The adjoint in x of conv with geometry ``geo``: x (B, *geo[1], Cin),
+    kernel (prod(k)*F, Cin) -> act(. + bias) of shape (B, *geo[0], F)."""
+    if _conv_ok(x, kernel, activation):
+        mod = _k("_conv")
+        if mod is not None:
+            geo = _geo(geo)
+            work = x.shape[0] * math.prod(geo[1]) * kernel.shape[0]
+            return mod.conv_transpose_forward(np.ascontiguousarray(x), _c32(kernel),
+                                              None if bias is None else _c32(bias),
+                                              activation, geo, _for_work(work),
+                                              min_parallel=_threads.MIN_PARALLEL_WORK)
+    return _ref.conv_transpose_forward(x, kernel, bias, activation, geo)
+
+
+def conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=True,
+                            dkernel_fresh=False):
+    """Accumulate dkernel and dbias of a transposed convolution; return dx (or None)."""
+    if _conv_ok(x, kernel, activation) and _is32(y) and _buffer32(dkernel) and dkernel.ndim == 2:
+        mod = _k("_conv")
+        if mod is not None:
+            geo = _geo(geo)
+            return mod.conv_transpose_backward(dy, np.ascontiguousarray(x),
+                                               np.ascontiguousarray(y), _c32(kernel),
+                                               activation, geo, dkernel, dbias, need_dx,
+                                               dkernel_fresh, _for_work(x.size + y.size),
+                                               min_parallel=_threads.MIN_PARALLEL_WORK)
+    if dkernel_fresh:
+        dkernel[...] = 0
+    return _ref.conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias,
+                                        need_dx)
+
+
+def max_pool_forward(x, geo, want_argmax=True):
+    """(y, argmax): window maxima and the flat spatial index of each first
+    maximum (argmax None unless ``want_argmax``: inference needs no routing)."""
+    if _is32(x) and x.ndim == 5:
+        mod = _k("_pool")
+        if mod is not None:
+            return mod.max_pool_forward(np.ascontiguousarray(x), _geo(geo), _for_work(x.size),
+                                        want_argmax)
+    return _ref.max_pool_forward(x, geo, want_argmax)
+
+
+def max_pool_backward(dy, argmax, geo):
+    """dx: each dy added at its window's argmax."""
+    if (_is32(dy) and dy.ndim == 5 and isinstance(argmax, _ndarray) and argmax.dtype == _I32
+            and argmax.flags.c_contiguous):
+        mod = _k("_pool")
+        if mod is not None:
+            return mod.max_pool_backward(dy, argmax, _geo(geo), _for_work(dy.size))
+    return _ref.max_pool_backward(dy, argmax, geo)
+
+
+def avg_pool_forward(x, geo):
+    """Window means over the real (unpadded) elements."""
+    if _is32(x) and x.ndim == 5:
+        mod = _k("_pool")
+        if mod is not None:
+            return mod.avg_pool_forward(np.ascontiguousarray(x), _geo(geo), _for_work(x.size))
+    return _ref.avg_pool_forward(x, geo)
+
+
+def avg_pool_backward(dy, channels, geo):
+    """dx: each dy / count spread over its window."""
+    if _is32(dy) and dy.ndim == 5:
+        mod = _k("_pool")
+        if mod is not None:
+            return mod.avg_pool_backward(dy, channels, _geo(geo), _for_work(dy.size))
+    return _ref.avg_pool_backward(dy, channels, geo)
+
+
+def im2col(x, geo):
+    """(B*prod(out), prod(k)*C) patch matrix of x (B, D, H, W, C)."""
+    if _is32(x) and x.ndim == 5:
+        mod = _k("_conv")
+        if mod is not None:
+            return mod.im2col(np.ascontiguousarray(x), _geo(geo), _for_work(x.size))
+    return _ref.im2col(x, geo)
+
+
+def col2im(cols, batch, channels, geo):
+    """Adjoint of im2col: (B, D, H, W, C) summed from a patch matrix."""
+    if _is32(cols) and cols.ndim == 2:
+        mod = _k("_conv")
+        if mod is not None:
+            return mod.col2im(np.ascontiguousarray(cols), batch, channels, _geo(geo),
+                              _for_work(cols.size))
+    return _ref.col2im(cols, batch, channels, geo)
+
+
+def depthwise_forward(x, kernel, bias, activation, geo):
+    """act(depthwise_conv(x, kernel) + bias): x (B, D, H, W, C), kernel
+    (prod(k), C, M) -> (B, *out, C*M), output channel c*M + m."""
+    if _is32(x) and _is32(kernel) and x.ndim == 5 and kernel.ndim == 3 \
+            and activation in FUSED_ACTIVATIONS:
+        mod = _k("_conv")
+        if mod is not None:
+            geo = _geo(geo)
+            return mod.depthwise_forward(np.ascontiguousarray(x), _c32(kernel),
+                                         None if bias is None else _c32(bias), activation,
+                                         geo, _for_work(x.shape[0] * math.prod(geo[1])
+                                                        * kernel.size),
+                                         min_parallel=_threads.MIN_PARALLEL_WORK)
+    return _ref.depthwise_forward(x, kernel, bias, activation, geo)
+
+
+def depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=True,
+                       dkernel_fresh=False):
+    """Accumulate dkernel (overwritten if ``dkernel_fresh``) and dbias of a
+    depthwise convolution; return dx (or None)."""
+    if (_is32(x) and _is32(kernel) and _is32(y) and x.ndim == 5 and kernel.ndim == 3
+            and activation in FUSED_ACTIVATIONS and _buffer32(dkernel)):
+        mod = _k("_conv")
+        if mod is not None:
+            geo = _geo(geo)
+            return mod.depthwise_backward(dy, np.ascontiguousarray(x), np.ascontiguousarray(y),
+                                          _c32(kernel), activation, geo, dkernel, dbias,
+                                          need_dx, dkernel_fresh,
+                                          _for_work(x.size + y.size),
+                                          min_parallel=_threads.MIN_PARALLEL_WORK)
+    if dkernel_fresh:
+        dkernel[...] = 0
+    return _ref.depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx)

@@ -469,3 +469,163 @@ def softmax_backward(dy, y, out=None):
         out[...] = dx
         return out
     return dx
+
+# ---- convolution and pooling ------------------------------------------------------
+# Tensors are channels-last 5-D (batch, D, H, W, C) (1-D/2-D layers use
+# D = H = 1); ``geo`` is (in, out, k, s, d, pad), each a 3-tuple over
+# (D, H, W): output o along an axis reads input o*s - pad + t*d for tap t,
+# and coordinates outside [0, in) are zeros. Patch matrices are
+# (batch*prod(out), prod(k)*C), columns ordered (kd, kh, kw, c).
+
+def _padded(x, geo, fill=0.0):
+    """x padded so every window lies inside: (array, its extents)."""
+    n, o, k, s, d, p = geo
+    ext = [max(p[i] + n[i], (o[i] - 1) * s[i] + (k[i] - 1) * d[i] + 1) for i in range(3)]
+    xp = np.full((x.shape[0],) + tuple(ext) + (x.shape[-1],), fill, x.dtype)
+    xp[:, p[0]:p[0] + n[0], p[1]:p[1] + n[1], p[2]:p[2] + n[2]] = x
+    return xp
+
+
+def _tap_slices(geo, a, e, f):
+    """The padded-input slices tap (a, e, f) reads for every output position."""
+    _, o, _, s, d, _ = geo
+    return tuple(slice(t * d[i], t * d[i] + (o[i] - 1) * s[i] + 1, s[i])
+                 for i, t in enumerate((a, e, f)))
+
+
+def _taps(geo):
+    k = geo[2]
+    return [(a, e, f) for a in range(k[0]) for e in range(k[1]) for f in range(k[2])]
+
+
+def im2col(x, geo):
+    """(B*prod(out), prod(k)*C) patch matrix of x (B, D, H, W, C)."""
+    xp = _padded(x, geo)
+    b, c = x.shape[0], x.shape[-1]
+    parts = [xp[(slice(None),) + _tap_slices(geo, *t)] for t in _taps(geo)]
+    cols = np.stack(parts, axis=4)                        # (B, OD, OH, OW, taps, C)
+    return cols.reshape(b * int(np.prod(geo[1])), len(parts) * c)
+
+
+def col2im(cols, batch, channels, geo):
+    """Adjoint of im2col: scatter-add the patches back into (B, D, H, W, C)."""
+    n, o, _, _, _, p = geo
+    xp = _padded(np.zeros((batch,) + tuple(n) + (channels,), cols.dtype), geo)
+    c6 = cols.reshape((batch,) + tuple(o) + (-1, channels))
+    for i, t in enumerate(_taps(geo)):
+        xp[(slice(None),) + _tap_slices(geo, *t)] += c6[:, :, :, :, i]
+    return np.ascontiguousarray(xp[:, p[0]:p[0] + n[0], p[1]:p[1] + n[1], p[2]:p[2] + n[2]])
+
+
+def conv_forward(x, kernel, bias, activation, geo):
+    """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
+    y = dense(im2col(x, geo), kernel, bias, activation)
+    return y.reshape((x.shape[0],) + tuple(geo[1]) + (kernel.shape[1],))
+
+
+def conv_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=True):
+    """Accumulate dkernel (+= cols^T dz) and dbias; return dx (or None)."""
+    f = kernel.shape[1]
+    dcols = dense_backward(dy.reshape(-1, f), im2col(x, geo), y.reshape(-1, f), kernel,
+                           activation, dkernel, dbias, need_dx)
+    return col2im(dcols, x.shape[0], x.shape[-1], geo) if need_dx else None
+
+
+def conv_transpose_forward(x, kernel, bias, activation, geo):
+    """The adjoint in x of conv with geometry geo: x (B, *geo[1], Cin),
+    kernel (prod(k)*F, Cin), output (B, *geo[0], F)."""
+    f = kernel.shape[0] // int(np.prod(geo[2]))
+    z = col2im(x.reshape(-1, x.shape[-1]) @ kernel.T, x.shape[0], f, geo)
+    if bias is not None:
+        z += bias
+    return activation_from_output(activation, z)
+
+
+def conv_transpose_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=True):
+    """Accumulate dkernel (+= im2col(dz)^T x) and dbias; return dx = im2col(dz) kernel."""
+    dz = activation_backward_from_output(activation, dy, y)
+    if dbias is not None:
+        dbias += dz.reshape(-1, dz.shape[-1]).sum(axis=0)
+    dcols = im2col(dz, geo)
+    x2 = x.reshape(-1, x.shape[-1])
+    dkernel += dcols.T @ x2
+    return (dcols @ kernel).reshape(x.shape) if need_dx else None
+
+
+def max_pool_forward(x, geo, want_argmax=True):
+    """(y, argmax): window maxima over real elements and the flat spatial index
+    (id*H + ih)*W + iw of each window's first maximum in (kd, kh, kw) order
+    (argmax None unless ``want_argmax``)."""
+    n, o, _, s, _, p = geo
+    xp = _padded(x, geo, fill=-np.inf)
+    y = np.full((x.shape[0],) + tuple(o) + (x.shape[-1],), -np.inf, x.dtype)
+    arg = np.zeros(y.shape, np.int32)
+    grids = np.meshgrid(*(np.arange(o[i]) * s[i] - p[i] for i in range(3)), indexing="ij")
+    for t in _taps(geo):
+        v = xp[(slice(None),) + _tap_slices(geo, *t)]
+        pos = ((grids[0] + t[0]) * n[1] + grids[1] + t[1]) * n[2] + grids[2] + t[2]
+        better = v > y                                   # strict: ties keep the first
+        y = np.where(better, v, y)
+        arg = np.where(better, pos[None, :, :, :, None].astype(np.int32), arg)
+    return y, (arg if want_argmax else None)
+
+
+def max_pool_backward(dy, argmax, geo):
+    """dx: each dy added at its window's argmax."""
+    b, c = dy.shape[0], dy.shape[-1]
+    per = int(np.prod(geo[0]))
+    dx = np.zeros((b, per, c), dy.dtype)
+    bi = np.arange(b)[:, None, None]
+    ci = np.arange(c)[None, None, :]
+    np.add.at(dx, (bi, argmax.reshape(b, -1, c), ci), dy.reshape(b, -1, c))
+    return dx.reshape((b,) + tuple(geo[0]) + (c,))
+
+
+def _window_counts(geo):
+    """Real (unpadded) inputs in each window: (OD, OH, OW, 1)."""
+    n, o, k, s, _, p = geo
+    per_axis = []
+    for i in range(3):
+        start = np.arange(o[i]) * s[i] - p[i]
+        per_axis.append(np.minimum(start + k[i], n[i]) - np.maximum(start, 0))
+    return np.einsum("i,j,k->ijk", *per_axis)[..., None]
+
+
+def avg_pool_forward(x, geo):
+    """Window means over the real elements."""
+    xp = _padded(x, geo)
+    y = sum(xp[(slice(None),) + _tap_slices(geo, *t)] for t in _taps(geo))
+    return (y / _window_counts(geo)).astype(x.dtype)
+
+
+def avg_pool_backward(dy, channels, geo):
+    """dx: each dy / count spread over its window."""
+    g = (dy / _window_counts(geo)).astype(dy.dtype)
+    cols = np.repeat(g[:, :, :, :, None, :], len(_taps(geo)), axis=4)
+    return col2im(cols.reshape(-1, cols.shape[4] * channels), dy.shape[0], channels, geo)
+
+
+def depthwise_forward(x, kernel, bias, activation, geo):
+    """act(depthwise_conv(x, kernel) + bias): kernel (prod(k), C, M); output
+    channel c*M + m."""
+    b, c = x.shape[0], x.shape[-1]
+    cols = im2col(x, geo).reshape(-1, kernel.shape[0], c)
+    z = np.einsum("rtc,tcm->rcm", cols, kernel).reshape(-1, c * kernel.shape[2])
+    if bias is not None:
+        z = z + bias
+    y = activation_from_output(activation, z)
+    return y.reshape((b,) + tuple(geo[1]) + (y.shape[-1],))
+
+
+def depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx=True):
+    """Accumulate dkernel and dbias of a depthwise convolution; return dx (or None)."""
+    b, c = x.shape[0], x.shape[-1]
+    dz = activation_backward_from_output(activation, dy, y).reshape(-1, c, kernel.shape[2])
+    if dbias is not None:
+        dbias += dz.reshape(dz.shape[0], -1).sum(axis=0)
+    cols = im2col(x, geo).reshape(-1, kernel.shape[0], c)
+    dkernel += np.einsum("rtc,rcm->tcm", cols, dz)
+    if not need_dx:
+        return None
+    dcols = np.einsum("rcm,tcm->rtc", dz, kernel).reshape(cols.shape[0], -1)
+    return col2im(dcols, b, c, geo)

@@ -362,7 +362,7 @@ def test_bad_input_errors_name_layer_and_shapes(rng):
 
 
 @pytest.mark.parametrize("cls, kw, exc, pattern", [
-    (C.Conv2D, dict(filters=2, kernel_size=3, groups=2), NotImplementedError, "groups=2"),
+    (C.Conv2D, dict(filters=3, kernel_size=3, groups=2), ValueError, "divisible by `groups`"),
     (C.Conv2D, dict(filters=2, kernel_size=3, padding="causal"), ValueError, "padding"),
     (C.Conv1D, dict(filters=2, kernel_size=3, padding="full"), ValueError, "padding"),
     (C.Conv2D, dict(filters=0, kernel_size=3), ValueError, "filters"),

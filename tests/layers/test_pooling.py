@@ -100,14 +100,14 @@ def test_overlapping_max_pool_accumulates_gradient():
 # ---- global pooling -----------------------------------------------------------------
 
 GLOBAL = [P.GlobalAveragePooling1D, P.GlobalMaxPooling1D, P.GlobalAveragePooling2D,
-          P.GlobalMaxPooling2D]
+          P.GlobalMaxPooling2D, P.GlobalAveragePooling3D, P.GlobalMaxPooling3D]
 
 
 @pytest.mark.parametrize("cls", GLOBAL)
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_pooling_values_shapes_gradients(rng, cls, data_format, keepdims):
-    rank = 2 if "2D" in cls.__name__ else 1
+    rank = int(cls.__name__[-2])
     x = rng.standard_normal((3, 5, 4, 2)[:rank + 1] + (6,))
     if data_format == "channels_first":
         x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
@@ -225,3 +225,75 @@ def test_keras2_pooling_config_and_defaults():
     assert layer.pool_size == (2, 2) and layer.strides == (2, 2)
     assert P.MaxPooling1D().strides == (2,) and P.AveragePooling2D(3).strides == (3, 3)
     assert P.MaxPool2D is P.MaxPooling2D and P.GlobalAvgPool1D is P.GlobalAveragePooling1D
+
+
+# ---- 3-D windowed pooling ----------------------------------------------------------
+
+def reference_pool3d(x, pool, strides, padding, mode):
+    """Loop over output positions (channels_last, 3-D), TF's 'same' geometry."""
+    geo = []
+    for n, p, s in zip(x.shape[1:4], pool, strides):
+        if padding == "valid":
+            geo.append(((n - p) // s + 1, 0))
+        else:
+            o = math.ceil(n / s)
+            geo.append((o, max((o - 1) * s + p - n, 0) // 2))
+    out = np.empty((x.shape[0],) + tuple(o for o, _ in geo) + (x.shape[-1],))
+    for idx in np.ndindex(*out.shape[1:4]):
+        win = x[(slice(None),) + tuple(
+            slice(max(i * s - b, 0), min(i * s - b + p, n))
+            for i, s, (_, b), p, n in zip(idx, strides, geo, pool, x.shape[1:4]))]
+        out[(slice(None),) + idx] = win.max(axis=(1, 2, 3)) if mode == "max" \
+            else win.mean(axis=(1, 2, 3))
+    return out
+
+
+@pytest.mark.parametrize("cls, mode", [(P.MaxPooling3D, "max"), (P.AveragePooling3D, "avg")])
+@pytest.mark.parametrize("kw", [dict(), dict(padding="same"), dict(pool_size=(3, 2, 1), strides=1),
+                                dict(pool_size=(2, 3, 2), strides=(1, 2, 2), padding="same")])
+def test_pooling3d_values_and_gradients(rng, cls, mode, kw):
+    layer = cls(**kw)
+    x = rng.standard_normal((2, 4, 5, 3, 2))
+    y = layer(x.astype(np.float32))
+    ref = reference_pool3d(x, layer.pool_size, layer.strides, layer.padding, mode)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+    assert layer.compute_output_shape((None, 4, 5, 3, 2)) == (None,) + ref.shape[1:]
+    check_layer_gradients(cls(**kw), x)
+    xf = np.ascontiguousarray(np.moveaxis(x, -1, 1))
+    first = cls(data_format="channels_first", **kw)
+    np.testing.assert_allclose(first(xf.astype(np.float32)), np.moveaxis(y, -1, 1), rtol=1e-6)
+    check_layer_gradients(cls(data_format="channels_first", **kw), xf)
+
+
+def test_float32_kernel_backward_matches_reference(rng):
+    from ckeras import ops
+    for layer in (P.MaxPooling2D(3, strides=2, padding="same"),
+                  P.AveragePooling3D(2, strides=1, padding="same")):
+        x = rng.standard_normal((3, 5, 6, 4, 2)[:layer._rank + 1] + (3,)).astype(np.float32)
+        y, back = layer.forward(x)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx = back(dy)
+        prev = ops.use_reference(True)
+        try:
+            y64, back64 = layer.forward(x.astype(np.float64))
+            dx64 = back64(dy.astype(np.float64))
+        finally:
+            ops.use_reference(prev)
+        np.testing.assert_allclose(y, y64, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(dx, dx64, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [P.MaxPooling2D(3, strides=2, padding="same"),
+                                   P.MaxPooling1D(2), P.GlobalMaxPooling2D()])
+def test_max_pool_gradient_same_in_and_out_of_training(rng, layer):
+    # Inference skips the argmax; a backward then works it out from x.
+    shape = (2, 7, 5, 3)[:layer._rank + 1] + (3,)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 0] = x[0, 1]                        # ties between window elements
+    outs = []
+    for training in (True, False):
+        y, back = layer.forward(x, training=training)
+        dy = np.arange(y.size, dtype=np.float32).reshape(y.shape)
+        outs.append((y, back(dy)))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

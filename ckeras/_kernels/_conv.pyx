@@ -1,0 +1,546 @@
+"""Convolution as GEMM over compiled patch extraction (csrc/conv.c).
+
+Tensors are channels-last 5-D (batch, D, H, W, C); 1-D/2-D layers pass
+D = H = 1. The batch is processed in chunks whose patch matrix and output
+fit in about ``chunk_bytes``, so they stay in cache between im2col, the GEMM
+and the epilogue, and the patch matrix is never the size of the whole batch:
+
+  forward:   cols = im2col(x_chunk); y_chunk = cols @ kernel; act(y + bias)
+  backward:  dz = act'(y) dy (+ dbias, one pass over the batch), then per
+             chunk dkernel += cols^T dz_chunk and dx_chunk = col2im(dz_chunk kernel^T)
+
+Without dx (a first layer) and with a small patch width, the weight
+gradient comes straight from x, dy and y in one pass (ck_conv_small_dw_f32).
+Depthwise convolution uses the same chunked im2col with a per-channel
+contraction (csrc/depthwise.c) in place of the GEMM.
+Transposed convolution is the adjoint: its forward is col2im(x kernel^T),
+its backward im2col of dz. A 1x1 / stride 1 / unpadded convolution skips
+im2col (the input already is its patch matrix).
+BLAS is called between the OpenMP passes, never inside one.
+"""
+import numpy as np
+cimport numpy as cnp
+from ckeras._kernels._blas cimport sgemm_rm
+from ckeras._kernels._csrc cimport ck_index, ck_bias_act_f32, ck_act_backward_f32, \
+    ck_colsum_add_f32, CK_ACT_LINEAR, CK_ACT_RELU
+from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
+from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, ck_im2col_f32, ck_col2im_f32,
+                                        CK_SMALL_K, CK_SMALL_F,
+                                        ck_conv_small_blocks, ck_conv_small_dw_f32,
+                                        ck_depthwise_rows_f32, ck_depthwise_dcols_f32,
+                                        ck_depthwise_dw_f32)
+
+cnp.import_array()
+
+CHUNK_BYTES = 1 << 21
+# Without dx, patch widths (kh*kw*C) up to this (first layers) take their
+# weight gradient straight from x, dy and y (ck_conv_small_dw_f32): no patch
+# matrix, no dz, one pass.
+SMALL_K = CK_SMALL_K
+cdef Py_ssize_t _INT_MAX = 2147483647
+
+
+cdef cnp.ndarray _tensor5(object a, str name, tuple spatial, Py_ssize_t channels,
+                          bint writeable=False):
+    cdef cnp.ndarray t = f32c(a, name, writeable)
+    if t.ndim != 5 or tuple((<object>t).shape[1:4]) != spatial or (channels >= 0 and t.shape[4] != channels):
+        want = ("batch",) + spatial + ((channels,) if channels >= 0 else ("channels",))
+        raise ValueError(f"{name} has shape {(<object>t).shape}, expected {want}")
+    return t
+
+
+cdef inline ck_index _prod3(ck_index *v) noexcept:
+    return v[0] * v[1] * v[2]
+
+
+cdef inline bint _identity(ck_conv_geom *g) noexcept:
+    """1x1 kernel, stride 1, no padding: x is already its patch matrix."""
+    cdef int i
+    for i in range(3):
+        if g.k[i] != 1 or g.s[i] != 1 or g.pad[i] != 0 or g.in_[i] != g.out[i]:
+            return False
+    return True
+
+
+cdef Py_ssize_t _chunk(Py_ssize_t batch, Py_ssize_t row_bytes, Py_ssize_t chunk_bytes):
+    """Images per chunk: a chunk's patch matrix and output in ~chunk_bytes."""
+    if row_bytes <= 0:
+        return max(batch, 1)
+    return max(1, min(batch, chunk_bytes // row_bytes))
+
+
+cdef int _chunk_threads(int n_threads, Py_ssize_t elements, Py_ssize_t min_parallel):
+    """Threads for one chunk's OpenMP passes: waking a team costs more than
+    it saves below ``min_parallel`` elements (ckeras.ops.threads)."""
+    return n_threads if elements >= min_parallel else 1
+
+
+cdef _check_kernel(cnp.ndarray K, Py_ssize_t rows, Py_ssize_t cols, str what):
+    if K.shape[0] != rows or K.shape[1] != cols:
+        raise ValueError(f"kernel has shape {(<object>K).shape}, expected {(rows, cols)} "
+                         f"({what})")
+
+
+cdef _check_dims(Py_ssize_t *dims, int n):
+    cdef int i
+    for i in range(n):
+        if dims[i] > _INT_MAX:
+            raise ValueError("convolution: a GEMM dimension exceeds the 32-bit BLAS interface")
+
+
+cdef cnp.ndarray _dz(cnp.ndarray DY, cnp.ndarray Yv, int act, object dbias, Py_ssize_t rows,
+                     Py_ssize_t cols, int n_threads):
+    """act'(y) * dy, adding its column sums into dbias (any float dtype)."""
+    if dbias is not None and dbias.shape != (cols,):
+        raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
+    cdef bint direct = (dbias is not None and isinstance(dbias, np.ndarray)
+                        and dbias.dtype == np.float32 and dbias.flags.c_contiguous
+                        and dbias.flags.writeable)
+    cdef cnp.ndarray DB = None
+    if dbias is not None:
+        DB = dbias if direct else np.zeros(cols, dtype=np.float32)
+    cdef float *pdb = fptr_or_null(DB)
+    cdef const float *pdy = fptr(DY)
+    cdef const float *py = fptr(Yv)
+    cdef cnp.ndarray DZ = DY
+    cdef float *pdz
+    if act == CK_ACT_LINEAR:
+        if pdb != NULL:
+            with nogil:
+                ck_colsum_add_f32(pdy, pdb, rows, cols, n_threads)
+    else:
+        DZ = np.empty_like(DY)
+        pdz = fptr(DZ)
+        with nogil:
+            ck_act_backward_f32(pdy, py, pdz, pdb, rows, cols, act, n_threads)
+    if dbias is not None and not direct:
+        dbias += DB
+    return DZ
+
+
+cdef cnp.ndarray _dkernel(object dkernel, Py_ssize_t rows, Py_ssize_t cols):
+    cdef cnp.ndarray DK = f32c_2d(dkernel, "dkernel", True)
+    if DK.shape[0] != rows or DK.shape[1] != cols:
+        raise ValueError(f"dkernel has shape {(<object>DK).shape}, expected {(rows, cols)}")
+    return DK
+
+
+# ---- patch extraction (exposed for the tests) ---------------------------------
+
+def im2col(x, geo, int n_threads=1):
+    """(B*prod(out), prod(k)*C) patch matrix of x (B, D, H, W, C)."""
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
+    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef ck_index nb = X.shape[0]
+    cdef cnp.ndarray cols = np.empty((nb * _prod3(g.out), _prod3(g.k) * g.c), np.float32)
+    cdef const float *px = fptr(X)
+    cdef float *pc = fptr(cols)
+    with nogil:
+        ck_im2col_f32(px, nb, &g, pc, n_threads)
+    return cols
+
+
+def col2im(cols, Py_ssize_t batch, Py_ssize_t channels, geo, int n_threads=1):
+    """Adjoint of im2col: (B, D, H, W, C) from a (B*prod(out), prod(k)*C) matrix."""
+    cdef ck_conv_geom g = make_geom(geo, channels)
+    cdef cnp.ndarray CL = f32c_2d(cols, "cols")
+    if batch < 0 or CL.shape[0] != batch * _prod3(g.out) or CL.shape[1] != _prod3(g.k) * g.c:
+        raise ValueError(f"cols has shape {(<object>CL).shape}, expected "
+                         f"{(batch * _prod3(g.out), _prod3(g.k) * g.c)}")
+    cdef cnp.ndarray X = np.empty((batch,) + tuple(geo[0]) + (channels,), np.float32)
+    cdef const float *pc = fptr(CL)
+    cdef float *px = fptr(X)
+    with nogil:
+        ck_col2im_f32(pc, batch, &g, px, n_threads)
+    return X
+
+
+# ---- convolution ------------------------------------------------------------------
+
+def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
+                 Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
+    """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
+    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
+    cdef Py_ssize_t K = _prod3(g.k) * g.c, F = Kn.shape[1], B = X.shape[0]
+    _check_kernel(Kn, K, F, "prod(kernel_size) * channels, filters")
+    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
+    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
+        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[1]) + (F,), np.float32)
+    cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * g.c
+    if B == 0 or per_out == 0 or F == 0:
+        return Y
+    cdef bint ident = _identity(&g)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pb = fptr_or_null(Bv)
+    cdef float *py = fptr(Y)
+    cdef Py_ssize_t nb = _chunk(B, per_out * (K + F) * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
+    cdef Py_ssize_t dims[3]
+    dims[0] = nb * per_out; dims[1] = K; dims[2] = F
+    _check_dims(dims, 3)
+    cdef cnp.ndarray cols = None if ident else np.empty(nb * per_out * K, np.float32)
+    cdef float *pc = NULL if ident else fptr(cols)
+    cdef const float *src
+    cdef Py_ssize_t b0 = 0, n, rows, i
+    with nogil:
+        while b0 < B:
+            n = nb if B - b0 > nb else B - b0
+            rows = n * per_out
+            if ident:
+                src = px + b0 * per_in
+            else:
+                ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
+                src = pc
+            if K == 0:
+                for i in range(rows * F):
+                    py[b0 * per_out * F + i] = 0.0
+            else:
+                sgemm_rm(False, False, <int>rows, <int>F, <int>K, 1.0, src, <int>K, pk,
+                         <int>F, 0.0, py + b0 * per_out * F, <int>F)
+            if pb != NULL or act != CK_ACT_LINEAR:
+                ck_bias_act_f32(py + b0 * per_out * F, pb, py + b0 * per_out * F, rows, F,
+                                act, nt)
+            b0 += n
+    return Y
+
+
+def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
+                  bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
+                  Py_ssize_t chunk_bytes=CHUNK_BYTES, Py_ssize_t small_k=SMALL_K,
+                  Py_ssize_t min_parallel=0):
+    """dkernel (+)= cols^T dz and dbias += sum(dz); return dx (or None).
+
+    dkernel: float32 C-contiguous (prod(k)*C, F), overwritten when
+    dkernel_fresh (it may hold garbage then)."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
+    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
+    cdef Py_ssize_t K = _prod3(g.k) * g.c, F = Kn.shape[1], B = X.shape[0]
+    _check_kernel(Kn, K, F, "prod(kernel_size) * channels, filters")
+    cdef cnp.ndarray Yv = _tensor5(y, "y", tuple(geo[1]), F)
+    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), F)
+    if Yv.shape[0] != B or DY.shape[0] != B:
+        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
+                         f"{DY.shape[0]}")
+    cdef cnp.ndarray DK = _dkernel(dkernel, K, F)
+    cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * g.c
+    if (not need_dx and 0 < K <= min(small_k, CK_SMALL_K) and 0 < F <= CK_SMALL_F
+            and (act == CK_ACT_LINEAR or act == CK_ACT_RELU) and not _identity(&g)):
+        _small_dw(X, DY, Yv, act == CK_ACT_RELU, &g, DK, dbias, dkernel_fresh, F, n_threads)
+        return None
+    cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_out, F, n_threads)
+    cdef cnp.ndarray DX = np.empty((B,) + tuple(geo[0]) + (g.c,), np.float32) if need_dx else None
+    if dkernel_fresh:
+        DK.fill(0)        # stays right if there is nothing to sum below
+    if B == 0 or K == 0 or F == 0 or per_out == 0:
+        if DX is not None:
+            DX.fill(0)
+        return DX
+    cdef bint ident = _identity(&g)
+    cdef Py_ssize_t nb = _chunk(B, per_out * (K + F) * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
+    cdef Py_ssize_t dims[3]
+    dims[0] = nb * per_out; dims[1] = K; dims[2] = F
+    _check_dims(dims, 3)
+    cdef cnp.ndarray cols = None if ident else np.empty(nb * per_out * K, np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pdz = fptr(DZ)
+    cdef float *pdk = fptr(DK)
+    cdef float *pdx = fptr_or_null(DX)
+    cdef float *pc = NULL if ident else fptr(cols)
+    cdef const float *src
+    cdef Py_ssize_t b0 = 0, n, rows
+    with nogil:
+        while b0 < B:
+            n = nb if B - b0 > nb else B - b0
+            rows = n * per_out
+            if ident:
+                src = px + b0 * per_in
+            else:
+                ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
+                src = pc
+            sgemm_rm(True, False, <int>K, <int>F, <int>rows, 1.0, src, <int>K,
+                     pdz + b0 * per_out * F, <int>F, 1.0, pdk, <int>F)
+            if need_dx:
+                if ident:
+                    sgemm_rm(False, True, <int>rows, <int>K, <int>F, 1.0,
+                             pdz + b0 * per_out * F, <int>F, pk, <int>F, 0.0,
+                             pdx + b0 * per_in, <int>K)
+                else:
+                    sgemm_rm(False, True, <int>rows, <int>K, <int>F, 1.0,
+                             pdz + b0 * per_out * F, <int>F, pk, <int>F, 0.0, pc, <int>K)
+                    ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, nt)
+            b0 += n
+    return DX
+
+
+cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv_geom *g,
+               cnp.ndarray DK, object dbias, bint fresh, Py_ssize_t F, int n_threads):
+    """First-layer weight gradient straight from x, dy and y (see conv.h)."""
+    if dbias is not None and dbias.shape != (F,):
+        raise ValueError(f"dbias has shape {dbias.shape}, expected ({F},)")
+    cdef bint direct = (dbias is not None and isinstance(dbias, np.ndarray)
+                        and dbias.dtype == np.float32 and dbias.flags.c_contiguous
+                        and dbias.flags.writeable)
+    cdef cnp.ndarray DB = None
+    if dbias is not None:
+        DB = dbias if direct else np.zeros(F, dtype=np.float32)
+    if fresh:
+        DK.fill(0)
+    cdef ck_index nb = X.shape[0]
+    cdef Py_ssize_t K = _prod3(g.k) * g.c
+    cdef cnp.ndarray parts = np.empty(max(ck_conv_small_blocks(nb, g) * (K * F + F), 1),
+                                      np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pdy = fptr(DY)
+    cdef const float *py = fptr(Yv)
+    cdef float *pdk = fptr(DK)
+    cdef float *pdb = fptr_or_null(DB)
+    cdef float *pp = fptr(parts)
+    with nogil:
+        ck_conv_small_dw_f32(px, nb, g, pdy, py, relu, pdk, pdb, F, pp, n_threads)
+    if dbias is not None and not direct:
+        dbias += DB
+
+
+# ---- transposed convolution (the adjoint of conv in x) ---------------------------
+
+def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1,
+                           Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
+    """act(conv_transpose(x, kernel) + bias).
+
+    geo describes the convolution this is the adjoint of: its input (geo[0])
+    is our output (B, *geo[0], F), its output (geo[1]) our input x
+    (B, *geo[1], Cin); kernel (prod(k)*F, Cin)."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef Py_ssize_t Cin = X.shape[4], B = X.shape[0]
+    X = _tensor5(x, "x", tuple(geo[1]), Kn.shape[1])
+    cdef Py_ssize_t taps = geo[2][0] * geo[2][1] * geo[2][2]
+    if taps <= 0 or Kn.shape[0] % taps:
+        raise ValueError(f"kernel has {Kn.shape[0]} rows, expected a multiple of "
+                         f"prod(kernel_size) = {taps}")
+    cdef ck_conv_geom g = make_geom(geo, Kn.shape[0] // taps)
+    cdef Py_ssize_t F = g.c, K = Kn.shape[0]
+    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
+    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
+        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
+    cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[0]) + (F,), np.float32)
+    if B == 0 or per_y == 0 or F == 0:
+        return Y
+    cdef Py_ssize_t nb = _chunk(B, (per_x * K + per_y * F) * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
+    cdef Py_ssize_t dims[3]
+    dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
+    _check_dims(dims, 3)
+    cdef cnp.ndarray cols = np.empty(max(nb * per_x * K, 1), np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pb = fptr_or_null(Bv)
+    cdef float *py = fptr(Y)
+    cdef float *pc = fptr(cols)
+    cdef Py_ssize_t b0 = 0, n, i
+    with nogil:
+        while b0 < B:
+            n = nb if B - b0 > nb else B - b0
+            if Cin == 0 or per_x == 0:
+                for i in range(n * per_x * K):
+                    pc[i] = 0.0
+            else:
+                sgemm_rm(False, True, <int>(n * per_x), <int>K, <int>Cin, 1.0,
+                         px + b0 * per_x * Cin, <int>Cin, pk, <int>Cin, 0.0, pc, <int>K)
+            ck_col2im_f32(pc, n, &g, py + b0 * per_y * F, nt)
+            if pb != NULL or act != CK_ACT_LINEAR:
+                ck_bias_act_f32(py + b0 * per_y * F, pb, py + b0 * per_y * F, n * per_y, F,
+                                act, nt)
+            b0 += n
+    return Y
+
+
+def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
+                            bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
+                            Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
+    """dkernel (+)= im2col(dz)^T x, dbias += sum(dz); return dx = im2col(dz) kernel."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef Py_ssize_t Cin = X.shape[4], B = X.shape[0]
+    X = _tensor5(x, "x", tuple(geo[1]), Kn.shape[1])
+    cdef Py_ssize_t taps = geo[2][0] * geo[2][1] * geo[2][2]
+    if taps <= 0 or Kn.shape[0] % taps:
+        raise ValueError(f"kernel has {Kn.shape[0]} rows, expected a multiple of "
+                         f"prod(kernel_size) = {taps}")
+    cdef ck_conv_geom g = make_geom(geo, Kn.shape[0] // taps)
+    cdef Py_ssize_t F = g.c, K = Kn.shape[0]
+    cdef cnp.ndarray Yv = _tensor5(y, "y", tuple(geo[0]), F)
+    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[0]), F)
+    if Yv.shape[0] != B or DY.shape[0] != B:
+        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
+                         f"{DY.shape[0]}")
+    cdef cnp.ndarray DK = _dkernel(dkernel, K, Cin)
+    cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
+    cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_y, F, n_threads)
+    cdef cnp.ndarray DX = np.empty((B,) + tuple(geo[1]) + (Cin,), np.float32) if need_dx else None
+    if dkernel_fresh:
+        DK.fill(0)
+    if B == 0 or K == 0 or Cin == 0 or per_x == 0:
+        if DX is not None:
+            DX.fill(0)
+        return DX
+    cdef Py_ssize_t nb = _chunk(B, (per_x * K + per_y * F) * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
+    cdef Py_ssize_t dims[3]
+    dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
+    _check_dims(dims, 3)
+    cdef cnp.ndarray cols = np.empty(nb * per_x * K, np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pdz = fptr(DZ)
+    cdef float *pdk = fptr(DK)
+    cdef float *pdx = fptr_or_null(DX)
+    cdef float *pc = fptr(cols)
+    cdef Py_ssize_t b0 = 0, n
+    with nogil:
+        while b0 < B:
+            n = nb if B - b0 > nb else B - b0
+            ck_im2col_f32(pdz + b0 * per_y * F, n, &g, pc, nt)
+            sgemm_rm(True, False, <int>K, <int>Cin, <int>(n * per_x), 1.0, pc, <int>K,
+                     px + b0 * per_x * Cin, <int>Cin, 1.0, pdk, <int>Cin)
+            if need_dx:
+                sgemm_rm(False, False, <int>(n * per_x), <int>Cin, <int>K, 1.0, pc, <int>K,
+                         pk, <int>Cin, 0.0, pdx + b0 * per_x * Cin, <int>Cin)
+            b0 += n
+    return DX
+
+
+# ---- depthwise convolution ----------------------------------------------------------
+
+cdef cnp.ndarray _depthwise_kernel(object kernel, ck_conv_geom *g):
+    cdef cnp.ndarray Kn = f32c(kernel, "kernel")
+    cdef Py_ssize_t T = _prod3(g.k)
+    if Kn.ndim != 3 or Kn.shape[0] != T or Kn.shape[1] != g.c or Kn.shape[2] < 1:
+        raise ValueError(f"kernel has shape {(<object>Kn).shape}, expected "
+                         f"({T}, {g.c}, depth_multiplier)")
+    return Kn
+
+
+def depthwise_forward(x, kernel, bias, str activation, geo, int n_threads=1,
+                      Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
+    """act(depthwise_conv(x, kernel) + bias): x (B, D, H, W, C), kernel
+    (prod(k), C, M) -> (B, *out, C*M), output channel c*M + m."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
+    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef cnp.ndarray Kn = _depthwise_kernel(kernel, &g)
+    cdef Py_ssize_t T = _prod3(g.k), C = g.c, M = Kn.shape[2], B = X.shape[0], F = C * M
+    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
+    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
+        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[1]) + (F,), np.float32)
+    cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
+    if B == 0 or per_out == 0 or F == 0:
+        return Y
+    cdef Py_ssize_t nb = _chunk(B, per_out * (T * C + F) * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
+    cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pb = fptr_or_null(Bv)
+    cdef float *py = fptr(Y)
+    cdef float *pc = fptr(cols)
+    cdef Py_ssize_t b0 = 0, n, rows
+    with nogil:
+        while b0 < B:
+            n = nb if B - b0 > nb else B - b0
+            rows = n * per_out
+            ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
+            ck_depthwise_rows_f32(pc, pk, py + b0 * per_out * F, rows, T, C, M, nt)
+            if pb != NULL or act != CK_ACT_LINEAR:
+                ck_bias_act_f32(py + b0 * per_out * F, pb, py + b0 * per_out * F, rows, F,
+                                act, nt)
+            b0 += n
+    return Y
+
+
+def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
+                       bint need_dx=True, bint dkernel_fresh=False, int n_threads=1,
+                       Py_ssize_t chunk_bytes=CHUNK_BYTES,
+                 Py_ssize_t min_parallel=0):
+    """dkernel (prod(k), C, M) (+)= per-channel cols^T dz, dbias += sum(dz);
+    return dx (or None)."""
+    cdef int act = act_code(activation)
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
+    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef cnp.ndarray Kn = _depthwise_kernel(kernel, &g)
+    cdef Py_ssize_t T = _prod3(g.k), C = g.c, M = Kn.shape[2], B = X.shape[0], F = C * M
+    cdef cnp.ndarray Yv = _tensor5(y, "y", tuple(geo[1]), F)
+    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), F)
+    if Yv.shape[0] != B or DY.shape[0] != B:
+        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
+                         f"{DY.shape[0]}")
+    cdef cnp.ndarray DK = f32c(dkernel, "dkernel", True)
+    if (<object>DK).shape != (<object>Kn).shape:
+        raise ValueError(f"dkernel has shape {(<object>DK).shape}, expected "
+                         f"{(<object>Kn).shape}")
+    cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
+    cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_out, F, n_threads)
+    cdef cnp.ndarray DX = np.empty((B,) + tuple(geo[0]) + (C,), np.float32) if need_dx else None
+    if dkernel_fresh:
+        DK.fill(0)
+    if B == 0 or F == 0 or per_out == 0:
+        if DX is not None:
+            DX.fill(0)
+        return DX
+    cdef Py_ssize_t nb = _chunk(B, per_out * (T * C + F) * 4, chunk_bytes)
+    cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
+    cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
+    cdef const float *px = fptr(X)
+    cdef const float *pk = fptr(Kn)
+    cdef const float *pdz = fptr(DZ)
+    cdef float *pdk = fptr(DK)
+    cdef float *pdx = fptr_or_null(DX)
+    cdef float *pc = fptr(cols)
+    cdef Py_ssize_t b0 = 0, n, rows
+    with nogil:
+        while b0 < B:
+            n = nb if B - b0 > nb else B - b0
+            rows = n * per_out
+            ck_im2col_f32(px + b0 * per_in, n, &g, pc, nt)
+            ck_depthwise_dw_f32(pc, pdz + b0 * per_out * F, pdk, rows, T, C, M, nt)
+            if need_dx:
+                ck_depthwise_dcols_f32(pdz + b0 * per_out * F, pk, pc, rows, T, C, M, nt)
+                ck_col2im_f32(pc, n, &g, pdx + b0 * per_in, nt)
+            b0 += n
+    return DX

@@ -1,0 +1,168 @@
+/* Pooling kernels (see pool.h). */
+#include <string.h>
+#include "pool.h"
+
+/* The real (unpadded) input range [lo, hi) of window o along one axis. */
+static inline void window(ck_index o, ck_index s, ck_index k, ck_index pad, ck_index n,
+                          ck_index *lo, ck_index *hi)
+{
+    const ck_index start = o * s - pad;
+    *lo = start < 0 ? 0 : start;
+    *hi = start + k > n ? n : start + k;
+}
+
+/* Branch-free update of the running max and its position (vectorises). */
+CK_TARGET_CLONES
+static void max_step(const float *CK_RESTRICT xi, int32_t pos, float *CK_RESTRICT yo,
+                     int32_t *CK_RESTRICT ao, ck_index C)
+{
+    CK_SIMD
+    for (ck_index c = 0; c < C; c++) {
+        const float v = xi[c], cur = yo[c];
+        const int32_t a = ao[c];
+        const int better = v > cur;
+        yo[c] = better ? v : cur;
+        ao[c] = better ? pos : a;
+    }
+}
+
+CK_TARGET_CLONES
+static void max_only_step(const float *CK_RESTRICT xi, float *CK_RESTRICT yo, ck_index C)
+{
+    CK_SIMD
+    for (ck_index c = 0; c < C; c++)
+        yo[c] = xi[c] > yo[c] ? xi[c] : yo[c];
+}
+
+void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
+                            int32_t *argmax, int n_threads)
+{
+    const ck_index D = g->in[0], H = g->in[1], W = g->in[2], C = g->c;
+    const ck_index OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const ck_index lines = nb * OD * OH;
+    (void)n_threads;
+    CK_PARALLEL_FOR(n_threads)
+    for (ck_index line = 0; line < lines; line++) {
+        const ck_index b = line / (OD * OH), od = (line / OH) % OD, oh = line % OH;
+        const float *xb = x + b * D * H * W * C;
+        ck_index d0, d1, h0, h1;
+        window(od, g->s[0], g->k[0], g->pad[0], D, &d0, &d1);
+        window(oh, g->s[1], g->k[1], g->pad[1], H, &h0, &h1);
+        for (ck_index ow = 0; ow < OW; ow++) {
+            float *yo = y + (line * OW + ow) * C;
+            int32_t *ao = argmax != NULL ? argmax + (line * OW + ow) * C : NULL;
+            ck_index w0, w1;
+            window(ow, g->s[2], g->k[2], g->pad[2], W, &w0, &w1);
+            /* the window's first element, then strict > over the rest:
+             * ties keep the first maximum */
+            {
+                const int32_t pos = (int32_t)((d0 * H + h0) * W + w0);
+                memcpy(yo, xb + (ck_index)pos * C, (size_t)C * sizeof(float));
+                if (ao != NULL)
+                    for (ck_index c = 0; c < C; c++)
+                        ao[c] = pos;
+            }
+            for (ck_index id = d0; id < d1; id++)
+                for (ck_index ih = h0; ih < h1; ih++)
+                    for (ck_index iw = w0; iw < w1; iw++) {
+                        const int32_t pos = (int32_t)((id * H + ih) * W + iw);
+                        if (id == d0 && ih == h0 && iw == w0)
+                            continue;
+                        if (ao != NULL)
+                            max_step(xb + (ck_index)pos * C, pos, yo, ao, C);
+                        else
+                            max_only_step(xb + (ck_index)pos * C, yo, C);
+                    }
+        }
+    }
+}
+
+void ck_maxpool_backward_f32(const float *dy, const int32_t *argmax, ck_index nb,
+                             const ck_conv_geom *g, float *dx, int n_threads)
+{
+    const ck_index C = g->c;
+    const ck_index in_n = g->in[0] * g->in[1] * g->in[2] * C;
+    const ck_index out_n = g->out[0] * g->out[1] * g->out[2] * C;
+    (void)n_threads;
+    CK_PARALLEL_FOR(n_threads)
+    for (ck_index b = 0; b < nb; b++) {
+        float *dxb = dx + b * in_n;
+        const float *dyb = dy + b * out_n;
+        const int32_t *ab = argmax + b * out_n;
+        memset(dxb, 0, (size_t)in_n * sizeof(float));
+        for (ck_index j = 0; j < out_n; j += C)
+            for (ck_index c = 0; c < C; c++)
+                dxb[(ck_index)ab[j + c] * C + c] += dyb[j + c];
+    }
+}
+
+void ck_avgpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
+                            int n_threads)
+{
+    const ck_index D = g->in[0], H = g->in[1], W = g->in[2], C = g->c;
+    const ck_index OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const ck_index lines = nb * OD * OH;
+    (void)n_threads;
+    CK_PARALLEL_FOR(n_threads)
+    for (ck_index line = 0; line < lines; line++) {
+        const ck_index b = line / (OD * OH), od = (line / OH) % OD, oh = line % OH;
+        const float *xb = x + b * D * H * W * C;
+        ck_index d0, d1, h0, h1;
+        window(od, g->s[0], g->k[0], g->pad[0], D, &d0, &d1);
+        window(oh, g->s[1], g->k[1], g->pad[1], H, &h0, &h1);
+        for (ck_index ow = 0; ow < OW; ow++) {
+            float *yo = y + (line * OW + ow) * C;
+            ck_index w0, w1;
+            window(ow, g->s[2], g->k[2], g->pad[2], W, &w0, &w1);
+            memset(yo, 0, (size_t)C * sizeof(float));
+            for (ck_index id = d0; id < d1; id++)
+                for (ck_index ih = h0; ih < h1; ih++)
+                    for (ck_index iw = w0; iw < w1; iw++) {
+                        const float *xi = xb + ((id * H + ih) * W + iw) * C;
+                        CK_SIMD
+                        for (ck_index c = 0; c < C; c++)
+                            yo[c] += xi[c];
+                    }
+            const float inv = 1.0f / (float)((d1 - d0) * (h1 - h0) * (w1 - w0));
+            CK_SIMD
+            for (ck_index c = 0; c < C; c++)
+                yo[c] *= inv;
+        }
+    }
+}
+
+void ck_avgpool_backward_f32(const float *dy, ck_index nb, const ck_conv_geom *g, float *dx,
+                             int n_threads)
+{
+    const ck_index D = g->in[0], H = g->in[1], W = g->in[2], C = g->c;
+    const ck_index OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    (void)n_threads;
+    CK_PARALLEL_FOR(n_threads)
+    for (ck_index b = 0; b < nb; b++) {
+        float *dxb = dx + b * D * H * W * C;
+        const float *dyb = dy + b * OD * OH * OW * C;
+        memset(dxb, 0, (size_t)(D * H * W * C) * sizeof(float));
+        for (ck_index od = 0; od < OD; od++) {
+            ck_index d0, d1;
+            window(od, g->s[0], g->k[0], g->pad[0], D, &d0, &d1);
+            for (ck_index oh = 0; oh < OH; oh++) {
+                ck_index h0, h1;
+                window(oh, g->s[1], g->k[1], g->pad[1], H, &h0, &h1);
+                for (ck_index ow = 0; ow < OW; ow++) {
+                    ck_index w0, w1;
+                    window(ow, g->s[2], g->k[2], g->pad[2], W, &w0, &w1);
+                    const float *dyo = dyb + ((od * OH + oh) * OW + ow) * C;
+                    const float inv = 1.0f / (float)((d1 - d0) * (h1 - h0) * (w1 - w0));
+                    for (ck_index id = d0; id < d1; id++)
+                        for (ck_index ih = h0; ih < h1; ih++)
+                            for (ck_index iw = w0; iw < w1; iw++) {
+                                float *dxi = dxb + ((id * H + ih) * W + iw) * C;
+                                CK_SIMD
+                                for (ck_index c = 0; c < C; c++)
+                                    dxi[c] += dyo[c] * inv;
+                            }
+                }
+            }
+        }
+    }
+}
