@@ -1,11 +1,16 @@
-"""Model: what Sequential and functional models share (weights, summary,
-saving entry points, the training API). ``Model(inputs, outputs)`` builds a
-functional graph (ckeras.models.functional)."""
+"""Model: what Sequential, functional and subclassed models share (weights,
+summary, saving entry points, the training API). ``Model(inputs, outputs)``
+builds a functional graph (ckeras.models.functional); a subclass with
+``__init__`` + ``call`` is a custom layer with the training API: its sub-layers
+are tracked attributes, it builds on its first call (or ``build(shape)``) and
+its gradient comes from the tape (``Layer._tape_forward``).
+"""
 import numpy as np
 
-from ckeras.layers.layer import Layer, unique_name
+from ckeras.layers.layer import Layer, _shapes_of, is_graph_model, unique_name
 from ckeras.models import summary as summary_mod
 from ckeras.models.training import TrainingMixin
+from ckeras.ops import tape as _tape_mod
 
 
 class Model(TrainingMixin, Layer):
@@ -26,9 +31,83 @@ class Model(TrainingMixin, Layer):
             from ckeras.models import functional
             functional.init_graph(self, inputs, outputs)
 
+    # ---- subclassed models (no graph of their own) ------------------------------
+    @property
+    def layers(self):
+        return self._tracked_layers()
+
+    @property
+    def output_names(self):
+        return [f"output_{i}" for i in range(getattr(self, "_n_outputs", 1))]
+
+    input_names = None
+
+    def build(self, input_shape=None):
+        """Create the weights by running ``call`` on zeros of ``input_shape``
+        (unless the subclass writes its own ``build``)."""
+        if input_shape is not None and not is_graph_model(type(self)):
+            self._build_input_shape = input_shape
+            self._dummy_call(input_shape)
+        self.built = True
+
+    def _dummy_call(self, input_shape):
+        def zeros(shape):
+            return np.zeros(tuple(1 if d is None else d for d in shape), np.float32)
+        if isinstance(input_shape, dict):
+            x = {k: zeros(v) for k, v in input_shape.items()}
+        elif isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+            x = [zeros(v) for v in input_shape]
+        else:
+            x = zeros(input_shape)
+        _tape_mod._stack.append(None)
+        try:
+            self._invoke(x, (), {}, False, None)
+        finally:
+            _tape_mod._stack.pop()
+
+    def _ensure_built(self, xs):
+        if not self.built:
+            x = xs[0] if len(xs) == 1 else list(xs)
+            self._maybe_build(_shapes_of(x))
+
+    def _output_activation(self, k):
+        return None
+
+    def _run_forward(self, xs, training, fuse=None):
+        x = xs[0] if len(xs) == 1 else list(xs)
+        y, back = self._tape_forward(x, training, None)
+        multi = isinstance(y, (list, tuple))
+        outs = list(y) if multi else [y]
+        self._n_outputs = len(outs)
+
+        def backward(douts, need_dx=False):
+            if multi:
+                d = [np.zeros_like(o) if g is None else g for g, o in zip(douts, outs)]
+            else:
+                d = douts[0]
+            dx = back(d, need_dx)
+            return list(dx) if isinstance(dx, list) else [dx]
+        return outs, backward
+
+    def _summary_text(self):
+        rows = []
+        for layer in self.layers:
+            params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+            rows.append((summary_mod.layer_label(layer), "?", params))
+        return summary_mod.render(self.name, rows, summary_mod.totals_lines(self),
+                                  connected=False)
+
     # ---- weights -----------------------------------------------------------
     def _unique_weights(self, attr):
         seen, out = set(), []
+        if not is_graph_model(type(self)):  # own weights first, then the sub-layers'
+            own = [w for w in self._weights if getattr(w, "trainable", True)] \
+                if attr == "trainable_weights" else (
+                    [w for w in self._weights if not w.trainable]
+                    if attr == "non_trainable_weights" else list(self._weights))
+            for w in own:
+                seen.add(id(w))
+                out.append(w)
         for layer in self.layers:
             for w in getattr(layer, attr):
                 if id(w) not in seen:
@@ -86,14 +165,25 @@ class Model(TrainingMixin, Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         from ckeras.layers.keras_tensor import any_symbolic
-        if any_symbolic(inputs):
+        from ckeras.layers.layer import _training_stack, record_layer
+        from ckeras.ops.tape import eager
+        if any_symbolic(inputs) or not is_graph_model(type(self)):
             return Layer.__call__(self, inputs, *args, **kwargs)
-        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        xs = [np.asarray(a) for a in xs]
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        xs = [np.asarray(a) for a in flat]
         xs = [a.astype(np.float32) if a.dtype == np.float64 else a for a in xs]
         self._ensure_built(xs)
-        outs, _ = self._run_forward(xs, training=bool(kwargs.get("training", False)), fuse=None)
-        return self._format_outputs(outs)
+        training = kwargs.get("training")
+        if training is None:
+            training = _training_stack[-1] if _training_stack else False
+        tape = _tape_mod.current()
+        if tape is None:
+            outs, _ = self._run_forward(xs, training=bool(training), fuse=None)
+            return eager(self._format_outputs(outs))
+        # On a tape (GradientTape, or a custom layer's forward): one node
+        y, back = self.forward(xs if len(xs) > 1 else xs[0], bool(training))
+        y = record_layer(tape, self, flat if len(flat) > 1 else flat[0], y, back)
+        return self._format_outputs(y if isinstance(y, list) else [y])
 
     def count_params(self):
         return int(sum(w.value.size for w in self.weights))
