@@ -20,7 +20,7 @@ import numpy as np
 
 from ckeras.layers.keras_tensor import KerasTensor
 from ckeras.ops import operators as _operators
-from ckeras.ops.tape import Tensor, _stack
+from ckeras.ops.tape import GradientTape, Tensor, _stack  # noqa: F401
 from ckeras.variables import Variable
 
 __all__ = [
@@ -1176,11 +1176,6 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
     ids = np.asarray(_v(x)).astype(np.intp)
     out = (ids[..., None] == np.arange(num_classes)).astype(_dtype(dtype))
     return out if axis == -1 else np.moveaxis(out, -1, axis)
-
-
-def GradientTape(*args, **kwargs):
-    from ckeras.ops.tape import GradientTape as _GradientTape
-    return _GradientTape(*args, **kwargs)
 
 
 # ---- numpy ufuncs on tensors ------------------------------------------------------------
