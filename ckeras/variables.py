@@ -20,7 +20,9 @@ class Variable(OperatorMixin):
 
     def __init__(self, value, name, trainable=True, path=None,
                  regularizer=None, constraint=None, dtype=None):
-        self.value = np.ascontiguousarray(value, dtype=np.float32 if dtype is None else dtype)
+        value = np.asarray(value, dtype=np.float32 if dtype is None else dtype)
+        # (ascontiguousarray would turn a scalar weight into shape (1,))
+        self.value = value if value.flags.c_contiguous else np.ascontiguousarray(value)
         self.name = name
         self.path = path or name
         self.trainable = trainable

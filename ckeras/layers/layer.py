@@ -340,7 +340,27 @@ class Layer:
 
     # ---- building --------------------------------------------------------
     def build(self, input_shape):
+        # A custom layer with sub-layers and no build of its own builds them
+        # the Keras 3 way: by running call once (on zeros here).
+        if not self._builtin and self._tracked_layers() and input_shape is not None:
+            self.built = True
+            self._dummy_call(input_shape)
         self.built = True
+
+    def _dummy_call(self, input_shape):
+        def zeros(shape):
+            return np.zeros(tuple(1 if d is None else d for d in shape), np.float32)
+        if isinstance(input_shape, dict):
+            x = {k: zeros(v) for k, v in input_shape.items()}
+        elif _is_shape_list(input_shape):
+            x = [zeros(v) for v in input_shape]
+        else:
+            x = zeros(input_shape)
+        _tape_mod._stack.append(None)   # records nothing
+        try:
+            self._invoke(x, (), {}, False, None)
+        finally:
+            _tape_mod._stack.pop()
 
     def _maybe_build(self, input_shape):
         if not self.built:

@@ -50,21 +50,6 @@ class Model(TrainingMixin, Layer):
             self._dummy_call(input_shape)
         self.built = True
 
-    def _dummy_call(self, input_shape):
-        def zeros(shape):
-            return np.zeros(tuple(1 if d is None else d for d in shape), np.float32)
-        if isinstance(input_shape, dict):
-            x = {k: zeros(v) for k, v in input_shape.items()}
-        elif isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
-            x = [zeros(v) for v in input_shape]
-        else:
-            x = zeros(input_shape)
-        _tape_mod._stack.append(None)
-        try:
-            self._invoke(x, (), {}, False, None)
-        finally:
-            _tape_mod._stack.pop()
-
     def _ensure_built(self, xs):
         if not self.built:
             x = xs[0] if len(xs) == 1 else list(xs)
