@@ -408,7 +408,10 @@ class Layer:
         _training_stack.append(bool(training))
         _tape_mod._stack.append(tape)
         try:
-            xs = [_watch(tape, v) for v in x] if isinstance(x, list) else _watch(tape, x)
+            if isinstance(x, dict):
+                xs = {k: _watch(tape, v) for k, v in x.items()}
+            else:
+                xs = [_watch(tape, v) for v in x] if isinstance(x, list) else _watch(tape, x)
             y = self._invoke(xs, (), {}, training, mask)
         finally:
             _tape_mod._stack.pop()
@@ -428,14 +431,15 @@ class Layer:
             grads = tape.backward(seeds)
             if not need_dx:
                 return None
-            flat = xs if isinstance(xs, list) else [xs]
+            flat = list(xs.values()) if isinstance(xs, dict) else (
+                xs if isinstance(xs, list) else [xs])
             dxs = []
             for t in flat:
                 g = grads.get(id(t)) if type(t) is Tensor else None
                 if g is None and type(t) is Tensor:
                     g = np.zeros_like(t.value)
                 dxs.append(None if g is None else np.reshape(g, np.shape(_value_of(t))))
-            return dxs if isinstance(xs, list) else dxs[0]
+            return dxs if isinstance(xs, (list, dict)) else dxs[0]
         return (values if multi else values[0]), backward
 
     def call(self, inputs, training=False):

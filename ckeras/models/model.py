@@ -7,7 +7,7 @@ its gradient comes from the tape (``Layer._tape_forward``).
 """
 import numpy as np
 
-from ckeras.layers.layer import Layer, _shapes_of, is_graph_model, unique_name
+from ckeras.layers.layer import Layer, _shapes_of_any, is_graph_model, unique_name
 from ckeras.models import summary as summary_mod
 from ckeras.models.training import TrainingMixin
 from ckeras.ops import tape as _tape_mod
@@ -40,7 +40,20 @@ class Model(TrainingMixin, Layer):
     def output_names(self):
         return [f"output_{i}" for i in range(getattr(self, "_n_outputs", 1))]
 
-    input_names = None
+    @property
+    def input_names(self):
+        return getattr(self, "_input_keys", None)
+
+    def _adapt(self, x, *args, **kwargs):
+        if isinstance(x, dict) and not is_graph_model(type(self)):
+            self._input_keys = sorted(x)   # call() gets the dict back (_as_call_input)
+        return TrainingMixin._adapt(self, x, *args, **kwargs)
+
+    def _as_call_input(self, xs):
+        keys = getattr(self, "_input_keys", None)
+        if keys is not None and len(keys) == len(xs):
+            return dict(zip(keys, xs))
+        return xs[0] if len(xs) == 1 else list(xs)
 
     def build(self, input_shape=None):
         """Create the weights by running ``call`` on zeros of ``input_shape``
@@ -52,14 +65,13 @@ class Model(TrainingMixin, Layer):
 
     def _ensure_built(self, xs):
         if not self.built:
-            x = xs[0] if len(xs) == 1 else list(xs)
-            self._maybe_build(_shapes_of(x))
+            self._maybe_build(_shapes_of_any(self._as_call_input(list(xs))))
 
     def _output_activation(self, k):
         return None
 
     def _run_forward(self, xs, training, fuse=None):
-        x = xs[0] if len(xs) == 1 else list(xs)
+        x = self._as_call_input(list(xs))
         y, back = self._tape_forward(x, training, None)
         multi = isinstance(y, (list, tuple))
         outs = list(y) if multi else [y]
