@@ -357,10 +357,13 @@ class Layer:
         else:
             x = zeros(input_shape)
         _tape_mod._stack.append(None)   # records nothing
+        _loss_collectors.append([])
         try:
             self._invoke(x, (), {}, False, None)
         finally:
             _tape_mod._stack.pop()
+            _loss_collectors.pop()
+            self.__dict__["_losses"] = []
 
     def _maybe_build(self, input_shape):
         if not self.built:
@@ -374,10 +377,13 @@ class Layer:
             return np.zeros((1,) + tuple(d or 1 for d in shape[1:]), np.float32)
         x = [dummy(s) for s in input_shape] if _is_shape_list(input_shape) else dummy(input_shape)
         _tape_mod._stack.append(None)   # shape inference records nothing
+        _loss_collectors.append([])
         try:
             y = self._invoke(x, (), {}, False, None)
         finally:
             _tape_mod._stack.pop()
+            _loss_collectors.pop()
+            self.__dict__["_losses"] = []
         if isinstance(y, (list, tuple)):
             return [(None,) + tuple(np.shape(t))[1:] for t in y]
         return (None,) + tuple(np.shape(y))[1:]
@@ -407,6 +413,7 @@ class Layer:
         _loss_collectors.append(added)
         _training_stack.append(bool(training))
         _tape_mod._stack.append(tape)
+        self.__dict__["_losses"] = []
         try:
             if isinstance(x, dict):
                 xs = {k: _watch(tape, v) for k, v in x.items()}
