@@ -10,6 +10,11 @@ is imported (``Variable`` needs the mix-in before ``ckeras.ops`` exists).
 _ops = None   # ckeras.ops.array_ops, set on its import
 
 
+def _no_out(out, what):
+    if out is not None:
+        raise TypeError(f"{what}(out=...) is not supported on tensors.")
+
+
 class OperatorMixin:
     """Arithmetic, comparison, matmul and slicing through ``ckeras.ops``.
 
@@ -112,16 +117,20 @@ class OperatorMixin:
     def transpose(self, *axes):
         return _ops.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        _no_out(out, "sum")
         return _ops.sum(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        _no_out(out, "mean")
         return _ops.mean(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        _no_out(out, "max")
         return _ops.max(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        _no_out(out, "min")
         return _ops.min(self, axis=axis, keepdims=keepdims)
 
     def astype(self, dtype):
