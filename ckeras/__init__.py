@@ -9,3 +9,5 @@ from ckeras import callbacks, datasets, layers, models, utils, backend  # noqa: 
 from ckeras.layers import Input, Layer  # noqa: E402
 from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402
+from ckeras import config, ops, random  # noqa: E402
+from ckeras.ops.tape import GradientTape  # noqa: E402

@@ -9,11 +9,12 @@ import numpy as np
 
 from ckeras.layers.layer import Layer, _shapes_of_any, is_graph_model, unique_name
 from ckeras.models import summary as summary_mod
+from ckeras.models.steps import StepsMixin
 from ckeras.models.training import TrainingMixin
 from ckeras.ops import tape as _tape_mod
 
 
-class Model(TrainingMixin, Layer):
+class Model(StepsMixin, TrainingMixin, Layer):
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if name is None and inputs is not None and type(self) is Model:
@@ -55,16 +56,25 @@ class Model(TrainingMixin, Layer):
             return dict(zip(keys, xs))
         return xs[0] if len(xs) == 1 else list(xs)
 
+    def call(self, inputs, training=False, mask=None):
+        if is_graph_model(type(self)):
+            return self.forward(inputs, training, mask)[0]
+        raise NotImplementedError(f"Model {self.name!r} ({type(self).__name__}) has no "
+                                  "call(inputs): define it to run the model on data.")
+
+    def _has_call(self):
+        return type(self).call is not Model.call
+
     def build(self, input_shape=None):
         """Create the weights by running ``call`` on zeros of ``input_shape``
         (unless the subclass writes its own ``build``)."""
-        if input_shape is not None and not is_graph_model(type(self)):
+        if input_shape is not None and not is_graph_model(type(self)) and self._has_call():
             self._build_input_shape = input_shape
             self._dummy_call(input_shape)
         self.built = True
 
     def _ensure_built(self, xs):
-        if not self.built:
+        if not self.built and self._has_call():
             self._maybe_build(_shapes_of_any(self._as_call_input(list(xs))))
 
     def _output_activation(self, k):

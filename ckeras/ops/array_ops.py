@@ -56,16 +56,29 @@ class SymbolicInput(Exception):
     """Raised by ``_v`` on a KerasTensor: the op then builds a graph node."""
 
 
-def op(fn):
-    """Make ``fn`` also accept symbolic inputs (one functional-graph node)."""
+def op(fn, takes_lists=False):
+    """Make ``fn`` also accept symbolic inputs (one functional-graph node)
+    and lists of tensors where a tensor is expected (stacked on the tape, as
+    Keras's ``convert_to_tensor`` does: ``ops.sum(model.losses)``)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if not takes_lists:
+            for i, a in enumerate(args):
+                if (type(a) is list or type(a) is tuple) and a and _has_tensor(a):
+                    args = args[:i] + (stack(a),) + args[i + 1:]
         try:
             return fn(*args, **kwargs)
         except SymbolicInput:
             from ckeras.ops import symbolic
             return symbolic.apply(wrapper, args, kwargs)
     return wrapper
+
+
+def _has_tensor(items):
+    for e in items:
+        if type(e) is Tensor or isinstance(e, Variable):
+            return True
+    return False
 
 
 def _v(x):
@@ -321,7 +334,7 @@ def dot(x1, x2):
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def einsum(subscripts, *operands):
     vals = [np.asarray(_v(o)) for o in operands]
     y = np.einsum(subscripts, *vals)
@@ -761,7 +774,7 @@ def _key_values(key):
     return key
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def getitem(x, key):
     """``x[key]``: basic and advanced indexing (repeated indices accumulate)."""
     a = _v(x)
@@ -852,7 +865,7 @@ def broadcast_to(x, shape):
     return _record(tape, y, (x,), (True,), lambda g: (_unb(g, sa),))
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def concatenate(xs, axis=0):
     vals = [np.asarray(_v(t)) for t in xs]
     y = np.concatenate(vals, axis=axis)
@@ -868,7 +881,7 @@ def concatenate(xs, axis=0):
     return _record(tape, y, xs, need, back)
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def stack(xs, axis=0):
     vals = [np.asarray(_v(t)) for t in xs]
     y = np.stack(vals, axis=axis)
