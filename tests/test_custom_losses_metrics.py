@@ -186,3 +186,20 @@ def test_model_add_loss_in_subclassed_call():
     grad = 2 / len(x) * x.T @ (z - y) + 2 * np.ones((3, 1))
     np.testing.assert_allclose(model.dense.kernel.numpy(), 1 - 0.1 * grad, rtol=1e-5)
     assert len(model.losses) == 1
+
+
+def test_custom_loss_model_saves_and_reloads_compiled(tmp_path):
+    x, y = linear_data()
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="relu"),
+                              layers.Dense(1)])
+    model.compile("adam", loss=my_mse)
+    model.fit(x, y, epochs=2, verbose=0)
+    for ext in ("keras", "h5"):
+        path = str(tmp_path / f"loss.{ext}")
+        model.save(path)
+        back = keras.models.load_model(path, custom_objects={"my_mse": my_mse})
+        np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(back.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0),
+                                   rtol=1e-5)
+        back.fit(x, y, epochs=1, verbose=0)   # still trains with the reloaded function
