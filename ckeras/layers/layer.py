@@ -342,7 +342,8 @@ class Layer:
     def build(self, input_shape):
         # A custom layer with sub-layers and no build of its own builds them
         # the Keras 3 way: by running call once (on zeros here).
-        if not self._builtin and self._tracked_layers() and input_shape is not None:
+        if (not self._builtin and self._tracked_layers() and input_shape is not None
+                and _owner(type(self), "build") is Layer):   # not via super().build()
             self.built = True
             self._dummy_call(input_shape)
         self.built = True
@@ -522,6 +523,17 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
+        if not cls._builtin:
+            # A custom __init__ without **kwargs: the base keys (name,
+            # trainable, dtype) are set after construction instead.
+            params = inspect.signature(cls.__init__).parameters
+            if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+                base = {k: config[k] for k in ("name", "trainable") if k in config
+                        and k not in params}
+                obj = cls(**{k: v for k, v in config.items() if k in params})
+                for k, v in base.items():
+                    setattr(obj, k, v)
+                return obj
         return cls(**config)
 
     # ---- introspection -----------------------------------------------------

@@ -68,7 +68,9 @@ class Model(StepsMixin, TrainingMixin, Layer):
     def build(self, input_shape=None):
         """Create the weights by running ``call`` on zeros of ``input_shape``
         (unless the subclass writes its own ``build``)."""
-        if input_shape is not None and not is_graph_model(type(self)) and self._has_call():
+        from ckeras.layers.layer import _owner
+        if (input_shape is not None and not is_graph_model(type(self)) and self._has_call()
+                and _owner(type(self), "build") is Model):   # not via super().build()
             self._build_input_shape = input_shape
             self._dummy_call(input_shape)
         self.built = True
@@ -203,6 +205,12 @@ class Model(StepsMixin, TrainingMixin, Layer):
     # ---- persistence (implemented in ckeras.saving) -------------------------------
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         from ckeras.saving import save_model
+        if not is_graph_model(type(self)) and str(filepath).lower().endswith((".h5", ".hdf5")) \
+                and not str(filepath).lower().endswith(".weights.h5"):
+            raise NotImplementedError(
+                f"Model {self.name!r} ({type(self).__name__}) is a subclassed model: the HDF5 "
+                "format only holds Functional and Sequential models (as in Keras). Save it "
+                "as .keras, or its weights with save_weights().")
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):

@@ -106,6 +106,8 @@ def eager(value):
     """Wrap a layer's plain result as ``Array`` (lists elementwise)."""
     if isinstance(value, np.ndarray):
         return value.view(Array)
+    if isinstance(value, Variable):   # a call returning a weight: its current value
+        return value.value.copy().view(Array)
     if isinstance(value, (list, tuple)):
         return type(value)(eager(v) for v in value)
     return value

@@ -229,3 +229,18 @@ def test_ops_dense_trains_exactly_like_the_builtin_dense():
         m.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
     for a, b in zip(built.get_weights(), custom.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_super_build_first_then_weights():
+    """tf.keras 2 code often calls super().build() before creating weights."""
+    class Early(layers.Layer):
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.inner = layers.Dense(2)
+            self.k = self.add_weight("k", (input_shape[-1], 2), "ones")
+
+        def call(self, x):
+            return self.inner(x) + ops.matmul(x, self.k)
+    layer = Early()
+    y = layer(np.ones((3, 4), "float32"))
+    assert y.shape == (3, 2) and len(layer.weights) == 3

@@ -147,3 +147,43 @@ def test_nested_subclassed_model_in_functional():
     w0 = inner.d1.kernel.numpy()
     model.fit(x, y, epochs=1, verbose=0)
     assert not np.allclose(inner.d1.kernel.numpy(), w0)
+
+
+def test_subclassed_model_to_h5_is_refused_clearly(tmp_path):
+    model = MLP()
+    model.build((None, 5))
+    with pytest.raises(NotImplementedError, match="subclassed"):
+        model.save(str(tmp_path / "m.h5"))
+
+
+def test_init_without_kwargs_and_call_returning_a_weight(tmp_path):
+    class Plain(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(1)
+
+        def call(self, x):
+            return self.d(x)
+
+    class ComputeSum(layers.Layer):           # keras.io: a non-trainable state weight
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,),
+                                         trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+    s = ComputeSum(2)
+    s(np.ones((2, 2)))
+    out = s(np.ones((2, 2)))
+    np.testing.assert_allclose(out.numpy(), [4, 4])
+    assert s.trainable_weights == [] and len(s.non_trainable_weights) == 1
+    x, y = regression(16)
+    model = Plain()
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "plain.keras")
+    model.save(path)
+    back = keras.models.load_model(path, custom_objects={"Plain": Plain})
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
