@@ -115,13 +115,12 @@ def eager(value):
 
 class Tape:
     """The nodes recorded while this tape was the innermost recording one."""
-    __slots__ = ("nodes", "watched", "layer_vars", "variables")
+    __slots__ = ("nodes", "watched", "variables")
 
     def __init__(self):
         self.nodes = []
         self.watched = set()      # ids of watched Variables (beyond trainable ones)
-        self.layer_vars = []      # weights written by layer nodes' own backward
-        self.variables = {}       # id -> Variable read by an op on this tape
+        self.variables = {}       # id -> Variable read by an op or a layer node
 
     def __enter__(self):
         _stack.append(self)
@@ -137,10 +136,11 @@ class Tape:
             return x
         return Tensor(np.asarray(x) if not isinstance(x, np.ndarray) else x, self)
 
-    def backward(self, seeds):
+    def backward(self, seeds, keep=()):
         """Run the nodes in reverse from ``seeds`` [(Tensor, gradient)];
         accumulate Variable gradients into ``.grad``; return {id: grad} of the
-        tensors reached (the caller picks its inputs out)."""
+        leaves reached and of the intermediate tensors whose ids are in
+        ``keep`` (other intermediate gradients are freed as soon as used)."""
         grads = {}
         for t, g in seeds:
             if type(t) is Tensor and t._tape is self:
@@ -156,7 +156,8 @@ class Tape:
                 g = grads.pop(id(out), None)
                 if g is None:
                     continue
-                done[id(out)] = g
+                if keep and id(out) in keep:
+                    done[id(out)] = g
             pgs = back(g)
             for p, pg in zip(parents, pgs):
                 if p is None or pg is None:
@@ -234,7 +235,7 @@ class GradientTape:
                                "one set of gradients; pass persistent=True for more.")
         self._used = True
         tape = self._tape
-        variables = list(tape.variables.values()) + tape.layer_vars
+        variables = list(tape.variables.values())
         for v in variables:
             v.zero_grad()
         touched = {id(v) for v in variables}
@@ -245,14 +246,15 @@ class GradientTape:
         for t, g in zip(targets, seeds_g):
             v = np.asarray(t.value if type(t) is Tensor else t)
             seeds.append((t, np.ones_like(v) if g is None else np.asarray(g, v.dtype)))
-        grads = tape.backward(seeds)
         single = not isinstance(sources, (list, tuple, dict))
         items = [sources] if single else (list(sources.values()) if isinstance(sources, dict)
                                           else list(sources))
+        grads = tape.backward(seeds, keep={id(s) for s in items if type(s) is Tensor})
         out = []
         for s in items:
             if isinstance(s, Variable):
-                out.append(s.grad.copy() if id(s) in touched and s._grad is not None else None)
+                reached = id(s) in touched and s._grad is not None and not s._grad_stale
+                out.append(s._grad.copy() if reached else None)
             elif type(s) is Tensor:
                 out.append(grads.get(id(s)))
             else:
