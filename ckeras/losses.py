@@ -204,7 +204,7 @@ def autodiff_forward_backward(values_fn, name, y_true, y_pred, sample_scale):
         scale = np.ones(n, p.dtype) if sample_scale is None else \
             np.broadcast_to(np.asarray(sample_scale, p.dtype), (n,))
         total = ops.sum(ops.multiply(per, scale))
-    if type(total) is not _tape.Tensor or total._tape is not tape:
+    if type(total) is not _tape.Tensor or total._tape is not tape.token:
         raise TypeError(f"Loss {name!r}: its value does not depend on y_pred through "
                         "ckeras.ops, so it has no gradient. Write it with ckeras.ops "
                         "(ops.mean, ops.square, ...) rather than numpy functions.")

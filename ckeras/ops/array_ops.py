@@ -105,7 +105,7 @@ def _tape():
 def _need(tape, x):
     t = type(x)
     if t is Tensor:
-        return x._tape is tape
+        return x._tape is tape.token
     if isinstance(x, Variable):
         return x.trainable or id(x) in tape.watched
     return False

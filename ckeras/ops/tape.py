@@ -26,14 +26,17 @@ _stack = []   # recording tapes, innermost last; None pauses recording
 class Tensor(OperatorMixin):
     """A value computed on a tape: numpy accepts it, ``.numpy()`` reads it.
 
-    ``value`` is the ndarray (or numpy scalar); ``_tape`` the tape that can
-    differentiate it (None once that tape is gone: then it is a constant).
+    ``value`` is the ndarray (or numpy scalar); ``_tape`` the token of the
+    tape that can differentiate it (a Tensor used on another tape is a
+    constant there). A token, not the tape: the tape holds its Tensors, and a
+    back-reference would make every tape a reference cycle, freed (with its
+    arrays) only by the garbage collector.
     """
     __slots__ = ("value", "_tape", "__weakref__")
 
     def __init__(self, value, tape=None):
         self.value = value
-        self._tape = tape
+        self._tape = None if tape is None else tape.token
 
     @property
     def shape(self):
@@ -113,11 +116,16 @@ def eager(value):
     return value
 
 
+class _Token:
+    __slots__ = ()
+
+
 class Tape:
     """The nodes recorded while this tape was the innermost recording one."""
-    __slots__ = ("nodes", "watched", "variables")
+    __slots__ = ("nodes", "watched", "variables", "token")
 
     def __init__(self):
+        self.token = _Token()
         self.nodes = []
         self.watched = set()      # ids of watched Variables (beyond trainable ones)
         self.variables = {}       # id -> Variable read by an op or a layer node
@@ -132,7 +140,7 @@ class Tape:
     def watch_value(self, x):
         """A Tensor (on this tape) for an array, or the array's own Tensor."""
         if type(x) is Tensor:
-            x._tape = self
+            x._tape = self.token
             return x
         return Tensor(np.asarray(x) if not isinstance(x, np.ndarray) else x, self)
 
@@ -143,7 +151,7 @@ class Tape:
         ``keep`` (other intermediate gradients are freed as soon as used)."""
         grads = {}
         for t, g in seeds:
-            if type(t) is Tensor and t._tape is self:
+            if type(t) is Tensor and t._tape is self.token:
                 _add(grads, id(t), g)
         done = {}
         for out, parents, back in reversed(self.nodes):
@@ -190,7 +198,7 @@ def current():
 
 def requires_grad(x, tape):
     if type(x) is Tensor:
-        return x._tape is tape
+        return x._tape is tape.token
     if isinstance(x, Variable):
         return x.trainable or id(x) in tape.watched
     return False
@@ -219,7 +227,7 @@ class GradientTape:
             if isinstance(t, Variable):
                 self._tape.watched.add(id(t))
             elif type(t) is Tensor:
-                t._tape = self._tape
+                t._tape = self._tape.token
             else:
                 raise TypeError(f"GradientTape.watch: expected a Tensor or Variable, got "
                                 f"{type(t).__name__}; wrap arrays with "
