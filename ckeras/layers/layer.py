@@ -288,10 +288,15 @@ class Layer:
         if not self.trainable:
             return []
         own = [w for w in self._weights if w.trainable]
+        if not self.__dict__.get("_sublayers"):
+            return own
         return _unique(own + [w for l in self._tracked_layers() for w in l.trainable_weights])
 
     @property
     def non_trainable_weights(self):
+        if not self.__dict__.get("_sublayers"):
+            return list(self._weights) if not self.trainable else \
+                [w for w in self._weights if not w.trainable]
         subs = self._tracked_layers()
         if not self.trainable:
             return _unique(list(self._weights) + [w for l in subs for w in l.weights])
@@ -448,6 +453,8 @@ class Layer:
                     g = np.zeros_like(t.value)
                 dxs.append(None if g is None else np.reshape(g, np.shape(_value_of(t))))
             return dxs if isinstance(xs, (list, dict)) else dxs[0]
+        # Whether an output depends on the tape at all (Lambda refuses otherwise).
+        backward.connected = any(type(t) is Tensor and t._tape is tape.token for t in outs)
         return (values if multi else values[0]), backward
 
     def call(self, inputs, training=False):
@@ -593,7 +600,8 @@ def _mode(cls):
     mode = _MODES.get(cls)
     if mode is None:
         call_owner, fwd_owner = _owner(cls, "call"), _owner(cls, "forward")
-        if call_owner is Layer or (fwd_owner is not Layer and not issubclass(call_owner, fwd_owner)):
+        if call_owner is Layer or (fwd_owner is not Layer and not issubclass(call_owner, fwd_owner)) \
+                or fwd_owner.__dict__.get("_forward_is_primary", False):
             mode = "kernel"
         elif _owner(cls, "backward") is not Layer:
             mode = "manual"
