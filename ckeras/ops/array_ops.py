@@ -45,6 +45,7 @@ __all__ = [
     "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "eye",
     "linspace", "convert_to_tensor", "convert_to_numpy", "cast", "shape", "ndim", "size",
     "stop_gradient", "one_hot", "segment_sum", "top_k", "identity",
+    "tril", "triu", "unstack", "normalize", "cond", "fori_loop", "while_loop", "is_tensor",
     "Tensor", "GradientTape",
 ]
 
@@ -1189,6 +1190,65 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
     ids = np.asarray(_v(x)).astype(np.intp)
     out = (ids[..., None] == np.arange(num_classes)).astype(_dtype(dtype))
     return out if axis == -1 else np.moveaxis(out, -1, axis)
+
+
+@op
+def tril(x, k=0):
+    a = np.asarray(_v(x))
+    return multiply(x, np.tril(np.ones(a.shape[-2:], a.dtype if a.dtype.kind == "f" else _F32), k))
+
+
+@op
+def triu(x, k=0):
+    a = np.asarray(_v(x))
+    return multiply(x, np.triu(np.ones(a.shape[-2:], a.dtype if a.dtype.kind == "f" else _F32), k))
+
+
+@op
+def unstack(x, num=None, axis=0):
+    n = np.shape(_v(x))[axis]
+    index = [builtins_slice(None)] * np.ndim(_v(x))
+    out = []
+    for i in range(n):
+        index[axis] = i
+        out.append(getitem(x, tuple(index)))
+    return out
+
+
+@op
+def normalize(x, axis=-1, order=2):
+    """x / ||x|| along ``axis`` (the norm floored at 1e-12, as Keras)."""
+    from ckeras.ops import linalg
+    return divide(x, maximum(linalg.norm(x, ord=order, axis=axis, keepdims=True), 1e-12))
+
+
+def cond(pred, true_fn, false_fn):
+    """Eager: the branch ``pred`` picks (its ops record on the tape)."""
+    return true_fn() if bool(np.asarray(_v(pred))) else false_fn()
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    val = init_val
+    for i in range(int(lower), int(upper)):
+        val = body_fun(i, val)
+    return val
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    single = not isinstance(loop_vars, (list, tuple))
+    state = (loop_vars,) if single else tuple(loop_vars)
+    steps = 0
+    while bool(np.asarray(_v(cond(*state)))):
+        if maximum_iterations is not None and steps >= maximum_iterations:
+            break
+        state = body(*state)
+        state = (state,) if single else tuple(state)
+        steps += 1
+    return state[0] if single else type(loop_vars)(state)
+
+
+def is_tensor(x):
+    return isinstance(x, (np.ndarray, Tensor, Variable, KerasTensor))
 
 
 # ---- numpy ufuncs on tensors ------------------------------------------------------------

@@ -10,6 +10,7 @@ from ckeras.ops.array_ops import _float, _need, _record, _stack, _unary, _v, op
 __all__ = [
     "relu", "relu6", "sigmoid", "softmax", "log_softmax", "gelu", "silu", "swish", "elu",
     "selu", "leaky_relu", "softplus", "softsign", "hard_sigmoid", "hard_silu", "tanh",
+    "log_sigmoid",
     "moments", "batch_normalization", "one_hot", "sparse_categorical_crossentropy",
     "categorical_crossentropy", "binary_crossentropy", "conv", "max_pool", "average_pool",
 ]
@@ -149,6 +150,12 @@ def leaky_relu(x, negative_slope=0.2):
 def softplus(x):
     return _unary(x, lambda a: np.logaddexp(0, _float(a)),
                   lambda g, a, y: g * _sigmoid_value(a))
+
+
+@op
+def log_sigmoid(x):
+    return _unary(x, lambda a: -np.logaddexp(0, -_float(a)),
+                  lambda g, a, y: g * _sigmoid_value(-a))
 
 
 @op

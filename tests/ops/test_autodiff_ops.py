@@ -228,6 +228,16 @@ def test_shape_ops():
     check(lambda x: ops.moveaxis(x, 0, -1), rand(2, 3, 4))
 
 
+def test_masks_loops_and_normalize():
+    check(lambda x: ops.tril(x) + ops.triu(x, 1) * 2, rand(2, 3, 3))
+    check(lambda x: ops.normalize(x, axis=-1), rand(3, 4))
+    check(nn.log_sigmoid, rand(3, 4))
+    check(lambda x: ops.unstack(x, axis=1)[2] * 3, rand(2, 4))
+    check(lambda x: ops.fori_loop(0, 3, lambda i, v: v * x, x), rand(3))
+    check(lambda x: ops.cond(True, lambda: ops.exp(x), lambda: x), rand(3))
+    assert ops.while_loop(lambda i: i < 5, lambda i: i + 2, 0) == 6
+
+
 def test_segment_sum_and_cast():
     check(lambda x: ops.segment_sum(x, np.array([0, 2, 0, 1]), num_segments=3), rand(4, 2))
     check(lambda x: ops.cast(x, "float64") * 2, rand(3))
