@@ -124,8 +124,6 @@ class Lambda(Layer):
             kwargs["training"] = training
         return _float32_like(self.function(x, **kwargs), x)
 
-    _forward_is_primary = True   # forward (with its float32 rule) runs even beside call()
-
     def forward(self, x, training=False, mask=None):
         if self.gradient is None:
             return self._tape_forward(x, training, mask)

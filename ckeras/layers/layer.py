@@ -600,8 +600,9 @@ def _mode(cls):
     mode = _MODES.get(cls)
     if mode is None:
         call_owner, fwd_owner = _owner(cls, "call"), _owner(cls, "forward")
-        if call_owner is Layer or (fwd_owner is not Layer and not issubclass(call_owner, fwd_owner)) \
-                or fwd_owner.__dict__.get("_forward_is_primary", False):
+        # Whichever is defined further down the class tree wins; a class that
+        # defines both (a built-in with a Keras-signature call) keeps forward.
+        if call_owner is Layer or (fwd_owner is not Layer and issubclass(fwd_owner, call_owner)):
             mode = "kernel"
         elif _owner(cls, "backward") is not Layer:
             mode = "manual"

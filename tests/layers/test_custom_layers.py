@@ -244,3 +244,25 @@ def test_super_build_first_then_weights():
     layer = Early()
     y = layer(np.ones((3, 4), "float32"))
     assert y.shape == (3, 2) and len(layer.weights) == 3
+
+
+def test_gradient_mode_of_a_class():
+    from ckeras.layers.layer import _mode
+
+    class Both(layers.Layer):          # a built-in style layer with a Keras call too
+        def forward(self, x, training=False, mask=None):
+            return x * 3, lambda dy, need_dx=True: dy * 3
+
+        def call(self, x):
+            raise AssertionError("forward must win")
+
+    class UserOnDense(layers.Dense):   # overriding call on a built-in: call wins
+        def call(self, x):
+            return ops.matmul(x, self.kernel) * 2
+
+    assert _mode(Both) == "kernel" and _mode(layers.Dense) == "kernel"
+    assert _mode(UserOnDense) == "autodiff" and _mode(Linear) == "autodiff"
+    assert Both()(np.ones((1, 2), "float32")).tolist() == [[3.0, 3.0]]
+    d = UserOnDense(2, use_bias=False)
+    x = np.ones((1, 3), "float32")
+    np.testing.assert_allclose(d(x), 2 * x @ d.kernel.value)
