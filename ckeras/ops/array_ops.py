@@ -1294,4 +1294,67 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     return getattr(ufunc, method)(*vals, **kwargs)
 
 
+_FUNCTIONS = {
+    np.concatenate: concatenate, np.stack: stack, np.sum: sum, np.mean: mean, np.max: max,
+    np.amax: max, np.min: min, np.amin: min, np.prod: prod, np.std: std, np.var: var,
+    np.reshape: reshape, np.transpose: transpose, np.expand_dims: expand_dims,
+    np.squeeze: squeeze, np.where: where, np.clip: clip, np.dot: dot, np.tensordot: tensordot,
+    np.einsum: einsum, np.tile: tile, np.repeat: repeat, np.take: take,
+    np.take_along_axis: take_along_axis, np.pad: pad, np.broadcast_to: broadcast_to,
+    np.flip: flip, np.cumsum: cumsum, np.sort: sort, np.swapaxes: swapaxes,
+    np.moveaxis: moveaxis, np.ravel: ravel, np.split: split, np.outer: outer,
+    np.zeros_like: zeros_like, np.ones_like: ones_like, np.full_like: full_like,
+    np.argmax: argmax, np.argmin: argmin, np.argsort: argsort, np.any: any, np.all: all,
+    np.round: round, np.tril: tril, np.triu: triu,
+}
+_PARAMS = {}
+
+
+def _accepts(fn, kwargs):
+    if fn not in _PARAMS:
+        import inspect
+        _PARAMS[fn] = set(inspect.signature(fn).parameters)
+    return set(kwargs) <= _PARAMS[fn]
+
+
+def _plain_values(v):
+    if type(v) is Tensor or isinstance(v, Variable):
+        return np.asarray(v.value)
+    if type(v) is KerasTensor:
+        raise TypeError("numpy functions cannot run on a symbolic KerasTensor; use the "
+                        "ckeras.ops function of the same name.")
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain_values(e) for e in v)
+    return v
+
+
+def _tracked_in(v, tape):
+    if isinstance(v, (list, tuple)):
+        return builtins_any(_tracked_in(e, tape) for e in v)
+    return _need(tape, v)
+
+
+def apply_function(func, args, kwargs):
+    """What ``np.<function>(tensor, ...)`` does (NEP 18): the matching op
+    (``np.concatenate`` records ``ops.concatenate``), else numpy on plain
+    values, refused while one of the inputs needs a gradient."""
+    fn = _FUNCTIONS.get(func)
+    if fn is not None and _accepts(fn, kwargs):
+        return fn(*args, **kwargs)
+    out = func(*_plain_values(args), **{k: _plain_values(v) for k, v in kwargs.items()})
+    tape = _tape()
+    if (tape is not None and _floating(out)
+            and (_tracked_in(args, tape) or _tracked_in(list(kwargs.values()), tape))):
+        # (shapes, counts, comparisons carry no gradient and pass)
+        raise TypeError(f"numpy's {func.__name__} has no gradient on the tape; use ckeras.ops "
+                        "inside call() (or ops.stop_gradient first).")
+    return out
+
+
+def _floating(out):
+    if isinstance(out, (list, tuple)):
+        return builtins_any(_floating(o) for o in out)
+    return isinstance(out, (np.ndarray, np.floating)) and np.result_type(out).kind in "fc"
+
+
 _operators._ops = __import__(__name__, fromlist=["_"])

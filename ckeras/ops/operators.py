@@ -140,3 +140,7 @@ class OperatorMixin:
         """numpy ufuncs on tensors go through the op of the same meaning
         (``np.tanh(x)`` records as ``ops.tanh(x)``); others see plain values."""
         return _ops.apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """numpy functions likewise (``np.concatenate([x, y])``)."""
+        return _ops.apply_function(func, args, kwargs)

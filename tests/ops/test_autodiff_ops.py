@@ -354,6 +354,17 @@ def test_untracked_numpy_ufunc_on_tape_raises():
     with GradientTape():
         with pytest.raises(TypeError, match="no gradient"):
             np.arctan(w)
+        with pytest.raises(TypeError, match="no gradient"):
+            np.percentile(w, 50)
+        assert np.shape(w) == (3,) and np.ndim(w) == 1      # introspection passes
+
+
+def test_numpy_functions_on_tensors_record_their_op():
+    check(lambda a, b: np.concatenate([a, b], axis=1), rand(2, 3), rand(2, 2))
+    check(lambda a: np.mean(a, axis=0) + np.sum(a) + np.max(a, axis=1).sum(), rand(3, 4))
+    check(lambda a, b: np.where(a > 0, a, b * 2), rand(3), rand(3))
+    check(lambda a: np.transpose(np.reshape(a, (4, 3))) @ np.ones(4), rand(3, 4))
+    check(lambda a: np.clip(np.expand_dims(a, 0), -0.5, 0.5), rand(5))
 
 
 def test_public_names_are_the_differentiable_ops():
