@@ -1308,6 +1308,8 @@ _FUNCTIONS = {
     np.round: round, np.tril: tril, np.triu: triu,
 }
 _PARAMS = {}
+_INTROSPECTION = {np.shape: shape, np.ndim: ndim, np.size: lambda x: math.prod(
+    d for d in shape(x) if d is not None)}
 
 
 def _accepts(fn, kwargs):
@@ -1341,6 +1343,8 @@ def apply_function(func, args, kwargs):
     fn = _FUNCTIONS.get(func)
     if fn is not None and _accepts(fn, kwargs):
         return fn(*args, **kwargs)
+    if func in _INTROSPECTION and len(args) == 1 and not kwargs:
+        return _INTROSPECTION[func](args[0])   # also for KerasTensors (shape with None)
     out = func(*_plain_values(args), **{k: _plain_values(v) for k, v in kwargs.items()})
     tape = _tape()
     if (tape is not None and _floating(out)
