@@ -317,9 +317,27 @@ def matmul(x1, x2):
         g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
                         + (a2.shape[-2], b2.shape[-1]))
         da = _unb(_gemm_t(g2, b2, False, True), a2.shape).reshape(a.shape) if n1 else None
-        db = _unb(_gemm_t(a2, g2, True, False), b2.shape).reshape(b.shape) if n2 else None
+        db = None
+        if n2 and _gemm_into_grad(x2, a2, g2):
+            pass   # a weight's gradient written by the GEMM itself (beta=0 or 1)
+        elif n2:
+            db = _unb(_gemm_t(a2, g2, True, False), b2.shape).reshape(b.shape)
         return da, db
     return _record(tape, y, (x1, x2), (n1, n2), back)
+
+
+def _gemm_into_grad(var, a, g):
+    """``var.grad (+)= a^T g`` straight into the weight's gradient buffer
+    (the fused Dense kernel's trick: no temporary, no zero-fill), when
+    ``var`` is a 2-D float32 weight and the operands are plain 2-D float32."""
+    if not (isinstance(var, Variable) and var.value.ndim == 2 and var.value.dtype == _F32
+            and type(a) is _ndarray and a.ndim == 2 and a.dtype == _F32
+            and isinstance(g, _ndarray) and g.ndim == 2 and g.dtype == _F32):
+        return False
+    from ckeras import ops as _kops
+    buf, fresh = var.grad_for_overwrite()
+    _kops.matmul(a, np.ascontiguousarray(g), True, False, out=buf, beta=0.0 if fresh else 1.0)
+    return True
 
 
 @op

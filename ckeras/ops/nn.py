@@ -25,9 +25,23 @@ def _kernels():
     return _kops
 
 
+def _fused32(a):
+    return type(a) is np.ndarray and a.dtype == np.float32 and a.ndim >= 1
+
+
+def _relu_value(a):
+    return _kernels().activation_from_output("relu", a) if _fused32(a) else np.maximum(a, 0)
+
+
+def _relu_grad(g, a, y):
+    if _fused32(y) and isinstance(g, np.ndarray) and g.shape == y.shape:
+        return _kernels().activation_backward_from_output("relu", g, y)   # one fused pass
+    return g * (a > 0)
+
+
 @op
 def relu(x):
-    return _unary(x, lambda a: np.maximum(a, 0), lambda g, a, y: g * (a > 0))
+    return _unary(x, _relu_value, _relu_grad)
 
 
 @op
