@@ -101,9 +101,6 @@ class Variable(OperatorMixin):
     def __len__(self):
         return len(self.value)
 
-    def __bool__(self):
-        return bool(self.value)
-
     def __array__(self, dtype=None, copy=None):
         return self.value if dtype is None else self.value.astype(dtype)
 

@@ -489,6 +489,11 @@ class Layer:
 
     def __call__(self, inputs, *args, **kwargs):
         from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
+        if args and any_symbolic(list(args)):
+            raise NotImplementedError(
+                f"Layer {self.name!r}: several symbolic positional inputs are not supported "
+                "in the functional API; pass them as one list, layer([a, b]), and unpack "
+                "the list in call().")
         if any_symbolic(inputs):
             return symbolic_call(self, inputs, kwargs)
         training = kwargs.pop("training", None)
