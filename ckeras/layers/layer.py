@@ -502,6 +502,7 @@ class Layer:
         mask = kwargs.pop("mask", None)
         tape = _tape_mod.current()
         if _mode(type(self)) == "autodiff":
+            inputs = _to_floatx(inputs)
             self._maybe_build(_shapes_of_any(inputs))
             self.__dict__["_losses"] = []
             _training_stack.append(bool(training))
@@ -712,6 +713,22 @@ def _shapes_of(x):
     if isinstance(x, list):
         return [(None,) + a.shape[1:] for a in x]
     return (None,) + x.shape[1:]
+
+
+def _to_floatx(x):
+    """Keras converts a layer's float inputs to its dtype (float32): float64
+    arrays and nested Python lists of numbers become float32 arrays."""
+    if isinstance(x, np.ndarray):
+        return x.astype(np.float32) if x.dtype == np.float64 else x
+    if isinstance(x, dict):
+        return {k: _to_floatx(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        if x and all(isinstance(v, (int, float)) or (isinstance(v, list) and v
+                     and not hasattr(v[0], "shape")) for v in x):
+            a = np.asarray(x)
+            return a.astype(np.float32) if a.dtype == np.float64 else a
+        return type(x)(_to_floatx(v) for v in x)
+    return x
 
 
 def _shapes_of_any(x):
