@@ -207,3 +207,85 @@ def test_fit_without_loss_needs_a_train_step():
     with pytest.raises((RuntimeError, ValueError, NotImplementedError)):
         model.compile("adam")
         model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)
+
+
+def test_functional_subclass_train_step_with_own_trackers():
+    loss_fn = keras.losses.MeanSquaredError()
+    loss_tracker = keras.metrics.Mean(name="loss")
+    mae_metric = keras.metrics.MeanAbsoluteError(name="mae")
+
+    class Custom(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            with keras.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = loss_fn(y, y_pred)
+            trainable_vars = self.trainable_variables
+            self.optimizer.apply(tape.gradient(loss, trainable_vars), trainable_vars)
+            loss_tracker.update_state(loss)
+            mae_metric.update_state(y, y_pred)
+            return {"loss": loss_tracker.result(), "mae": mae_metric.result()}
+
+        @property
+        def metrics(self):
+            return [loss_tracker, mae_metric]
+    x, y = regression()
+    inputs = keras.Input(shape=(4,))
+    model = Custom(inputs, layers.Dense(1)(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    hist = model.fit(x, y, epochs=10, verbose=0)
+    assert hist.history["loss"][-1] < 0.3 * hist.history["loss"][0]
+    assert set(hist.history) == {"loss", "mae"}
+
+
+def test_gan_two_optimizers_and_compile_override():
+    latent = 3
+
+    class GAN(keras.Model):
+        def __init__(self, discriminator, generator):
+            super().__init__()
+            self.discriminator, self.generator = discriminator, generator
+            self.seed_generator = keras.random.SeedGenerator(1337)
+            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+        def compile(self, d_optimizer, g_optimizer, loss_fn):
+            super().compile()
+            self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def train_step(self, real):
+            batch_size = ops.shape(real)[0]
+            z = keras.random.normal((batch_size, latent), seed=self.seed_generator)
+            fake = self.generator(z)
+            combined = ops.concatenate([fake, real], axis=0)
+            labels = ops.concatenate([ops.ones((batch_size, 1)), ops.zeros((batch_size, 1))], 0)
+            with keras.GradientTape() as tape:
+                d_loss = self.loss_fn(labels, self.discriminator(combined))
+            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+            before = [w.numpy() for w in self.discriminator.weights]
+            with keras.GradientTape() as tape:
+                g_loss = self.loss_fn(ops.zeros((batch_size, 1)),
+                                      self.discriminator(self.generator(z)))
+            grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            assert all(g is not None for g in grads)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            for b, w in zip(before, self.discriminator.weights):   # only G moved
+                np.testing.assert_array_equal(b, w.numpy())
+            self.d_loss_tracker.update_state(d_loss)
+            self.g_loss_tracker.update_state(g_loss)
+            return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+    disc = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+    gen = keras.Sequential([keras.Input((latent,)), layers.Dense(8, activation="relu"),
+                            layers.Dense(4)])
+    gan = GAN(disc, gen)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+                keras.losses.BinaryCrossentropy())
+    hist = gan.fit(RNG.standard_normal((64, 4)).astype("float32"), epochs=2, batch_size=16,
+                   verbose=0)
+    assert set(hist.history) == {"d_loss", "g_loss"}
