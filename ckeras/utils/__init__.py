@@ -19,3 +19,15 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
 def plot_history(history, path=None, show=False):
     from ckeras.utils.plotting import plot_history as impl
     return impl(history, path, show=show)
+
+
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) of a batch as a custom ``train_step`` receives it."""
+    from ckeras.models.steps import unpack_x_y_sample_weight as impl
+    return impl(data)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)

@@ -27,10 +27,10 @@ class CustomModel(keras.Model):
         return self.out(self.hidden(x))
 
     def train_step(self, data):
-        x, y = data
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with keras.GradientTape() as tape:
             y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
         for metric in self.metrics:
