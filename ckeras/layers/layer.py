@@ -430,6 +430,9 @@ class Layer:
             _tape_mod._stack.pop()
             _training_stack.pop()
             _loss_collectors.pop()
+        keys = sorted(y) if isinstance(y, dict) else None   # outputs by name
+        if keys is not None:
+            y = [y[k] for k in keys]
         multi = isinstance(y, (list, tuple))
         outs = list(y) if multi else [y]
         values = [_value_of(t) for t in outs]
@@ -438,6 +441,8 @@ class Layer:
                                                    for l in added)))
 
         def backward(dy, need_dx=True):
+            if isinstance(dy, dict):
+                dy = [dy.get(k) for k in keys]
             dys = list(dy) if multi else [dy]
             seeds = [(t, d) for t, d in zip(outs, dys) if d is not None]
             seeds += [(l, np.ones_like(np.asarray(l.value))) for l in added if type(l) is Tensor]
@@ -455,6 +460,8 @@ class Layer:
             return dxs if isinstance(xs, (list, dict)) else dxs[0]
         # Whether an output depends on the tape at all (Lambda refuses otherwise).
         backward.connected = any(type(t) is Tensor and t._tape is tape.token for t in outs)
+        if keys is not None:
+            return dict(zip(keys, values)), backward
         return (values if multi else values[0]), backward
 
     def call(self, inputs, training=False):

@@ -39,7 +39,20 @@ class Model(StepsMixin, TrainingMixin, Layer):
 
     @property
     def output_names(self):
+        keys = getattr(self, "_output_keys", None)
+        if keys is not None:
+            return list(keys)
         return [f"output_{i}" for i in range(getattr(self, "_n_outputs", 1))]
+
+    def compile(self, optimizer="rmsprop", loss=None, *args, **kwargs):
+        if not is_graph_model(type(self)):
+            # A subclassed model's outputs are known only once it runs: a list
+            # or dict of losses says how many (and their names).
+            if isinstance(loss, dict):
+                self._output_keys = sorted(loss)
+            elif isinstance(loss, (list, tuple)):
+                self._n_outputs = len(loss)
+        return TrainingMixin.compile(self, optimizer, loss, *args, **kwargs)
 
     @property
     def input_names(self):
@@ -82,16 +95,30 @@ class Model(StepsMixin, TrainingMixin, Layer):
     def _output_activation(self, k):
         return None
 
+    def _format_outputs(self, results):
+        keys = getattr(self, "_output_keys", None)
+        if keys is not None and not is_graph_model(type(self)) and len(keys) == len(results):
+            return dict(zip(keys, results))
+        return TrainingMixin._format_outputs(self, results)
+
     def _run_forward(self, xs, training, fuse=None):
         x = self._as_call_input(list(xs))
         y, back = self._tape_forward(x, training, None)
+        keys = None
+        if isinstance(y, dict):   # outputs by name, in output_names order
+            keys = getattr(self, "_output_keys", None) or sorted(y)
+            self._output_keys = keys
+            y = [y[k] for k in keys]
         multi = isinstance(y, (list, tuple))
         outs = list(y) if multi else [y]
-        self._n_outputs = len(outs)
+        if keys is None:
+            self._n_outputs = len(outs)
 
         def backward(douts, need_dx=False):
             if multi:
                 d = [np.zeros_like(o) if g is None else g for g, o in zip(douts, outs)]
+                if keys is not None:
+                    d = dict(zip(keys, d))
             else:
                 d = douts[0]
             dx = back(d, need_dx)

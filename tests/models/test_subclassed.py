@@ -187,3 +187,31 @@ def test_init_without_kwargs_and_call_returning_a_weight(tmp_path):
     model.save(path)
     back = keras.models.load_model(path, custom_objects={"Plain": Plain})
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_multi_output_subclassed_models_list_and_dict():
+    class TwoHeads(keras.Model):
+        def __init__(self, as_dict=False, **kw):
+            super().__init__(**kw)
+            self.as_dict = as_dict
+            self.body = layers.Dense(8, activation="relu")
+            self.a, self.b = layers.Dense(1), layers.Dense(2)
+
+        def call(self, x):
+            h = self.body(x)
+            if self.as_dict:
+                return {"score": self.a(h), "pair": self.b(h)}
+            return [self.a(h), self.b(h)]
+    x, y = regression()
+    y2 = np.concatenate([y, -y], axis=1)
+    m = TwoHeads()
+    m.compile(keras.optimizers.Adam(0.02), loss=["mse", "mae"], loss_weights=[1.0, 0.5])
+    hist = m.fit(x, [y, y2], epochs=8, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert {"output_0_loss", "output_1_loss"} <= set(hist.history)
+    d = TwoHeads(as_dict=True)
+    d.compile("adam", loss={"score": "mse", "pair": "mse"})
+    hist = d.fit(x, {"score": y, "pair": y2}, epochs=3, verbose=0)
+    assert {"score_loss", "pair_loss"} <= set(hist.history)
+    out = d.predict(x[:4], verbose=0)
+    assert sorted(out) == ["pair", "score"] and out["pair"].shape == (4, 2)
