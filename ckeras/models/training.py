@@ -288,6 +288,10 @@ class TrainingMixin:
         custom = self._overrides("test_step")
         if custom:
             self.reset_metrics()
+        elif self._outputs_spec is None:
+            raise ValueError("Validation/evaluation needs a loss: the model was compiled "
+                             "without one (its train_step computes its own). Override "
+                             "test_step too, or pass loss=... to compile().")
         else:
             self._plan_fusion()
             self._reset_trackers()
