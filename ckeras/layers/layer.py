@@ -272,8 +272,11 @@ class Layer:
 
     @property
     def losses(self):
-        """Losses added in the last call of this layer and its sub-layers."""
+        """As Keras: the losses added in the last call, then the weight
+        regularization penalties, of this layer and its sub-layers (tape
+        Tensors inside a GradientTape, so ``sum(model.losses)`` trains)."""
         out = list(self.__dict__.get("_losses", []))
+        out += [weight_penalty(w) for w in self._weights if w.regularizer is not None]
         for layer in self._tracked_layers():
             out += layer.losses
         return out
@@ -625,6 +628,16 @@ def _mode(cls):
             mode = "autodiff"
         _MODES[cls] = mode
     return mode
+
+
+def weight_penalty(w):
+    """``w.regularizer(w)``, with its gradient on the recording tape."""
+    value = np.asarray(w.regularizer(w.value), np.float32)
+    tape = _tape_mod.current()
+    if tape is None or not _tape_mod.requires_grad(w, tape):
+        return value
+    from ckeras.ops.array_ops import _record
+    return _record(tape, value, (w,), (True,), lambda g: (g * w.regularizer.gradient(w.value),))
 
 
 def _plain_config_value(v):

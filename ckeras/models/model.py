@@ -133,6 +133,18 @@ class Model(StepsMixin, TrainingMixin, Layer):
         return summary_mod.render(self.name, rows, summary_mod.totals_lines(self),
                                   connected=False)
 
+    @property
+    def losses(self):
+        if not is_graph_model(type(self)):
+            return Layer.losses.fget(self)
+        out, seen = [], set()
+        for layer in self.layers:     # a graph model: its layers' losses
+            for loss in layer.losses:
+                if id(loss) not in seen:
+                    seen.add(id(loss))
+                    out.append(loss)
+        return out
+
     # ---- weights -----------------------------------------------------------
     def _unique_weights(self, attr):
         seen, out = set(), []

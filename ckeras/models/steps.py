@@ -13,7 +13,7 @@ import numpy as np
 
 from ckeras import metrics as metrics_mod
 from ckeras.ops import array_ops as ops
-from ckeras.ops.tape import Tensor, current, requires_grad
+from ckeras.ops.tape import Tensor
 
 
 class CompileMetrics(metrics_mod.Metric):
@@ -135,8 +135,7 @@ class StepsMixin:
                 if spec.loss is not None:
                     value = spec.loss(yk, pk, sample_weight)
                     terms.append(value if spec.weight == 1.0 else ops.multiply(value, spec.weight))
-        terms += list(self.losses)
-        terms += [_penalty(w) for w in self.trainable_weights if w.regularizer is not None]
+        terms += list(self.losses)   # add_loss values and weight penalties
         if not terms:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         total = terms[0]
@@ -181,13 +180,3 @@ class StepsMixin:
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
-
-
-def _penalty(w):
-    """A weight's regularizer penalty, with its gradient on the tape."""
-    from ckeras.ops.array_ops import _record
-    value = np.asarray(w.regularizer(w.value), np.float32)
-    tape = current()
-    if tape is None or not requires_grad(w, tape):
-        return value
-    return _record(tape, value, (w,), (True,), lambda g: (g * w.regularizer.gradient(w.value),))

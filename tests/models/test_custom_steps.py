@@ -289,3 +289,24 @@ def test_gan_two_optimizers_and_compile_override():
     hist = gan.fit(RNG.standard_normal((64, 4)).astype("float32"), epochs=2, batch_size=16,
                    verbose=0)
     assert set(hist.history) == {"d_loss", "g_loss"}
+
+
+def test_model_losses_include_weight_penalties_on_the_tape():
+    x, y = regression(32)
+
+    def build():
+        keras.utils.set_random_seed(5)
+        return keras.Sequential([keras.Input((4,)), layers.Dense(
+            3, activation="tanh", kernel_regularizer=keras.regularizers.l2(0.1)),
+            layers.Dense(1)])
+    a, b = build(), build()
+    assert len(a.losses) == 1
+    b.compile(keras.optimizers.SGD(0.1), "mse")
+    b.train_on_batch(x, y)
+    with keras.GradientTape() as tape:
+        loss = keras.losses.MeanSquaredError()(y, a(x, training=True))
+        loss += sum(a.losses)
+    grads = tape.gradient(loss, a.trainable_weights)
+    keras.optimizers.SGD(0.1).apply_gradients(zip(grads, a.trainable_weights))
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-7)
