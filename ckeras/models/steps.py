@@ -143,6 +143,25 @@ class StepsMixin:
             total = ops.add(total, t)
         return total
 
+    def compiled_loss(self, y, y_pred, sample_weight=None, regularization_losses=None):
+        """tf.keras 2's train_step API: ``compute_loss`` (which adds
+        ``self.losses`` itself), tracked as the "loss" metric as tf.keras 2 did."""
+        loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+        if getattr(self, "_loss_metric", None) is not None:
+            self._loss_metric.update_state(np.asarray(_value(loss)))
+        return loss
+
+    @property
+    def compiled_metrics(self):
+        """tf.keras 2's ``self.compiled_metrics.update_state(y, y_pred)``."""
+        model = self
+
+        class _Compiled:
+            def update_state(self, y, y_pred, sample_weight=None):
+                if getattr(model, "_compile_metrics", None) is not None:
+                    model._compile_metrics.update_state(y, y_pred, sample_weight)
+        return _Compiled()
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if getattr(self, "_compile_metrics", None) is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)

@@ -310,3 +310,22 @@ def test_model_losses_include_weight_penalties_on_the_tape():
     keras.optimizers.SGD(0.1).apply_gradients(zip(grads, a.trainable_weights))
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-7)
+
+
+def test_tf_keras2_train_step_with_compiled_loss_and_metrics():
+    class Old(CustomModel):
+        def train_step(self, data):
+            x, y = data
+            with keras.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+            gradients = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+            self.compiled_metrics.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+    x, y = regression()
+    model = Old()
+    model.compile(keras.optimizers.Adam(0.02), "mse", metrics=["mae"])
+    hist = model.fit(x, y, epochs=10, batch_size=16, verbose=0)
+    assert set(hist.history) == {"loss", "mae"}
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
