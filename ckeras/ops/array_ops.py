@@ -46,6 +46,7 @@ __all__ = [
     "linspace", "convert_to_tensor", "convert_to_numpy", "cast", "shape", "ndim", "size",
     "stop_gradient", "one_hot", "segment_sum", "top_k", "identity",
     "tril", "triu", "unstack", "normalize", "cond", "fori_loop", "while_loop", "is_tensor",
+    "custom_gradient", "vectorized_map",
     "Tensor", "GradientTape",
 ]
 
@@ -1263,6 +1264,43 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
         state = (state,) if single else tuple(state)
         steps += 1
     return state[0] if single else type(loop_vars)(state)
+
+
+def custom_gradient(f):
+    """Keras's decorator: ``f(*inputs)`` returns ``(y, grad_fn)`` and
+    ``grad_fn(upstream)`` the gradient of each input; ``f`` runs on plain
+    values and the tape records one node with ``grad_fn`` as its backward."""
+    @functools.wraps(f)
+    def wrapper(*args):
+        tape = _tape()
+        need = [tape is not None and _need(tape, a) for a in args]
+        _stack.append(None)
+        try:
+            y, grad_fn = f(*[_v(a) for a in args])
+        finally:
+            _stack.pop()
+        if not builtins_any(need):
+            return y
+
+        def back(g):
+            grads = grad_fn(g)
+            grads = list(grads) if isinstance(grads, (list, tuple)) else [grads]
+            if len(grads) != len(args):
+                raise ValueError(f"custom_gradient {f.__name__}: grad_fn returned "
+                                 f"{len(grads)} gradients for {len(args)} inputs.")
+            return [None if gr is None else np.asarray(_v(gr)) for gr in grads]
+        return _record(tape, np.asarray(_v(y)), args, need, back)
+    return wrapper
+
+
+def vectorized_map(function, elements):
+    """``function`` over the first axis of ``elements``, results stacked."""
+    n = len(elements[0]) if isinstance(elements, (list, tuple)) else len(_v(elements))
+    if isinstance(elements, (list, tuple)):
+        outs = [function([getitem(e, i) for e in elements]) for i in range(n)]
+    else:
+        outs = [function(getitem(elements, i)) for i in range(n)]
+    return stack(outs)
 
 
 def is_tensor(x):

@@ -238,6 +238,15 @@ def test_masks_loops_and_normalize():
     assert ops.while_loop(lambda i: i < 5, lambda i: i + 2, 0) == 6
 
 
+def test_custom_gradient_and_vectorized_map():
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = np.exp(x)
+        return np.log(1 + e), lambda g: g * (1 - 1 / (1 + e))
+    check(log1pexp, rand(3, 2))
+    check(lambda x: ops.vectorized_map(lambda row: ops.sum(row * row), x), rand(4, 3))
+
+
 def test_segment_sum_and_cast():
     check(lambda x: ops.segment_sum(x, np.array([0, 2, 0, 1]), num_segments=3), rand(4, 2))
     check(lambda x: ops.cast(x, "float64") * 2, rand(3))
