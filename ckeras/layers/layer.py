@@ -161,6 +161,9 @@ class Layer:
             elif (isinstance(value, (list, tuple)) and value
                   and all(isinstance(v, Layer) for v in value)):
                 subs[name] = list(value)
+            elif (isinstance(value, dict) and value
+                  and all(isinstance(v, Layer) for v in value.values())):
+                subs[name] = list(value.values())
             else:
                 subs.pop(name, None)
         object.__setattr__(self, name, value)

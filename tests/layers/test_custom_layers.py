@@ -266,3 +266,16 @@ def test_gradient_mode_of_a_class():
     d = UserOnDense(2, use_bias=False)
     x = np.ones((1, 3), "float32")
     np.testing.assert_allclose(d(x), 2 * x @ d.kernel.value)
+
+
+def test_dict_of_sublayers_is_tracked():
+    class Heads(layers.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.heads = {"a": layers.Dense(1), "b": layers.Dense(2)}
+
+        def call(self, x):
+            return ops.concatenate([self.heads["a"](x), self.heads["b"](x)], axis=-1)
+    h = Heads()
+    assert h(np.ones((2, 3), "float32")).shape == (2, 3)
+    assert len(h.trainable_weights) == 4
