@@ -137,13 +137,6 @@ class Tape:
     def __exit__(self, *exc):
         _stack.pop()
 
-    def watch_value(self, x):
-        """A Tensor (on this tape) for an array, or the array's own Tensor."""
-        if type(x) is Tensor:
-            x._tape = self.token
-            return x
-        return Tensor(np.asarray(x) if not isinstance(x, np.ndarray) else x, self)
-
     def backward(self, seeds, keep=()):
         """Run the nodes in reverse from ``seeds`` [(Tensor, gradient)];
         accumulate Variable gradients into ``.grad``; return {id: grad} of the
