@@ -279,3 +279,17 @@ def test_dict_of_sublayers_is_tracked():
     h = Heads()
     assert h(np.ones((2, 3), "float32")).shape == (2, 3)
     assert len(h.trainable_weights) == 4
+
+
+def test_gradient_check_of_layer_with_lazily_built_sublayers():
+    class Lazy(layers.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.inner = layers.Dense(3, activation="tanh")
+
+        def build(self, input_shape):
+            self.s = self.add_weight("s", (3,), "ones")
+
+        def call(self, x):
+            return self.inner(x) * self.s
+    check_layer_gradients(Lazy(), np.random.default_rng(3).standard_normal((4, 5)))
