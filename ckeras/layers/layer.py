@@ -442,6 +442,9 @@ class Layer:
         multi = isinstance(y, (list, tuple))
         outs = list(y) if multi else [y]
         values = [_value_of(t) for t in outs]
+        if not _any_float64(x):   # float64 constants in call(): float32 out, as Keras
+            values = [v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype == np.float64
+                      else v for v in values]
         if added and _activity_buckets:
             _activity_buckets[-1].append(float(sum(float(np.asarray(_value_of(l)))
                                                    for l in added)))
@@ -685,6 +688,14 @@ def _watch(tape, x):
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return Tensor(x, tape)
     return x
+
+
+def _any_float64(x):
+    if isinstance(x, dict):
+        return any(_any_float64(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(_any_float64(v) for v in x)
+    return np.result_type(_value_of(x)) == np.float64 if hasattr(x, "dtype") else False
 
 
 def _value_of(t):

@@ -293,3 +293,17 @@ def test_gradient_check_of_layer_with_lazily_built_sublayers():
         def call(self, x):
             return self.inner(x) * self.s
     check_layer_gradients(Lazy(), np.random.default_rng(3).standard_normal((4, 5)))
+
+
+def test_float64_constants_in_call_give_float32_outputs():
+    class Shift(layers.Layer):
+        def call(self, x):
+            return x + np.arange(3.0)           # a float64 constant
+    x = np.ones((2, 3), "float32")
+    y, back = Shift().forward(x)
+    assert y.dtype == np.float32
+    assert back(np.ones_like(y)).shape == (2, 3)
+    model = keras.Sequential([keras.Input((3,)), Shift(), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(x, np.ones((2, 1), "float32"), verbose=0)
+    check_layer_gradients(Shift(), np.random.default_rng(0).standard_normal((2, 3)))
