@@ -526,10 +526,12 @@ class Layer:
                 y = self._invoke(inputs, args, kwargs, training, mask)
             finally:
                 _training_stack.pop()
+            self.__dict__["_called_shape"] = _shapes_of_any(y)   # for summary()
             return y if tape is not None else eager(y)
         x = _as_arrays(inputs)
         self._maybe_build(_shapes_of(x))
         y, back = self.forward(x, bool(training), mask)
+        self.__dict__["_called_shape"] = _shapes_of_any(y)
         if tape is None:
             return eager(y)
         return record_layer(tape, self, inputs, y, back)

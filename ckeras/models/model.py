@@ -129,7 +129,10 @@ class Model(StepsMixin, TrainingMixin, Layer):
         rows = []
         for layer in self.layers:
             params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-            rows.append((summary_mod.layer_label(layer), "?", params))
+            shape = getattr(layer, "_called_shape", None)   # from its last call
+            shape = summary_mod.format_shape(list(shape.values()) if isinstance(shape, dict)
+                                             else shape)
+            rows.append((summary_mod.layer_label(layer), shape, params))
         return summary_mod.render(self.name, rows, summary_mod.totals_lines(self),
                                   connected=False)
 

@@ -83,6 +83,7 @@ def test_mlp_fit_evaluate_predict_summary(capsys):
     model.summary()
     text = capsys.readouterr().out
     assert 'Model: "mlp' in text and "Dense" in text and "Total params: " in text
+    assert "(None, 16)" in text and "(None, 1)" in text      # shapes seen in the last call
     assert len(model.trainable_weights) == 4 and len(model.layers) == 3
 
 
