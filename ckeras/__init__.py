@@ -11,3 +11,5 @@ from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402
 from ckeras import distribute  # noqa: E402
 from ckeras import preprocessing  # noqa: E402
+from ckeras import config, ops, random  # noqa: E402
+from ckeras.ops.tape import GradientTape  # noqa: E402

@@ -26,6 +26,8 @@ import warnings
 import numpy as np
 
 from ckeras import ops
+from ckeras.ops import tape as _tape
+from ckeras.ops.array_ops import _record
 from ckeras.saving import registry
 
 _EPSILON = 1e-7
@@ -166,11 +168,76 @@ def _shape_error(name, y_true, y_pred, hint=""):
                       + (" " + hint if hint else ""))
 
 
-_NO_GRADIENT = (
-    "ckeras computes gradients explicitly, so a custom loss must implement "
-    "forward_backward(y_true, y_pred, sample_scale) -> (losses (N,), grad) where "
-    "grad = sample_scale[:, None] * d losses / d y_pred. Subclass ckeras.losses.Loss, "
-    "or use a built-in loss.")
+# ---- losses on the tape -------------------------------------------------------------
+
+def _on_tape(x):
+    tape = _tape.current()
+    return tape is not None and _tape.requires_grad(x, tape)
+
+
+def _value(x):
+    return x.value if type(x) is _tape.Tensor or hasattr(x, "grad_for_overwrite") else x
+
+
+def autodiff_forward_backward(values_fn, name, y_true, y_pred, sample_scale):
+    """``forward_backward`` of a loss written with ``ckeras.ops``: run
+    ``values_fn(y_true, y_pred)`` on a tape, average each sample's values, and
+    differentiate ``sum(sample_scale * losses)`` with respect to ``y_pred``."""
+    p = _as_float(_value(y_pred))
+    t = np.asarray(_value(y_true))
+    n = p.shape[0] if p.ndim else 1
+    tape = _tape.Tape()
+    with tape:
+        pt = _tape.Tensor(p, tape)
+        values = values_fn(t, pt)
+        nd = np.ndim(_value(values))
+        if nd == 0:       # the function already reduced: every sample carries it
+            per = ops.multiply(values, np.ones(n, p.dtype))
+        elif nd > 1:
+            per = ops.mean(values, axis=tuple(range(1, nd)))
+        else:
+            per = values
+        if np.shape(_value(per)) != (n,):
+            raise ValueError(f"Loss {name!r} returned values of shape "
+                             f"{np.shape(_value(values))} for a batch of {n}; expected one "
+                             "value per sample (or per sample and step, or a scalar).")
+        scale = np.ones(n, p.dtype) if sample_scale is None else \
+            np.broadcast_to(np.asarray(sample_scale, p.dtype), (n,))
+        total = ops.sum(ops.multiply(per, scale))
+    if type(total) is not _tape.Tensor or total._tape is not tape.token:
+        raise TypeError(f"Loss {name!r}: its value does not depend on y_pred through "
+                        "ckeras.ops, so it has no gradient. Write it with ckeras.ops "
+                        "(ops.mean, ops.square, ...) rather than numpy functions.")
+    grad = tape.backward([(total, np.ones((), p.dtype))]).get(id(pt))
+    grad = np.zeros_like(p) if grad is None else np.asarray(grad, p.dtype).reshape(p.shape)
+    return np.asarray(_value(per)), grad
+
+
+def _reduced_on_tape(loss, y_true, y_pred, sample_weight):
+    """``loss(y_true, y_pred, sample_weight)`` as a tape Tensor: its value by
+    the loss's reduction, its gradient from ``forward_backward``."""
+    t, p = np.asarray(_value(y_true)), _value(y_pred)
+    n = len(p)
+    sw = None if sample_weight is None else np.asarray(_value(sample_weight), np.float64)
+    if sw is not None and sw.ndim > 1:
+        raise NotImplementedError(f"Loss {loss.name!r} on the tape: sample_weight must be "
+                                  f"one value per sample, got shape {sw.shape}.")
+    ones = np.ones(n)
+    red = loss.reduction
+    if red is None or red == "none":
+        per, _ = loss.forward_backward(t, p, ones.astype(p.dtype))
+        return _record(_tape.current(), per, (y_pred,), (True,),
+                       lambda g: (loss.forward_backward(t, p, np.asarray(g, p.dtype))[1],))
+    weights = ones if sw is None else sw
+    if red in ("sum_over_batch_size", "mean"):
+        scale = weights / n
+    elif red == "sum":
+        scale = weights
+    else:  # mean_with_sample_weight
+        scale = weights / weights.sum() if weights.sum() else weights * 0
+    per, d = loss.forward_backward(t, p, scale.astype(p.dtype))
+    value = np.asarray(np.dot(np.asarray(per, np.float64), scale), p.dtype)
+    return _record(_tape.current(), value, (y_pred,), (True,), lambda g: (g * d,))
 
 
 
@@ -196,6 +263,8 @@ class Loss:
         return np.asarray(self.call(np.asarray(y_true), _as_float(y_pred))), None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if _on_tape(y_pred):   # inside a GradientTape / train_step: differentiable
+            return _reduced_on_tape(self, y_true, y_pred, sample_weight)
         values, mask = self._values_and_mask(y_true, y_pred)
         return _reduce_weighted(values, sample_weight, mask, self.reduction)
 
@@ -205,7 +274,8 @@ class Loss:
         return _to_samples(values, mask)
 
     def forward_backward(self, y_true, y_pred, sample_scale):
-        raise NotImplementedError(f"Loss {self.name!r} has no gradient. " + _NO_GRADIENT)
+        """A subclass's ``call`` written with ckeras.ops: gradient from the tape."""
+        return autodiff_forward_backward(self.call, self.name, y_true, y_pred, sample_scale)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -220,8 +290,9 @@ class Loss:
 
 
 class LossFunctionWrapper(Loss):
-    """Wraps a plain ``fn(y_true, y_pred, **kwargs)``; no gradient unless ``fn`` has
-    a ``forward_backward`` attribute with the Loss signature."""
+    """Wraps a plain ``fn(y_true, y_pred, **kwargs)`` written with ckeras.ops
+    (its gradient comes from the tape), or with a ``forward_backward``
+    attribute of the Loss signature (used instead)."""
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
@@ -230,8 +301,10 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
-        y_true = np.asarray(y_true)
-        y_pred = _as_float(y_pred)
+        y_true = np.asarray(_value(y_true))
+        y_pred = y_pred if type(y_pred) is _tape.Tensor else _as_float(y_pred)
+        if y_true.dtype.kind in "iub" and np.result_type(_value(y_pred)).kind == "f":
+            y_true = y_true.astype(np.result_type(_value(y_pred)))   # Keras casts y_true
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
@@ -239,8 +312,7 @@ class LossFunctionWrapper(Loss):
         fb = getattr(self.fn, "forward_backward", None)
         if callable(fb):
             return fb(y_true, y_pred, sample_scale)
-        raise NotImplementedError(f"Custom loss function {self.name!r} has no gradient. "
-                                  + _NO_GRADIENT)
+        return autodiff_forward_backward(self.call, self.name, y_true, y_pred, sample_scale)
 
     def get_config(self):
         config = super().get_config()
@@ -279,10 +351,34 @@ class _BuiltinLoss(Loss):
         return values, mask
 
     def call(self, y_true, y_pred):
+        if _on_tape(y_pred):
+            return self._call_on_tape(y_true, y_pred)
         values, mask = self._values_and_mask(y_true, y_pred)
         if mask is not None:
             values = np.where(mask, values, 0.0).astype(values.dtype, copy=False)
         return values
+
+    def _call_on_tape(self, y_true, y_pred):
+        """The per-element values as a tape Tensor; the vector-Jacobian
+        product from ``_compute``'s ``G / k = d values / d p``."""
+        t, p, shape = self._prepare(np.asarray(_value(y_true)), _value(y_pred), per_sample=False)
+        values, g, mask, k = self._compute(t, p, True)
+        if mask is not None:
+            values = np.where(mask, values, 0.0).astype(values.dtype, copy=False)
+        axis = getattr(self, "_feature_axis", None)
+        moved = axis is not None and axis(p.ndim) != p.ndim - 1
+
+        def vjp(dv):
+            d = np.asarray(dv, g.dtype)
+            if mask is not None:
+                d = d * mask
+            d = d[..., None] * g
+            if k != 1:
+                d = d * (1.0 / k)
+            if moved:
+                d = np.moveaxis(d, -1, axis(p.ndim))
+            return (d.reshape(shape),)
+        return _record(_tape.current(), values, (y_pred,), (True,), vjp)
 
     def per_sample(self, y_true, y_pred):
         t, p, _ = self._prepare(y_true, y_pred, per_sample=True)

@@ -309,8 +309,33 @@ class Metric:
     def dtype(self):
         return self._dtype
 
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name=None):
+        """A state variable (Keras 3): ``update_state`` changes it with
+        ``assign``/``assign_add``; the default ``reset_state`` zeroes it."""
+        from ckeras import initializers
+        from ckeras.variables import Variable
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        variables = self.__dict__.setdefault("_variables", [])
+        var = Variable(np.asarray(initializers.get(initializer)(shape)),
+                       name=name or f"variable_{len(variables)}", trainable=False,
+                       dtype=dtype or self.dtype)
+        variables.append(var)
+        return var
+
+    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None, **kwargs):
+        return self.add_variable(shape, initializer, dtype, name=name)
+
+    @property
+    def variables(self):
+        return list(self.__dict__.get("_variables", []))
+
     def reset_state(self):
-        raise NotImplementedError
+        if not self.__dict__.get("_variables"):
+            raise NotImplementedError(f"Metric {self.name!r}: implement reset_state(), or "
+                                      "keep the state in add_variable() variables.")
+        for v in self._variables:
+            v.assign(np.zeros(v.shape, v.dtype))
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError

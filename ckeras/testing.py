@@ -46,6 +46,7 @@ def check_layer_gradients(layer, x, training=False, mask=None, rtol=1e-5, atol=1
     if not layer.built:
         shapes = [(None,) + a.shape[1:] for a in xs]
         layer._maybe_build(shapes if isinstance(x, list) else shapes[0])
+    layer.forward(arg(), training, mask)   # sub-layers built lazily get their weights
     to_float64(layer)
     y, _ = layer.forward(arg(), training, mask)
     outs = y if isinstance(y, list) else [y]

@@ -1,8 +1,10 @@
 """Variable: a named float32 array with a gradient buffer beside it."""
 import numpy as np
 
+from ckeras.ops.operators import OperatorMixin
 
-class Variable:
+
+class Variable(OperatorMixin):
     """A layer weight (``layer.kernel``) or an optimizer slot.
 
     ``value`` is the float32 array the kernels read and the optimizer updates in
@@ -17,8 +19,10 @@ class Variable:
     """
 
     def __init__(self, value, name, trainable=True, path=None,
-                 regularizer=None, constraint=None):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+                 regularizer=None, constraint=None, dtype=None):
+        value = np.asarray(value, dtype=np.float32 if dtype is None else dtype)
+        # (ascontiguousarray would turn a scalar weight into shape (1,))
+        self.value = value if value.flags.c_contiguous else np.ascontiguousarray(value)
         self.name = name
         self.path = path or name
         self.trainable = trainable
@@ -67,11 +71,35 @@ class Variable:
         return self.value.copy()
 
     def assign(self, value):
-        value = np.asarray(value, dtype=np.float32)
+        value = np.asarray(value, dtype=self.value.dtype)
         if value.shape != self.value.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign shape "
                              f"{value.shape}, expected {self.value.shape}")
         self.value[...] = value
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.value + np.asarray(delta, dtype=self.value.dtype))
+
+    def assign_sub(self, delta):
+        return self.assign(self.value - np.asarray(delta, dtype=self.value.dtype))
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+    @property
+    def size(self):
+        return self.value.size
+
+    def __float__(self):
+        return float(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
+    def __len__(self):
+        return len(self.value)
 
     def __array__(self, dtype=None, copy=None):
         return self.value if dtype is None else self.value.astype(dtype)

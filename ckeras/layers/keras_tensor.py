@@ -2,7 +2,10 @@
 layer on it records. The functional ``Model`` replays these nodes."""
 
 
-class KerasTensor:
+from ckeras.ops.operators import OperatorMixin
+
+
+class KerasTensor(OperatorMixin):
     """A placeholder with a shape (batch dimension None) and a history.
 
     ``history`` is (layer, node_index, tensor_index): which call of which layer

@@ -1,14 +1,16 @@
-"""Lambda: wrap a Python function of numpy arrays as a layer.
+"""Lambda: wrap a Python function of tensors as a layer.
 
-ckeras computes gradients explicitly, so a Lambda can only be trained through
-if the user supplies its gradient (ckeras extension):
+A function written with ``ckeras.ops`` (or Python operators, or numpy ufuncs
+on the tensors) is differentiated by the tape. Otherwise the user supplies
+its gradient (ckeras extension):
 
     Lambda(lambda x: x ** 2, gradient=lambda dy, x, y: 2 * x * dy)
 
-``gradient(dy, x, y)`` returns dL/dx (a list for a list input). Without it the
-layer is inference-only: training raises as soon as a gradient has to flow
-through it (a Lambda in front of every trainable layer still trains, since no
-gradient is needed there).
+``gradient(dy, x, y)`` returns dL/dx (a list for a list input). A function
+that leaves the tape (plain numpy calls on arrays) and has no ``gradient`` is
+inference-only: training raises as soon as a gradient has to flow through it
+(a Lambda in front of every trainable layer still trains, since no gradient
+is needed there).
 
 Saving: a function's code is never serialised. ``get_config`` writes Keras 3's
 function entry: for a named function ``{"module", "class_name": "function",
@@ -123,19 +125,41 @@ class Lambda(Layer):
         return _float32_like(self.function(x, **kwargs), x)
 
     def forward(self, x, training=False, mask=None):
+        if self.gradient is None:
+            return self._tape_forward(x, training, mask)
         y = self._apply(x, training, mask)
 
         def backward(dy, need_dx=True):
             if not need_dx:
                 return None
-            if self.gradient is None:
-                raise RuntimeError(
-                    f"Layer {self.name!r} (Lambda) cannot be trained through: ckeras "
-                    "needs its gradient. Pass gradient=lambda dy, x, y: dx to Lambda(), "
-                    "or use the model for inference only.")
             dx = self.gradient(dy, x, y)
             _check_dx(self, dx, x)
             return dx
+        return y, backward
+
+    def call(self, inputs, training=None, mask=None):
+        """The function itself (on the tape when the trainer runs it)."""
+        kwargs = dict(self.arguments)
+        if self._fn_expects_mask:
+            kwargs["mask"] = mask
+        if self._fn_expects_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def _tape_forward(self, x, training, mask):
+        y, tape_backward = super()._tape_forward(x, training, mask)
+        y = _float32_like(y, x)
+
+        def backward(dy, need_dx=True):
+            if not need_dx:
+                return None
+            if not tape_backward.connected:
+                raise RuntimeError(
+                    f"Layer {self.name!r} (Lambda) cannot be trained through: its function "
+                    "does not compute with ckeras.ops (numpy calls on arrays leave the "
+                    "tape). Write it with ckeras.ops, pass gradient=lambda dy, x, y: dx "
+                    "to Lambda(), or use the model for inference only.")
+            return tape_backward(dy, need_dx)
         return y, backward
 
     def compute_output_shape(self, input_shape):

@@ -104,11 +104,12 @@ class TrainingMixin:
         self.compiled = True
         self.stop_training = False
         self._distribution = distribute_context.current()
+        self._init_step_metrics()
 
-    def _require_compiled(self, what):
+    def _require_compiled(self, what, need_loss=True):
         if not getattr(self, "compiled", False):
             raise RuntimeError(f"You must call compile() before {what}().")
-        if self._outputs_spec is None:
+        if self._outputs_spec is None and need_loss:
             raise ValueError(f"{what}(): the model was compiled without a loss; pass "
                              "loss=... to compile().")
 
@@ -230,12 +231,13 @@ class TrainingMixin:
             shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1):
-        self._require_compiled("fit")
+        custom = self._overrides("train_step")
+        self._require_compiled("fit", need_loss=not custom)
         batch_size = _batch_size(batch_size)
-        if y is None and not is_stream(x):
+        if y is None and not is_stream(x) and not custom:
             raise ValueError("fit() needs targets: pass y (labels) along with x.")
         data = self._adapt(x, y, sample_weight, class_weight, steps=steps_per_epoch)
-        if not data.has_targets:
+        if not data.has_targets and not custom:
             raise ValueError("fit() needs targets: the generator/PyDataset must yield "
                              "(inputs, targets) or (inputs, targets, sample_weights).")
         val = None
@@ -253,8 +255,14 @@ class TrainingMixin:
             check_passes(val, (epochs - initial_epoch) // validation_freq,
                          "validation_data", "validation_steps")
         if self._distribution is not None:   # rank 0's weights; each rank its shards
+            if custom:
+                raise NotImplementedError(
+                    f"fit(): {type(self).__name__} overrides train_step, which "
+                    "MPIDataParallel does not distribute yet (it averages the gradients "
+                    "of the built-in step). Train it without the strategy's scope.")
             data, val = self._distribution.prepare(self, data, val)
-        self._plan_fusion()
+        if self._outputs_spec is not None:
+            self._plan_fusion()
         verbose = resolve_verbose(verbose)
         steps = data.steps(batch_size)
         history = History()
@@ -268,16 +276,25 @@ class TrainingMixin:
         cb.on_train_begin()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
-            self._reset_trackers()
+            if custom:
+                self.reset_metrics()
+            else:
+                self._reset_trackers()
             cb.on_epoch_begin(epoch)
             for step, (xs, ys, sw) in enumerate(data.batches(batch_size, shuffle)):
                 cb.on_train_batch_begin(step)
+                if custom:   # the model's own train_step (Keras 3 style)
+                    epoch_logs = self._custom_step("train_step", xs, ys, sw)
+                    cb.on_train_batch_end(step, epoch_logs)
+                    if self.stop_training:
+                        break
+                    continue
                 loss, per_output = self._step(xs, ys, sw, training=True)
                 self._track(loss, per_output, len(xs[0]))
                 cb.on_train_batch_end(step, self._logs())
                 if self.stop_training:
                     break
-            epoch_logs = self._epoch_logs()
+            epoch_logs = dict(epoch_logs) if custom else self._epoch_logs()
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val_logs = self._evaluate_data(val, validation_batch_size or batch_size, cb)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -291,25 +308,37 @@ class TrainingMixin:
 
     # ---- evaluate ------------------------------------------------------------------
     def _evaluate_data(self, data, batch_size, cb=None, progbar=None):
-        self._plan_fusion()
-        self._reset_trackers()
+        custom = self._overrides("test_step")
+        if custom:
+            self.reset_metrics()
+        elif self._outputs_spec is None:
+            raise ValueError("Validation/evaluation needs a loss: the model was compiled "
+                             "without one (its train_step computes its own). Override "
+                             "test_step too, or pass loss=... to compile().")
+        else:
+            self._plan_fusion()
+            self._reset_trackers()
         if cb is not None:
             cb.on_test_begin()
         seen = 0
+        logs = {}
         for step, (xs, ys, sw) in enumerate(data.batches(batch_size)):
             seen = step + 1
             if cb is not None:
                 cb.on_test_batch_begin(step)
-            loss, per_output = self._step(xs, ys, sw, training=False)
-            self._track(loss, per_output, len(xs[0]))
-            logs = None
-            if cb is not None or progbar is not None:
+            if custom:
+                logs = self._custom_step("test_step", xs, ys, sw)
+            else:
+                loss, per_output = self._step(xs, ys, sw, training=False)
+                self._track(loss, per_output, len(xs[0]))
+                logs = None
+            if not custom and (cb is not None or progbar is not None):
                 logs = self._logs()
             if cb is not None:
                 cb.on_test_batch_end(step, logs)
             if progbar is not None:
                 progbar.update(step + 1, logs)
-        logs = self._epoch_logs()
+        logs = dict(logs) if custom else self._epoch_logs()
         if progbar is not None:
             progbar.target = progbar.target or seen
             progbar.update(progbar.target, logs, finalize=True)
@@ -319,12 +348,13 @@ class TrainingMixin:
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
                  sample_weight=None, steps=None, callbacks=None, return_dict=False):
-        self._require_compiled("evaluate")
-        if y is None and not is_stream(x):
+        custom = self._overrides("test_step")
+        self._require_compiled("evaluate", need_loss=not custom)
+        if y is None and not is_stream(x) and not custom:
             raise ValueError("evaluate() needs targets: pass y along with x.")
         batch_size = _batch_size(batch_size)
         data = self._adapt(x, y, sample_weight, steps=steps)
-        if not data.has_targets:
+        if not data.has_targets and not custom:
             raise ValueError("evaluate() needs targets: the generator/PyDataset must "
                              "yield (inputs, targets).")
         if self._distribution is not None:
@@ -335,6 +365,9 @@ class TrainingMixin:
         logs = self._evaluate_data(data, batch_size, cb, bar)
         if return_dict:
             return logs
+        if custom:
+            values = list(logs.values())
+            return values[0] if len(values) == 1 else values
         ordered = [logs["loss"]]
         multi = len(self._outputs_spec) > 1
         if multi:
@@ -426,6 +459,27 @@ class TrainingMixin:
             return logs
         values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
         return values[0] if len(values) == 1 else values
+
+
+    # ---- Keras 3's overridable steps (ckeras.models.steps) ---------------------------
+    def _overrides(self, name):
+        return getattr(type(self), name) is not getattr(TrainingMixin, name)
+
+    def _init_step_metrics(self):
+        from ckeras.models import steps
+        steps.init_step_metrics(self)
+
+    def _custom_step(self, name, xs, ys, sw):
+        from ckeras.models import steps
+        return steps.run_step(self, name, xs, ys, sw)
+
+    def train_step(self, data):
+        from ckeras.models import steps
+        return steps.default_step(self, data, training=True)
+
+    def test_step(self, data):
+        from ckeras.models import steps
+        return steps.default_step(self, data, training=False)
 
 
 def _as_list(m):

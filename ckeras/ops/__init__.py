@@ -143,7 +143,8 @@ def _rows(a):
 # ---- GEMM -------------------------------------------------------------------
 
 def matmul(a, b, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
-    """out = alpha * op(a) @ op(b) + beta * out  (GEMM)."""
+    """out = alpha * op(a) @ op(b) + beta * out  (GEMM). On tensors, weights or
+    KerasTensors it is Keras's ``ops.matmul(x1, x2)`` (differentiable)."""
     if (_is32(a) and _is32(b) and a.ndim == 2 and b.ndim == 2
             and (out is None or (_is32(out) and out.ndim == 2
                                  and not np.may_share_memory(out, a)
@@ -151,6 +152,8 @@ def matmul(a, b, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
         mod = _k("_blas")
         if mod is not None:
             return mod.gemm(a, b, trans_a, trans_b, out, alpha, beta)
+    if not (isinstance(a, _ndarray) and isinstance(b, _ndarray)):
+        return _public_gemm(a, b, trans_a, trans_b, out, alpha, beta)
     return _ref.matmul(a, b, trans_a, trans_b, out, alpha, beta)
 
 
@@ -169,14 +172,18 @@ def sigmoid(x):
         y = _act_forward("sigmoid", x)
         if y is not None:
             return y
+    if not isinstance(x, _ndarray):
+        return nn.sigmoid(x)   # Keras's ops.sigmoid on tensors, weights, KerasTensors
     return _ref.sigmoid(x)
 
 
-def softmax(x):
-    if _is32(x) and x.ndim >= 1 and x.shape[-1] > 0:
+def softmax(x, axis=-1):
+    if axis == -1 and _is32(x) and x.ndim >= 1 and x.shape[-1] > 0:
         y = _act_forward("softmax", x)
         if y is not None:
             return y
+    if axis != -1 or not isinstance(x, _ndarray):
+        return nn.softmax(x, axis=axis)   # Keras's ops.softmax(x, axis)
     return _ref.softmax(x)
 
 
@@ -732,3 +739,31 @@ def depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_d
     if dkernel_fresh:
         dkernel[...] = 0
     return _ref.depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_dx)
+
+# ---- the public Keras ops: ckeras.ops.array_ops, .nn, .linalg ------------------------
+# ``matmul``, ``sigmoid`` and ``softmax`` above serve both the kernels' callers
+# and Keras's signature; every other public name comes from the modules below
+# (an internal function of the same name would win: tests/ops/test_public_ops.py
+# checks that none does).
+
+from ckeras.ops import array_ops as _array_ops  # noqa: E402
+from ckeras.ops import linalg, nn  # noqa: E402
+from ckeras.ops.tape import GradientTape, Tensor  # noqa: E402,F401
+
+PUBLIC_OPS = ([n for n in _array_ops.__all__ if n not in ("matmul",)]
+              + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + ["norm"])
+for _name in PUBLIC_OPS:
+    globals().setdefault(_name, linalg.norm if _name == "norm" else
+                         getattr(_array_ops, _name, None) or getattr(nn, _name))
+__all__ += [n for n in PUBLIC_OPS if n not in __all__] + ["nn", "linalg"]
+
+
+def _public_gemm(a, b, trans_a, trans_b, out, alpha, beta):
+    if out is not None or alpha != 1.0 or beta != 0.0:
+        raise TypeError("ckeras.ops.matmul: out/alpha/beta need plain ndarrays, got "
+                        f"{type(a).__name__} and {type(b).__name__}.")
+    if trans_a:
+        a = _array_ops.swapaxes(a, -1, -2)
+    if trans_b:
+        b = _array_ops.swapaxes(b, -1, -2)
+    return _array_ops.matmul(a, b)

@@ -51,6 +51,11 @@ def _variable_slot_prefix(variable):
     return str(getattr(variable, "name", "var")).replace("/", "_").replace(":", "_")
 
 
+def _all_variables(items):
+    items = list(items) if not isinstance(items, list) else items
+    return all(hasattr(v, "grad_for_overwrite") for v in items)
+
+
 def _is_number(x):
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -238,12 +243,18 @@ class Optimizer:
 
     # ---- the step -------------------------------------------------------------
 
-    def apply(self, variables=None, grads=None):
+    def apply(self, variables=None, grads=None, trainable_variables=None):
         """One step over ``variables`` using their ``.grad`` (or ``grads``).
 
         ``variables`` defaults to the list the optimizer was built with. The
-        gradients are read, never modified or zeroed.
+        gradients are read, never modified or zeroed. Keras 3's order
+        ``apply(grads, trainable_variables)`` is accepted too (told apart by
+        the first list holding arrays/tensors rather than Variables).
         """
+        if trainable_variables is not None:
+            variables, grads = trainable_variables, variables
+        elif variables is not None and not _all_variables(variables):
+            variables, grads = grads, variables
         if variables is None:
             if not self.built:
                 raise ValueError("Pass the trainable variables to the first "

@@ -121,14 +121,31 @@ def model_from_config(config, custom_objects=None, filepath=None):
     name = config["class_name"]
     if name == "Model":
         config = dict(config, class_name="Functional")
+    build_shape = (config.get("build_config") or {}).get("input_shape")
     config = {k: v for k, v in config.items() if k in ("class_name", "config", "registered_name")}
     with registry.custom_object_scope(custom_objects or {}):
         try:
-            return deserialize_layer(config, custom_objects=custom_objects)
+            model = deserialize_layer(config, custom_objects=custom_objects)
         except SafetyError:
             raise
         except (ValueError, TypeError, KeyError) as e:
             raise type(e)(f"{where}cannot rebuild the model: {e}") from e
+        if not model.built and build_shape is not None and not _is_graph(model):
+            model.build(_shape_tuple(build_shape))   # a subclassed model: create its weights
+        return model
+
+
+def _is_graph(model):
+    from ckeras.layers.layer import is_graph_model
+    return is_graph_model(type(model))
+
+
+def _shape_tuple(shape):
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+        return [_shape_tuple(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _shape_tuple(v) for k, v in shape.items()}
+    return tuple(shape)
 
 
 # ---- writing -----------------------------------------------------------------------
@@ -202,7 +219,7 @@ def full_model_config(model, compile_config=None):
     config = _full_layers(model, model.get_config())
     out = {"module": module, "class_name": class_name.split(">")[-1] if registered else class_name,
            "config": config, "registered_name": registered}
-    if class_name == "Sequential":
+    if class_name == "Sequential" or not _is_graph(model):  # (a subclassed model too)
         shape = getattr(model, "_build_input_shape", None) if model.built else None
         out["build_config"] = {"input_shape": _shape_json(shape)}
     else:

@@ -30,3 +30,15 @@ from ckeras.utils.text_dataset import text_dataset_from_directory  # noqa: E402
 from ckeras.utils.timeseries_dataset import timeseries_dataset_from_array  # noqa: E402
 from ckeras.preprocessing.image import (array_to_img, img_to_array, load_img,  # noqa: E402
                                         save_img)
+
+
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) of a batch as a custom ``train_step`` receives it."""
+    from ckeras.models.steps import unpack_x_y_sample_weight as impl
+    return impl(data)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)

@@ -51,8 +51,21 @@ def test_user_gradient_matches_finite_differences():
     check_layer_gradients(layer, [rng.standard_normal((2, 3)), rng.standard_normal((2, 3))])
 
 
+def test_functions_on_tensors_are_differentiated_by_the_tape():
+    rng = np.random.default_rng(2)
+    check_layer_gradients(Lambda(cube), rng.standard_normal((3, 4)))
+    check_layer_gradients(Lambda(lambda t: keras.ops.mean(np.tanh(t), axis=1, keepdims=True)),
+                          rng.standard_normal((3, 4)))
+    check_layer_gradients(Lambda(lambda xs: xs[0] * xs[1][:, :1]),
+                          [rng.standard_normal((2, 3)), rng.standard_normal((2, 3))])
+
+
+def leaves_the_tape(x):
+    return np.sort(np.asarray(x), axis=-1) * 1.0
+
+
 def test_missing_gradient_raises_naming_the_layer_only_when_needed():
-    layer = Lambda(cube, name="my_cube")
+    layer = Lambda(leaves_the_tape, name="my_cube")
     y, back = layer.forward(np.ones((2, 2), np.float32), training=True)
     assert back(np.ones_like(y), need_dx=False) is None   # nothing upstream to train
     with pytest.raises(RuntimeError, match=r"'my_cube' \(Lambda\).*gradient="):
@@ -84,8 +97,11 @@ def test_training_through_lambda():
     # In front of every trainable layer no gradient is needed: it trains.
     _model(Lambda(lambda t: t * 2), first=True).fit(x, y, epochs=1, verbose=0)
     with pytest.raises(RuntimeError, match="no_grad"):
-        _model(Lambda(lambda t: t[:, :1] * 2, name="no_grad"), first=False).fit(
+        _model(Lambda(lambda t: np.asarray(t)[:, :1] * 2, name="no_grad"), first=False).fit(
             x, y, epochs=1, verbose=0)
+    tape_model = _model(Lambda(lambda t: t[:, :1] * 2, name="on_tape"), first=False)
+    losses = tape_model.fit(x, y, epochs=5, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
     model = _model(Lambda(lambda t: t[:, :1] ** 2, name="sq",
                           gradient=lambda dy, t, out: np.pad(2 * t[:, :1] * dy, ((0, 0), (0, 3)))),
                    first=False)
