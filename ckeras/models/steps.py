@@ -192,10 +192,6 @@ class StepsMixin:
                 out.append(v)
         return out
 
-    @property
-    def metrics_names(self):
-        return [m.name for m in self.metrics]
-
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()

@@ -439,7 +439,10 @@ class TrainingMixin:
     def metrics_names(self):
         """Names of what evaluate() returns, in its order: "loss", the
         per-output losses of a multi-output model, then the metrics (as
-        tf.keras 2; Keras 3's ['loss', 'compile_metrics'] names no value)."""
+        tf.keras 2; Keras 3's ['loss', 'compile_metrics'] names no value). A
+        model with its own train_step/test_step names its ``metrics``."""
+        if self._overrides("train_step") or self._overrides("test_step"):
+            return [m.name for m in self.metrics]
         if not getattr(self, "compiled", False) or not self._outputs_spec:
             return []
         multi = len(self._outputs_spec) > 1

@@ -742,9 +742,11 @@ def depthwise_backward(dy, x, y, kernel, activation, geo, dkernel, dbias, need_d
 
 # ---- the public Keras ops: ckeras.ops.array_ops, .nn, .linalg ------------------------
 # ``matmul``, ``sigmoid`` and ``softmax`` above serve both the kernels' callers
-# and Keras's signature; every other public name comes from the modules below
-# (an internal function of the same name would win: tests/ops/test_public_ops.py
-# checks that none does).
+# and Keras's signature; every other public name comes from the modules below.
+# They resolve through the module's ``__getattr__``, not its globals, so names
+# such as max, sum or all never shadow the builtins the dispatch code above
+# uses, and an internal function of the same name would win
+# (tests/ops/test_autodiff_ops.py checks that none does).
 
 from ckeras.ops import array_ops as _array_ops  # noqa: E402
 from ckeras.ops import linalg, nn  # noqa: E402
@@ -752,10 +754,20 @@ from ckeras.ops.tape import GradientTape, Tensor  # noqa: E402,F401
 
 PUBLIC_OPS = ([n for n in _array_ops.__all__ if n not in ("matmul",)]
               + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + ["norm"])
-for _name in PUBLIC_OPS:
-    globals().setdefault(_name, linalg.norm if _name == "norm" else
-                         getattr(_array_ops, _name, None) or getattr(nn, _name))
+_PUBLIC = {n: linalg.norm if n == "norm" else getattr(_array_ops, n, None) or getattr(nn, n)
+           for n in PUBLIC_OPS}
 __all__ += [n for n in PUBLIC_OPS if n not in __all__] + ["nn", "linalg"]
+
+
+def __getattr__(name):
+    try:
+        return _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'ckeras.ops' has no attribute {name!r}") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))
 
 
 def _public_gemm(a, b, trans_a, trans_b, out, alpha, beta):

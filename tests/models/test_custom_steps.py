@@ -135,6 +135,7 @@ def test_vae_train_step_with_add_loss_and_weights_reload(tmp_path):
     vae.compile(optimizer=keras.optimizers.Adam(0.01))
     hist = vae.fit(x, epochs=8, batch_size=32, verbose=0)
     assert set(hist.history) == {"total_loss", "reconstruction_loss"}
+    assert vae.metrics_names == ["total_loss", "reconstruction_loss"]
     assert hist.history["total_loss"][-1] < hist.history["total_loss"][0]
     assert len(vae.losses) == 1
     path = str(tmp_path / "vae.weights.h5")
