@@ -139,6 +139,8 @@ class Layer:
                    trainable=True, regularizer=None, constraint=None):
         init = initializers.get(initializer)
         shape = tuple(int(d) for d in shape)
+        from ckeras.saving.safety import check_weight_shape
+        check_weight_shape(self, name, shape)   # before allocating: sizes from files
         var = Variable(init(shape), name=name, trainable=trainable,
                        path=f"{self.name}/{name}", regularizer=regularizer,
                        constraint=constraint)

@@ -112,21 +112,29 @@ def _not_a_model(path):
 
 
 def _open_h5(path):
-    import h5py
+    """(h5py.File, largest dataset size), checked to read nothing outside it."""
+    from ckeras.saving.safety import open_h5
     try:
-        return h5py.File(path, "r")
+        return open_h5(path, path)
     except OSError as e:
         raise ValueError(f"Cannot read {path!r}: it starts like an HDF5 file but HDF5 "
                          f"cannot open it; it is probably truncated or corrupted ({e}).") from None
 
 
 def _open_zip(path):
+    from ckeras.saving.safety import check_zip
     try:
-        return zipfile.ZipFile(path, "r")
+        zf = zipfile.ZipFile(path, "r")
     except (zipfile.BadZipFile, OSError) as e:
         raise ValueError(f"Cannot read {path!r}: it starts like a zip archive (`.keras`) "
                          f"but is not a valid one; it is probably truncated or corrupted "
                          f"({e}).") from None
+    try:
+        check_zip(zf, path)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 def _reading(path, fn):
@@ -148,7 +156,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     from ckeras.saving import keras_v3, legacy_h5
     if hasattr(filepath, "read") and hasattr(filepath, "seek"):   # a .keras file object
+        from ckeras.saving.safety import check_zip
         with zipfile.ZipFile(filepath) as zf:
+            check_zip(zf, "<file object>")
             return keras_v3.load_model(zf, "<file object>", custom_objects, compile)
     path = _path(filepath)
     kind = _sniff(path)
@@ -159,8 +169,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         return _reading(path, run)
     if kind == "h5":
         def run():
-            with _open_h5(path) as f:
-                return legacy_h5.load_model(f, path, custom_objects, compile)
+            f, largest = _open_h5(path)
+            with f:
+                return legacy_h5.load_model(f, path, custom_objects, compile, largest)
         return _reading(path, run)
     raise _not_a_model(path)
 
@@ -176,8 +187,8 @@ def _check_built(model, path):
 def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     """Weights from a ``.weights.h5`` (Keras 3 layout), a legacy ``.h5`` weights
     file, a full-model ``.h5`` or a ``.keras`` archive."""
-    import h5py
     from ckeras.saving import keras_v3, legacy_h5
+    from ckeras.saving.safety import open_h5
     path = _path(filepath)
     kind = _sniff(path)
     _check_built(model, path)
@@ -207,12 +218,14 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
                     raise ValueError(f"{path!r} is a zip archive without "
                                      f"{keras_v3.WEIGHTS_FILE}.")
                 data = zf.read(keras_v3.WEIGHTS_FILE)
-            with h5py.File(io.BytesIO(data), "r") as f:
+            f, _ = open_h5(io.BytesIO(data), path)
+            with f:
                 from_h5(f)
         return _reading(path, run)
     if kind == "h5":
         def run():
-            with _open_h5(path) as f:
+            f, _ = _open_h5(path)
+            with f:
                 from_h5(f)
         return _reading(path, run)
     raise _not_a_model(path)

@@ -38,10 +38,16 @@ class SafetyError(ValueError):
 # ---- reading: sanitise a parsed config ----------------------------------------------
 
 def parse_json(text, what, filepath):
+    from ckeras.saving.safety import UnsafeFileError, check_config, MAX_CONFIG_DEPTH
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise UnsafeFileError(f"{filepath!r}: {what} is nested more than "
+                              f"{MAX_CONFIG_DEPTH} levels deep: refusing to load it.") from None
     except (TypeError, ValueError) as e:
         raise ValueError(f"{filepath!r}: {what} is not valid JSON ({e}).") from None
+    check_config(value, what, filepath)
+    return value
 
 
 def check_safe(obj, custom_objects=None, where="model"):
