@@ -133,6 +133,9 @@ def model_from_config(config, custom_objects=None, filepath=None):
             return deserialize_layer(config, custom_objects=custom_objects)
         except SafetyError:
             raise
+        except RecursionError:
+            raise SafetyError(f"{where}the model config nests layers too deeply to "
+                              "rebuild.") from None
         except (ValueError, TypeError, KeyError) as e:
             raise type(e)(f"{where}cannot rebuild the model: {e}") from e
 
