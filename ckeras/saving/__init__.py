@@ -138,11 +138,13 @@ def _open_zip(path):
 
 
 def _reading(path, fn):
-    """Run ``fn`` turning low-level read failures into errors naming the file."""
+    """Run ``fn`` turning low-level read failures into errors naming the file
+    (h5py reports corrupted HDF5 structures as OSError, RuntimeError or
+    KeyError)."""
     try:
         return fn()
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        if isinstance(e, FileNotFoundError):
+    except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, KeyError) as e:
+        if isinstance(e, (FileNotFoundError, RecursionError)):
             raise
         raise ValueError(f"Cannot read {path!r}: the file is truncated or corrupted "
                          f"({type(e).__name__}: {e}).") from e
@@ -157,9 +159,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from ckeras.saving import keras_v3, legacy_h5
     if hasattr(filepath, "read") and hasattr(filepath, "seek"):   # a .keras file object
         from ckeras.saving.safety import check_zip
-        with zipfile.ZipFile(filepath) as zf:
-            check_zip(zf, "<file object>")
-            return keras_v3.load_model(zf, "<file object>", custom_objects, compile)
+
+        def run():
+            with zipfile.ZipFile(filepath) as zf:
+                check_zip(zf, "<file object>")
+                return keras_v3.load_model(zf, "<file object>", custom_objects, compile)
+        return _reading("<file object>", run)
     path = _path(filepath)
     kind = _sniff(path)
     if kind == "zip":

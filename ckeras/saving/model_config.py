@@ -136,6 +136,11 @@ def model_from_config(config, custom_objects=None, filepath=None):
         except RecursionError:
             raise SafetyError(f"{where}the model config nests layers too deeply to "
                               "rebuild.") from None
+        except (AttributeError, IndexError) as e:
+            # A config entry of the wrong JSON type (a list where an object
+            # belongs, ...): the file's config is malformed.
+            raise ValueError(f"{where}cannot rebuild the model: the config is malformed "
+                             f"({type(e).__name__}: {e}).") from e
         except (ValueError, TypeError, KeyError) as e:
             raise type(e)(f"{where}cannot rebuild the model: {e}") from e
 
@@ -392,6 +397,10 @@ def _per_output_metrics(metrics, n_outputs):
 def compile_from_config(model, config, custom_objects=None, filepath=None):
     """compile() ``model`` from a training_config (h5) or compile_config (.keras)."""
     from ckeras import optimizers
+    if not isinstance(config, dict):
+        where = f"{filepath!r}: " if filepath else ""
+        raise ValueError(f"{where}the saved training config must be a JSON object, got "
+                         f"{str(config)[:60]!r}. Load with compile=False to skip it.")
     check_safe(config, custom_objects, where="training")
     config = clean(config)
     opt_cfg = config.get("optimizer_config", config.get("optimizer"))
@@ -408,8 +417,9 @@ def compile_from_config(model, config, custom_objects=None, filepath=None):
                     _read_metric(config.get("metrics"), custom_objects), n_out),
                 weighted_metrics=_per_output_metrics(
                     _read_metric(config.get("weighted_metrics"), custom_objects), n_out))
-        except (ValueError, TypeError, KeyError) as e:
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
             where = f"{filepath!r}: " if filepath else ""
-            raise type(e)(f"{where}cannot compile the model from the saved training "
-                          f"config: {e}. Load with compile=False to skip it.") from e
+            cls = type(e) if isinstance(e, (ValueError, TypeError)) else ValueError
+            raise cls(f"{where}cannot compile the model from the saved training "
+                      f"config: {e}. Load with compile=False to skip it.") from e
     return model
