@@ -121,7 +121,15 @@ def _check_storage(ds, path, filepath):
         raise UnsafeFileError(
             f"{filepath!r}: dataset {path!r} is an HDF5 virtual dataset (its data lives in "
             "other files); ckeras refuses to load it.")
-    if ds.id.get_create_plist().get_external_count() > 0:
+    plist = ds.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code = plist.get_filter(i)[0]
+        if code not in _BUILTIN_FILTERS:
+            raise UnsafeFileError(
+                f"{filepath!r}: dataset {path!r} is compressed with HDF5 filter {code}, "
+                "which HDF5 would load as a plugin library from disk; ckeras refuses "
+                "to load it (Keras files use no filter or the built-in ones).")
+    if plist.get_external_count() > 0:
         raise UnsafeFileError(
             f"{filepath!r}: dataset {path!r} keeps its data in external files; a model file "
             "must hold its own data, so ckeras refuses to load it.")
@@ -147,6 +155,9 @@ def open_h5(source, filepath):
 
 
 _REAL_KINDS = "fiub"
+# Filters built into HDF5 / h5py (deflate, shuffle, fletcher32, szip, nbit,
+# scaleoffset, LZF); any other id makes HDF5 search its plugin folders.
+_BUILTIN_FILTERS = {1, 2, 3, 4, 5, 6, 32000}
 
 
 def read_weight(ds, expected_shape, what, filepath):

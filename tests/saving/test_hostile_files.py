@@ -240,3 +240,20 @@ def test_keras_config_not_utf8(tmp_path):
             zf.writestr(n, data)
     with pytest.raises(ValueError, match="UTF-8"):
         keras.models.load_model(path)
+
+
+def test_unknown_hdf5_filter_refused_builtin_ones_load(tmp_path):
+    path = _save(tmp_path, ".h5")
+    with h5py.File(path, "r+") as f:
+        target = _first_kernel(f["model_weights"])
+        value = f[target][()]
+        del f[target]
+        f.create_dataset(target, data=value, compression="gzip", shuffle=True, fletcher32=True)
+    model = keras.models.load_model(path)           # built-in filters are fine
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], value)
+    with h5py.File(path, "r+") as f:
+        del f[target]
+        # An unregistered filter id: HDF5 would look for a plugin .so on disk.
+        f.create_dataset(target, data=value, compression=32001, allow_unknown_filter=True)
+    with pytest.raises(UnsafeFileError, match="filter 32001.*plugin"):
+        keras.models.load_model(path)
