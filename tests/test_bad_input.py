@@ -344,6 +344,8 @@ def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     ({"sample_weight": np.ones(5)}, ValueError, ["sample_weight", "5", "8"]),
     ({"sample_weight": np.ones(5), "class_weight": {0: 2.0}}, ValueError,
      ["sample_weight", "(5,)", "8 samples"]),
+    ({"sample_weight": np.ones((8, 3))}, ValueError, ["sample_weight", "(8,)", "(8, 3)"]),
+    ({"sample_weight": 2.0}, ValueError, ["sample_weight", "scalar"]),
     ({"callbacks": keras.callbacks.History()}, TypeError, ["callbacks", "list", "History"]),
     ({"callbacks": "early"}, TypeError, ["callbacks", "list", "str"]),
 ])

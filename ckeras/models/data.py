@@ -168,9 +168,15 @@ class ArrayData(_EpochSource):
             sw = np.asarray(sample_weight, dtype=np.float32)
             if sw.ndim > 1:
                 sw = sw.reshape(len(sw), -1)[:, 0] if sw.shape[1:] == (1,) * (sw.ndim - 1) else sw
+            if sw.ndim == 0:
+                raise ValueError(f"sample_weight must hold one weight per sample, shape "
+                                 f"({self.n},), got the scalar {sw}.")
             if sw.shape[0] != self.n:
                 raise ValueError(f"sample_weight has {sw.shape[0]} entries but x has "
                                  f"{self.n} samples.")
+            if sw.ndim > 1:   # per-timestep weights: not supported by the losses
+                raise ValueError(f"sample_weight must hold one weight per sample, shape "
+                                 f"({self.n},), got shape {sw.shape}.")
             self.sample_weight = sw
 
     @property

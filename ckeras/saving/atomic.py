@@ -13,8 +13,9 @@ What the user's path is, is kept:
 
 * a symlink is followed: the file it points to is replaced (the temporary
   file sits beside *that* file) and the link itself stays a link;
-* an existing file's permission bits are kept (a 0600 file stays 0600); a
-  new file gets 0666 minus the umask, as ``open()`` would;
+* an existing file's permission bits are kept (a 0600 file stays 0600), and
+  its owner and group where the process may set them; a new file gets 0666
+  minus the umask, as ``open()`` would;
 * a file with several hard links is replaced by a new file under the saved
   name only: the other names keep the previous content (rewriting the
   shared inode in place could not be atomic).
@@ -111,11 +112,16 @@ def atomic_write(filepath, overwrite=True):
     os.makedirs(directory, exist_ok=True)
     _sweep_stale(directory, base)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        old = os.stat(target)
+        mode = stat.S_IMODE(old.st_mode)
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+        old, mode = None, 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{base}{_TMP_TAG}{os.getpid()}-", dir=directory)
     try:
+        if old is not None and hasattr(os, "fchown"):
+            # Keep the owner/group where allowed (root, or a group we are in).
+            with contextlib.suppress(OSError):
+                os.fchown(fd, old.st_uid, old.st_gid)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w+b") as fobj:
             fd = None
