@@ -223,3 +223,14 @@ def test_killed_process_mid_save_keeps_previous_file(tmp_path):
     mlp().save(path)
     leftovers = sorted(set(os.listdir(tmp_path)) - {"model.h5"})
     assert leftovers == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root may give a file to another owner")
+def test_save_keeps_owner_when_root(tmp_path):
+    path = tmp_path / "m.h5"
+    mlp().save(path)
+    os.chown(path, 4321, 4321)
+    mlp().save(path)
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid) == (4321, 4321)
