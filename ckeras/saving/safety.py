@@ -195,6 +195,10 @@ def check_zip(zf, filepath):
                               f"has a few): refusing to load it.")
     names = set()
     limit = physical_memory()
+    total = sum(info.file_size for info in infos)
+    if total > limit:
+        raise UnsafeFileError(f"{filepath!r}: the archive's members declare {_fmt(total)} "
+                              "bytes in all, more than this machine's memory.")
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
