@@ -225,3 +225,34 @@ def test_optimizer_updates(n, kind, grad_layout, regime, nt, seed):
     with threads.num_threads(nt, blas=False):
         got, want = _run_both(run)
     _close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@FAST
+@given(m=dims, k=dims, n=dims, ta=st.booleans(), tb=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]),
+       view=st.sampled_from(["c", "fortran", "strided", "transposed"]),
+       alpha=st.sampled_from([1.0, -0.5]), beta=st.sampled_from([0.0, 1.0, 2.0]), seed=seeds)
+def test_gemm_kernel_direct(m, k, n, ta, tb, dtype, view, alpha, beta, seed):
+    # The BLAS wrapper reads strided and transposed views without copying.
+    from ckeras._kernels import _blas
+    rng = np.random.default_rng(seed)
+
+    def operand(shape):
+        x = rng.standard_normal(shape).astype(dtype)
+        if view == "fortran":
+            return np.asfortranarray(x)
+        if view == "strided":
+            wide = np.zeros((shape[0], 2 * shape[1] + 1), dtype)
+            wide[:, 1::2] = x
+            return wide[:, 1::2]
+        if view == "transposed":
+            return np.ascontiguousarray(x.T).T
+        return x
+    a = operand((k, m) if ta else (m, k))
+    b = operand((n, k) if tb else (k, n))
+    c = operand((m, n))
+    want = alpha * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + beta * c
+    got = _blas.gemm(a, b, ta, tb, c, alpha, beta)
+    assert got is c
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1, k))
