@@ -1,10 +1,15 @@
 """Saving and loading: Keras HDF5 (``.h5``/``.hdf5``), Keras 3 (``.keras``,
 ``.weights.h5``), readable and writable by real Keras in both directions.
 
-Writes are atomic (a temp file in the same folder, fsync, ``os.replace``), so
-a crash mid-save leaves the previous file intact. Loading never runs code from
-the file: no pickle, no marshalled lambdas (Lambda layers are refused).
-h5py is imported only when a file is actually read or written.
+Writes are atomic (one write to a temp file in the same folder, fsync,
+``os.replace``), so a crash mid-save leaves the previous file intact; a
+symlink's target is replaced and the file's permission bits are kept (see
+``atomic.py``, also for hard links). Loading never runs code from the file
+(no pickle, no marshalled lambdas: Lambda layers are refused) and never reads
+outside it: HDF5 links, external storage, virtual datasets, plugin filters
+and unsafe zip members are refused, and declared sizes are checked before
+anything is allocated (``safety.py``). h5py is imported only when a file is
+actually read or written.
 """
 import os
 import zipfile
