@@ -36,10 +36,20 @@ fi
 echo "debug_build: CKERAS_DEBUG=1 CKERAS_SANITIZE=$sanitize (${preload:-no LD_PRELOAD})"
 
 cd "$work"
-CKERAS_DEBUG=1 CKERAS_SANITIZE=$sanitize "$py" setup.py -q build_ext --inplace -j 2 >build.log 2>&1 \
-    || { tail -50 build.log; exit 1; }
+# The build tools (a non-editable `pip install .` leaves none in the venv) go
+# into the temporary folder, on PYTHONPATH for the build only.
+buildpath=""
+if ! "$py" -c "import Cython, setuptools, sys; \
+sys.exit(int(setuptools.__version__.split('.')[0]) < 70)" >/dev/null 2>&1; then
+    "$py" -m pip install --quiet --target "$work/_buildtools" "cython>=3.0" "setuptools>=70.1"
+    buildpath="$work/_buildtools"
+fi
+PYTHONPATH="$buildpath" CKERAS_DEBUG=1 CKERAS_SANITIZE=$sanitize \
+    "$py" setup.py -q build_ext --inplace -j 2 >build.log 2>&1 || { tail -50 build.log; exit 1; }
+rm -rf "$work/_buildtools" "$work/build"
 
-export CKERAS_REQUIRE_KERNELS=1 OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1
+# PYTHONPATH: child processes the tests start import this build too.
+export PYTHONPATH="$work" CKERAS_REQUIRE_KERNELS=1 OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1
 # Leak checks off: CPython itself "leaks" at exit. Any error aborts the run.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_init_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
