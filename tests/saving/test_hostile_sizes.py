@@ -192,7 +192,7 @@ def test_load_time_linear_in_layer_count(tmp_path, monkeypatch):
     real = Layer._maybe_build
     monkeypatch.setattr(Layer, "_maybe_build",
                         lambda self, shape: (calls.append(1), real(self, shape))[1])
-    for n in (100, 400):
+    for n in (50, 200):
         path = tmp_path / f"chain{n}.keras"
         _chain(n).save(path)
         calls.clear()
