@@ -174,7 +174,8 @@ def read_weight(ds, expected_shape, what, filepath):
         raise ValueError(f"{filepath!r}: {what} holds {desc} ({ds.dtype}); weights must be "
                          "real numbers.")
     if expected_shape is not None and tuple(ds.shape) != tuple(expected_shape):
-        return None
+        raise ValueError(f"{filepath!r}: {what} has shape {tuple(ds.shape)}, expected "
+                         f"{tuple(expected_shape)}.")
     return np.asarray(ds[()])
 
 

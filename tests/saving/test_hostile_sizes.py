@@ -128,6 +128,14 @@ def test_weights_of_non_real_dtype(saved, tmp_path, dtype, words):
         mlp(compile=False).load_weights(path)
 
 
+def test_set_weights_refuses_complex():
+    model = mlp(compile=False)
+    w = model.layers[0].get_weights()
+    with pytest.raises(TypeError, match="complex"):
+        model.layers[0].set_weights([w[0].astype(np.complex64), w[1]])
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], w[0])
+
+
 def test_complex64_keras3_weights_never_load_as_real(tmp_path):
     path = tmp_path / "w.weights.h5"
     model = mlp(compile=False)
