@@ -249,7 +249,10 @@ def load_weights(model, h5file, filepath, skip_mismatch=False, load_optimizer=Tr
     for path, layer in _units(model):
         if not legacy_weights(layer):
             continue
-        pairs, problem = _plan_layer(h5file, path, layer, filepath)
+        try:
+            pairs, problem = _plan_layer(h5file, path, layer, filepath)
+        except ValueError as e:      # a group or dataset of the wrong kind
+            raise ValueError(f"{filepath!r}: layer {layer.name!r}: {e}.") from None
         if problem is None:
             assignments.extend(pairs)
         else:

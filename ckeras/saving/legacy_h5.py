@@ -200,7 +200,9 @@ def read_optimizer_values(group, names, filepath, limit):
         if n not in group:
             raise ValueError(f"{filepath!r}: optimizer weight {n!r} is listed but missing.")
         shape = safety.dataset_shape(group[n])
-        if shape is None or math.prod(shape) > limit:
+        if shape is None:
+            raise ValueError(f"{filepath!r}: optimizer weight {n!r} is not an HDF5 dataset.")
+        if math.prod(shape) > limit:
             raise ValueError(f"{filepath!r}: optimizer weight {n!r} has shape {shape}, "
                              f"larger than any model weight ({limit:,} elements).")
         values.append(safety.read_weight(group[n], None, f"optimizer weight {n!r}",
