@@ -117,7 +117,7 @@ def _not_a_model(path):
 
 
 def _open_h5(path):
-    """(h5py.File, largest dataset size), checked to read nothing outside it."""
+    """(h5py.File, its safety.H5Sizes), checked to read nothing outside it."""
     from ckeras.saving.safety import open_h5
     try:
         return open_h5(path, path)
@@ -179,9 +179,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         return _reading(path, run)
     if kind == "h5":
         def run():
-            f, largest = _open_h5(path)
+            f, sizes = _open_h5(path)
             with f:
-                return legacy_h5.load_model(f, path, custom_objects, compile, largest)
+                return legacy_h5.load_model(f, path, custom_objects, compile, sizes)
         return _reading(path, run)
     raise _not_a_model(path)
 

@@ -296,11 +296,11 @@ def load_model(zf, filepath, custom_objects=None, compile=True):
     config = parse_json(safety.read_json_member(zf, CONFIG_FILE, filepath), CONFIG_FILE,
                         filepath)
     _check_model_config(config, filepath)
-    f, largest = None, 0
+    f, sizes = None, safety.H5Sizes(0, 0)
     if WEIGHTS_FILE in names:
-        f, largest = safety.open_h5(io.BytesIO(zf.read(WEIGHTS_FILE)), filepath)
+        f, sizes = safety.open_h5(io.BytesIO(zf.read(WEIGHTS_FILE)), filepath)
     try:
-        with safety.weight_budget(largest, filepath):
+        with safety.weight_budget(sizes, filepath):
             model = model_from_config(config, custom_objects, filepath)
         compile_cfg = config.get("compile_config")
         if compile and compile_cfg:

@@ -242,9 +242,9 @@ def restore_optimizer_state(model, names, values, filepath):
                       "the optimizer starts fresh.", stacklevel=3)
 
 
-def load_model(f, filepath, custom_objects=None, compile=True, largest=None):
+def load_model(f, filepath, custom_objects=None, compile=True, sizes=None):
     """Full model from an open ``h5py.File`` checked by ``safety.check_h5``
-    (``largest``: its largest dataset's element count)."""
+    (``sizes``: what that returned)."""
     attrs = f.attrs
     if "model_config" not in attrs:
         raise ValueError(
@@ -253,9 +253,9 @@ def load_model(f, filepath, custom_objects=None, compile=True, largest=None):
             "model.load_weights() instead.")
     config = parse_json(h5_utils.decode_attr(attrs, "model_config", filepath),
                         "model_config", filepath)
-    if largest is None:
-        largest = safety.check_h5(f, filepath)
-    with safety.weight_budget(largest, filepath):
+    if sizes is None:
+        sizes = safety.check_h5(f, filepath)
+    with safety.weight_budget(sizes, filepath):
         model = model_from_config(config, custom_objects, filepath)
     group = f["model_weights"] if "model_weights" in f else f
     if not h5_utils.has_name_list(group, "layer_names"):

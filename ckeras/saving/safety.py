@@ -7,17 +7,19 @@ can declare weights of any size. Before anything is built or read:
 
 * ``check_h5`` walks every object without following links and refuses any
   link other than a hard link, datasets stored outside the file and virtual
-  datasets. It returns the element count of the largest dataset.
+  datasets. It returns the element counts of the largest dataset and of all.
 * ``check_zip`` refuses ``.keras`` archives whose member names escape the
   archive, that repeat a name, or whose declared sizes are absurd (zip bombs:
   ``zipfile`` never inflates a member past its declared size).
-* ``weight_budget(n)`` bounds, while a model is rebuilt from a file, every
-  weight a layer creates by the largest dataset in that file; outside it,
-  ``check_weight_shape`` still refuses weights larger than physical memory.
+* ``weight_budget(sizes)`` bounds, while a model is rebuilt from a file, every
+  weight a layer creates by the largest dataset in that file, and all of them
+  together by the file's total; outside it, ``check_weight_shape`` still
+  refuses weights larger than physical memory.
 * ``check_config`` bounds a config's nesting depth and node count.
 * ``read_weight`` reads a dataset only once its declared shape and dtype are
   known to be what the model expects (real numbers, not complex or strings).
 """
+import collections
 import contextlib
 import contextvars
 import math
@@ -34,6 +36,7 @@ class UnsafeFileError(ValueError):
 # Weights below this many elements are always allowed while loading: layers
 # may own small variables a file does not store (seed state, counters).
 _SMALL_WEIGHT = 1 << 20
+_SMALL_TOTAL = 1 << 24
 # A config nested deeper than this, or with more JSON nodes, is refused.
 MAX_CONFIG_DEPTH = 400
 MAX_CONFIG_NODES = 5_000_000
@@ -46,6 +49,10 @@ MAX_JSON_MEMBER_BYTES = 1 << 30
 MAX_ZIP_RATIO = 1000
 
 _budget = contextvars.ContextVar("ckeras_weight_budget", default=None)
+
+
+class H5Sizes(collections.namedtuple("H5Sizes", "largest total")):
+    """Element counts of a file's largest dataset and of all its datasets."""
 
 
 def physical_memory():
@@ -63,10 +70,10 @@ def _fmt(n):
 # ---- HDF5 ---------------------------------------------------------------------------
 
 def check_h5(f, filepath):
-    """Refuse links and storage outside the file; return the largest dataset's
-    element count. Never follows a link, never reads data."""
+    """Refuse links and storage outside the file; return its ``H5Sizes``.
+    Never follows a link, never reads data."""
     import h5py
-    largest = 0
+    largest = total = 0
     seen = set()
     stack = [("/", f)]
     visited = 0
@@ -99,10 +106,11 @@ def check_h5(f, filepath):
             seen.add(key)
             if isinstance(obj, h5py.Dataset):
                 _check_storage(obj, full, filepath)
-                largest = max(largest, _size(obj.shape))
+                n = _size(obj.shape)
+                largest, total = max(largest, n), total + n
             elif isinstance(obj, h5py.Group):
                 stack.append((full, obj))
-    return largest
+    return H5Sizes(largest, total)
 
 
 def _object_key(obj):
@@ -143,15 +151,15 @@ def _check_storage(ds, path, filepath):
 
 def open_h5(source, filepath):
     """An ``h5py.File`` opened read-only and checked by ``check_h5``; returns
-    (file, largest dataset element count). The caller closes the file."""
+    (file, its H5Sizes). The caller closes the file."""
     import h5py
     f = h5py.File(source, "r")
     try:
-        largest = check_h5(f, filepath)
+        sizes = check_h5(f, filepath)
     except BaseException:
         f.close()
         raise
-    return f, largest
+    return f, sizes
 
 
 _REAL_KINDS = "fiub"
@@ -258,11 +266,20 @@ def check_config(obj, what, filepath):
 
 # ---- weight sizes --------------------------------------------------------------------------
 
+class _Budget:
+    def __init__(self, sizes, filepath):
+        self.sizes, self.filepath = sizes, filepath
+        self.per_weight = max(int(sizes.largest), _SMALL_WEIGHT)
+        self.left = int(sizes.total) + _SMALL_TOTAL
+        self.allocated = 0
+
+
 @contextlib.contextmanager
-def weight_budget(largest, filepath):
-    """While active, a layer may not create a weight larger than ``largest``
-    elements (the largest dataset of the file being loaded)."""
-    token = _budget.set((max(int(largest), _SMALL_WEIGHT), filepath, int(largest)))
+def weight_budget(sizes, filepath):
+    """While active, a layer may not create a weight larger than the file's
+    largest dataset, nor all layers together more than the file holds (each
+    plus some slack for variables files do not store)."""
+    token = _budget.set(_Budget(sizes, filepath))
     try:
         yield
     finally:
@@ -283,10 +300,17 @@ def check_weight_shape(layer, name, shape):
             f"{tuple(shape)} needs {_fmt(nbytes)} bytes, more than this machine's memory "
             f"({_fmt(physical_memory())} bytes). Check the layer's size arguments.")
     budget = _budget.get()
-    if budget is not None and n > budget[0]:
-        limit, filepath, largest = budget
+    if budget is None:
+        return
+    where = (f"{budget.filepath!r}: layer {layer.name!r} ({type(layer).__name__}) declares "
+             f"weight {name!r} of shape {tuple(shape)} ({_fmt(n)} elements), but ")
+    if n > budget.per_weight:
         raise UnsafeFileError(
-            f"{filepath!r}: layer {layer.name!r} ({type(layer).__name__}) declares weight "
-            f"{name!r} of shape {tuple(shape)} ({_fmt(n)} elements), but the largest dataset "
-            f"in the file holds {_fmt(largest)} elements: the config does not match the "
-            "weights (corrupted or crafted file).")
+            where + f"the largest dataset in the file holds {_fmt(budget.sizes.largest)} "
+            "elements: the config does not match the weights (corrupted or crafted file).")
+    budget.allocated += n
+    if budget.allocated > budget.left:
+        raise UnsafeFileError(
+            where + f"the layers so far already declare {_fmt(budget.allocated)} elements "
+            f"and the file holds {_fmt(budget.sizes.total)} in all: the config does not "
+            "match the weights (corrupted or crafted file).")

@@ -208,3 +208,17 @@ def test_load_time_linear_in_layer_count(tmp_path, monkeypatch):
         model = keras.models.load_model(path)
         assert len(model.layers) == n
         assert len(calls) <= 2 * n, (n, len(calls))
+
+
+def test_many_layers_each_within_the_largest_dataset(saved, tmp_path):
+    # Each layer alone is no larger than the file's largest dataset, but 400
+    # of them would allocate far more than the file holds.
+    def change(c):
+        layers = _layers(c)
+        layers[0]["config"]["batch_shape"] = [None, 1000]
+        extra = [{"class_name": "Dense", "config": {"name": f"big{i}", "units": 1000}}
+                 for i in range(400)]
+        c["config"]["layers"] = layers[:1] + extra + layers[1:]
+    path = _mutated(saved, tmp_path, _set_config(change))
+    msg = _load_fails(path, "already declare", "in all", cls=UnsafeFileError)
+    assert "'big" in msg
