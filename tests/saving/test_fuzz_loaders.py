@@ -25,7 +25,8 @@ import ckeras as keras
 warnings.simplefilter("ignore")
 FIXTURES = ["a_mlp.h5", "b_emb_lstm.h5", "d_cnn.h5", "f_functional_2in_2out.h5",
             "k3_mlp.keras", "k3_cnn.keras", "k3_emb_lstm.keras", "k3_functional.keras",
-            "k3_mlp.weights.h5", "k3_cnn.weights.h5"]
+            "k3_mlp.weights.h5", "k3_cnn.weights.h5", "k3_emb_lstm.weights.h5",
+            "k3_functional.weights.h5"]
 ODD = [10**12, -1, 0, "x", None, [], {}, 1e308, True, [[[[[]]]]], "\udcff", 2**63]
 
 
