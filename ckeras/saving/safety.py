@@ -6,8 +6,9 @@ storage, virtual datasets, soft links through those), and a crafted config
 can declare weights of any size. Before anything is built or read:
 
 * ``check_h5`` walks every object without following links and refuses any
-  link other than a hard link, datasets stored outside the file and virtual
-  datasets. It returns the element counts of the largest dataset and of all.
+  link other than a hard link, datasets stored outside the file, virtual
+  datasets and filters HDF5 would load as plugins. It returns the element
+  counts of the largest dataset and of all of them.
 * ``check_zip`` refuses ``.keras`` archives whose member names escape the
   archive, that repeat a name, or whose declared sizes are absurd (zip bombs:
   ``zipfile`` never inflates a member past its declared size).
@@ -33,8 +34,8 @@ class UnsafeFileError(ValueError):
     """The file asks the loader to read outside it or to allocate absurd sizes."""
 
 
-# Weights below this many elements are always allowed while loading: layers
-# may own small variables a file does not store (seed state, counters).
+# Slack while loading, per weight and in total: layers may own small
+# variables a file does not store (seed state, counters).
 _SMALL_WEIGHT = 1 << 20
 _SMALL_TOTAL = 1 << 24
 # A config nested deeper than this, or with more JSON nodes, is refused.
