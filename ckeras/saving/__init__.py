@@ -149,8 +149,8 @@ def _reading(path, fn):
     try:
         return fn()
     except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, KeyError) as e:
-        if isinstance(e, (FileNotFoundError, RecursionError)):
-            raise
+        if isinstance(e, (FileNotFoundError, RecursionError, NotImplementedError)):
+            raise       # (the last two are RuntimeErrors, not file damage)
         raise ValueError(f"Cannot read {path!r}: the file is truncated or corrupted "
                          f"({type(e).__name__}: {e}).") from e
 

@@ -222,3 +222,16 @@ def test_many_layers_each_within_the_largest_dataset(saved, tmp_path):
     path = _mutated(saved, tmp_path, _set_config(change))
     msg = _load_fails(path, "already declare", "in all", cls=UnsafeFileError)
     assert "'big" in msg
+
+
+def test_unsupported_feature_is_not_called_corruption(saved, tmp_path):
+    # NotImplementedError is a RuntimeError, like h5py's corruption errors:
+    # it must pass through unchanged.
+    def change(c):
+        _layers(c).insert(1, {"class_name": "LSTM", "config": {"name": "l", "units": 2,
+                                                              "stateful": True}})
+        _layers(c)[0]["config"]["batch_shape"] = [None, 3, 8]
+    path = _mutated(saved, tmp_path, _set_config(change))
+    with pytest.raises(NotImplementedError, match="stateful") as e:
+        keras.models.load_model(path)
+    assert "corrupted" not in str(e.value)
