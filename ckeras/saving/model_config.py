@@ -141,8 +141,11 @@ def model_from_config(config, custom_objects=None, filepath=None):
             # belongs, ...): the file's config is malformed.
             raise ValueError(f"{where}cannot rebuild the model: the config is malformed "
                              f"({type(e).__name__}: {e}).") from e
-        except (ValueError, TypeError, KeyError) as e:
+        except (ValueError, TypeError) as e:
             raise type(e)(f"{where}cannot rebuild the model: {e}") from e
+        except KeyError as e:     # a key the config lacks: the config is incomplete
+            raise ValueError(f"{where}cannot rebuild the model: the config lacks "
+                             f"{e}.") from e
 
 
 # ---- writing -----------------------------------------------------------------------
