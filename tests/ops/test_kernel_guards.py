@@ -207,8 +207,13 @@ def test_kernels_clamp_huge_thread_counts(kernels):
             "assert y.sum() == 64 * 64 and p.sum() == 500\n"
             "assert 1 <= _openmp.threads_used(100000) <= _openmp.thread_cap()\n"
             "print('ok')\n")
+    import os
+    import tempfile
+    import ckeras
+    # The ckeras this run tests (not an uncompiled checkout in the cwd).
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(ckeras.__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, cwd=tempfile.gettempdir(), env=env)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
 
 

@@ -17,7 +17,7 @@ N_CASES = 200
 
 _CHILD = textwrap.dedent(r'''
 import io, json, os, random, shutil, sys, tempfile, time, warnings, zipfile
-sys.path.insert(0, ROOT)
+sys.path.insert(0, PKG_PARENT)
 import h5py
 import numpy as np
 import ckeras as keras
@@ -156,10 +156,14 @@ shutil.rmtree(tmp)
 
 
 def test_mutated_files_load_or_raise_clearly(tmp_path):
-    code = f"ROOT = {ROOT!r}\nDATA = {DATA!r}\nN_CASES = {N_CASES}\n" + _CHILD
+    import ckeras
+    # The ckeras this run tests (the checkout's source may be uncompiled).
+    pkg_parent = os.path.dirname(os.path.dirname(ckeras.__file__))
+    code = (f"PKG_PARENT = {pkg_parent!r}\nDATA = {DATA!r}\nN_CASES = {N_CASES}\n"
+            + _CHILD)
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=180)
+                             timeout=180, cwd=str(tmp_path))
     except subprocess.TimeoutExpired as e:
         lines = (e.stdout or b"").decode().splitlines() if isinstance(e.stdout, bytes) \
             else (e.stdout or "").splitlines()

@@ -137,7 +137,8 @@ def _runs_within(code, seconds):
     import subprocess
     import sys
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, cwd=os.path.dirname(os.path.dirname(
+                                 keras.__file__)))
     try:
         out, _ = child.communicate(timeout=seconds)
         return True, out.decode()
@@ -151,8 +152,7 @@ def test_outside_files_are_never_opened(tmp_path, secret_files):
     # The outside files become FIFOs: opening one for reading blocks until a
     # writer comes, so any open() of them hangs the process.
     import sys
-    paths = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-             os.path.dirname(os.path.abspath(__file__))] + sys.path
+    paths = [os.path.dirname(os.path.dirname(keras.__file__))] + sys.path
     crafted = []
     for attack in ("external_link", "external_storage"):
         sub = tmp_path / attack
