@@ -122,7 +122,10 @@ def atomic_write(filepath, overwrite=True):
             # Keep the owner/group where allowed (root, or a group we are in).
             with contextlib.suppress(OSError):
                 os.fchown(fd, old.st_uid, old.st_gid)
-        os.fchmod(fd, mode)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:                       # Windows before Python 3.13
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "w+b") as fobj:
             fd = None
             yield fobj
