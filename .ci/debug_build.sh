@@ -61,4 +61,4 @@ assert ckeras.__file__.startswith('$work'), ckeras.__file__; \
 assert all(v is True for v in s.values()), s; print('debug_build: kernels', sorted(s))"
 
 # Bounded: the kernel tests only, a few minutes under ASan.
-run timeout 900 "$py" -m pytest -q -x -p no:cacheprovider ${DEBUG_BUILD_TESTS:-tests/ops}
+run timeout 900 "$py" -m pytest -x -p no:cacheprovider ${DEBUG_BUILD_TESTS:-tests/ops}
