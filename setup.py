@@ -7,6 +7,9 @@ Environment switches (delete build/ after changing them):
   CKERAS_NATIVE=1     add -march=native (never for wheels you ship)
   CKERAS_NO_OPENMP=1  serial kernels (e.g. Apple clang without libomp); the
                       `omp simd` loops still vectorise via -fopenmp-simd
+  CKERAS_SANITIZE=1   add -fsanitize=address,undefined (gcc/clang; with
+                      CKERAS_DEBUG=1 in .ci/debug_build.sh). Python then needs
+                      LD_PRELOAD of libasan.
 """
 import os
 import sys
@@ -23,6 +26,7 @@ def _flag(name):
 DEBUG = _flag("CKERAS_DEBUG")
 NATIVE = _flag("CKERAS_NATIVE")
 OPENMP = not _flag("CKERAS_NO_OPENMP") and sys.platform != "win32"
+SANITIZE = _flag("CKERAS_SANITIZE") and sys.platform != "win32"
 
 # (module, sources): the .pyx wrapper plus the C kernels it calls.
 EXTENSIONS = [
@@ -62,6 +66,11 @@ else:
     compile_args.append("-fopenmp" if OPENMP else "-fopenmp-simd")
     link_args = ["-fopenmp"] if OPENMP else []
     libraries = ["m"]  # on glibc, libm.so also pulls in libmvec (vector expf, ...)
+    if SANITIZE:
+        # Any undefined behaviour aborts (no recovery), so tests fail on it.
+        compile_args += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+                         "-fno-sanitize-recover=undefined"]
+        link_args = link_args + ["-fsanitize=address,undefined"]
 
 extensions = [
     Extension(

@@ -71,6 +71,9 @@ class Variable(OperatorMixin):
         return self.value.copy()
 
     def assign(self, value):
+        if np.iscomplexobj(value):   # float32() would silently drop the imaginary part
+            raise TypeError(f"Variable {self.path!r}: cannot assign complex values "
+                            f"(dtype {np.asarray(value).dtype}); weights are real.")
         value = np.asarray(value, dtype=self.value.dtype)
         if value.shape != self.value.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign shape "

@@ -206,7 +206,7 @@ def test_preprocessing_bad_args():
         pad_sequences([[1, 2]], maxlen=-1)
     with pytest.raises(TypeError, match="int.*index 0"):
         Tokenizer().fit_on_texts([1, 2])
-    with pytest.raises(IndexError):  # Keras 3 raises NumPy's IndexError here
+    with pytest.raises(IndexError, match="label 5 is out of range"):  # IndexError, as Keras
         keras.utils.to_categorical([0, 5], 3)
 
 
@@ -321,3 +321,153 @@ def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     assert target.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["m.keras"]
     keras.models.load_model(str(target))
+
+
+# --- issue 16: each misuse names the argument, expected vs got ---------------------------
+
+@pytest.mark.parametrize("kw, exc, words", [
+    ({"validation_split": 1.5}, ValueError, ["validation_split", "[0, 1)", "1.5"]),
+    ({"validation_split": "0.2"}, TypeError, ["validation_split", "str"]),
+    ({"epochs": -1}, ValueError, ["epochs", ">= 0", "-1"]),
+    ({"epochs": 2.5}, TypeError, ["epochs", "integer", "2.5"]),
+    ({"initial_epoch": -2}, ValueError, ["initial_epoch", "-2"]),
+    ({"steps_per_epoch": 0}, ValueError, ["steps_per_epoch", ">= 1", "0"]),
+    ({"steps_per_epoch": -3}, ValueError, ["steps_per_epoch", "-3"]),
+    ({"validation_data": (X, Y), "validation_steps": 0}, ValueError, ["validation_steps", "0"]),
+    ({"validation_freq": 0}, ValueError, ["validation_freq", "0"]),
+    ({"class_weight": {-1: 1.0}}, ValueError, ["class_weight", ">= 0", "-1"]),
+    ({"class_weight": {"a": 1.0}}, TypeError, ["class_weight", "integer", "'a'"]),
+    ({"class_weight": {0: 1.0, 7: 2.0}}, ValueError, ["class_weight", "key 7", "3 classes"]),
+    ({"class_weight": [1.0, 2.0, 3.0]}, TypeError, ["class_weight", "dict", "list"]),
+    ({"class_weight": {0: "heavy"}}, TypeError, ["class_weight[0]", "number", "'heavy'"]),
+    ({"class_weight": {0: -1.0}}, ValueError, ["class_weight[0]", ">= 0"]),
+    ({"sample_weight": np.ones(5)}, ValueError, ["sample_weight", "5", "8"]),
+    ({"sample_weight": np.ones(5), "class_weight": {0: 2.0}}, ValueError,
+     ["sample_weight", "(5,)", "8 samples"]),
+    ({"sample_weight": np.ones((8, 3))}, ValueError, ["sample_weight", "(8,)", "(8, 3)"]),
+    ({"sample_weight": 2.0}, ValueError, ["sample_weight", "scalar"]),
+    ({"callbacks": keras.callbacks.History()}, TypeError, ["callbacks", "list", "History"]),
+    ({"callbacks": "early"}, TypeError, ["callbacks", "list", "str"]),
+])
+def test_fit_argument_checks(kw, exc, words):
+    with pytest.raises(exc) as e:
+        fit(clf(), X, Y, **kw)
+    msg = str(e.value)
+    assert all(w in msg for w in words), msg
+    assert "sample_scale" not in msg
+
+
+def test_evaluate_and_predict_steps_and_callbacks():
+    m = clf()
+    for call in (lambda: m.evaluate(X, Y, steps=0, verbose=0),
+                 lambda: m.predict(X, steps=-1, verbose=0)):
+        with pytest.raises(ValueError, match="`steps` must be >= 1"):
+            call()
+    with pytest.raises(TypeError, match="`callbacks` must be a list"):
+        m.evaluate(X, Y, callbacks=keras.callbacks.History(), verbose=0)
+    with pytest.raises(TypeError, match="`callbacks` must be a list"):
+        m.predict(X, callbacks=keras.callbacks.History(), verbose=0)
+
+
+def test_complex_inputs_refused():
+    for call in (lambda m: fit(m, X.astype(np.complex64), Y),
+                 lambda m: m.predict(X.astype(np.complex128), verbose=0),
+                 lambda m: m.evaluate(X.astype(np.complex64), Y, verbose=0)):
+        with pytest.raises(TypeError, match="`x` has dtype complex.*real"):
+            call(clf())
+    with pytest.raises(TypeError, match="`y` has dtype complex"):
+        fit(clf(), X, Y.astype(np.complex64))
+
+
+def test_extra_targets_for_one_output_model():
+    with pytest.raises(ValueError, match=r"y has 2 target arrays.*1 output"):
+        fit(clf(), X, [Y, np.zeros(8)])
+    with pytest.raises(ValueError, match=r"y has 2 target arrays"):
+        clf().evaluate(X, [Y, Y], verbose=0)
+    fit(clf(), X, [Y])          # a one-element list is fine
+
+
+@pytest.mark.parametrize("make, exc, words", [
+    (lambda: L.Dropout("0.5"), TypeError, ["Dropout", "rate", "'0.5'"]),
+    (lambda: L.Dropout(1.0), ValueError, ["Dropout", "rate", "[0, 1)"]),
+    (lambda: L.Dropout(-0.1), ValueError, ["Dropout", "rate"]),
+    (lambda: L.LSTM(4, dropout=1.5), ValueError, ["dropout", "[0, 1]", "1.5"]),
+    (lambda: L.LSTM(4, recurrent_dropout="x"), TypeError, ["recurrent_dropout", "'x'"]),
+    (lambda: L.GRU(4, dropout=None), TypeError, ["dropout", "None"]),
+    (lambda: keras.Input((-3,)), ValueError, ["shape", "negative", "-3"]),
+    (lambda: keras.Input(shape=(4, -1)), ValueError, ["negative", "(None, 4, -1)"]),
+    (lambda: keras.Input(shape=(4, "x")), TypeError, ["shape", "'x'"]),
+    (lambda: keras.Input(batch_shape=(-2, 3)), ValueError, ["negative"]),
+])
+def test_layer_constructor_checks(make, exc, words):
+    with pytest.raises(exc) as e:
+        make()
+    assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_preprocessing_issue16_checks():
+    from ckeras.preprocessing.text import Tokenizer
+    with pytest.warns(UserWarning, match="single string"):
+        Tokenizer().fit_on_texts("hello world")
+    with pytest.warns(UserWarning, match="single string"):
+        Tokenizer().texts_to_sequences("hello")
+    with pytest.raises(ValueError, match="`num_words` must be >= 0, got -3"):
+        Tokenizer(num_words=-3)
+    with pytest.raises(TypeError, match="`num_words` must be an integer"):
+        Tokenizer(num_words=2.5)
+    tc = keras.utils.to_categorical
+    with pytest.raises(ValueError, match=">= 0, got -1"):
+        tc([0, -1, 2], 3)
+    with pytest.raises(ValueError, match="whole numbers.*1.5"):
+        tc([0, 1.5, 2], 3)
+    with pytest.raises(ValueError, match="label 3 is out of range for num_classes=3"):
+        tc([0, 3], 3)
+    with pytest.raises(TypeError, match="integers"):
+        tc(["a", "b"])
+    np.testing.assert_array_equal(tc([0.0, 2.0], 3), [[1, 0, 0], [0, 0, 1]])
+    pad = keras.utils.pad_sequences
+    with pytest.raises(ValueError, match="`maxlen` must be a positive integer, got 0"):
+        pad([[1, 2], [3]], maxlen=0)
+    with pytest.raises(TypeError, match="`maxlen`.*float 2.5"):
+        pad([[1, 2], [3]], maxlen=2.5)
+
+
+# --- faults in user code leave the model usable ----------------------------------------------
+
+class _Boom(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1:
+            raise RuntimeError("callback failed")
+
+
+def _still_usable(m, tmp_path):
+    before = m.get_weights()
+    assert all(np.isfinite(w).all() for w in before)
+    h = fit(m, X, Y, epochs=2, batch_size=4)
+    assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"]).all()
+    assert np.isfinite(m.predict(X, verbose=0)).all()
+    m.save(tmp_path / "after.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "after.keras")
+                               .predict(X, verbose=0), m.predict(X, verbose=0), atol=1e-6)
+
+
+def test_exception_in_callback_leaves_model_usable(tmp_path):
+    m = clf()
+    with pytest.raises(RuntimeError, match="callback failed"):
+        fit(m, X, Y, batch_size=2, callbacks=[_Boom()])
+    _still_usable(m, tmp_path)
+
+
+def test_exception_in_generator_leaves_model_usable(tmp_path):
+    def batches():
+        yield X[:4], Y[:4]
+        yield X[4:], Y[4:]
+        raise OSError("data source went away")
+    m = clf()
+    with pytest.raises(OSError, match="went away"):
+        m.fit(batches(), epochs=1, steps_per_epoch=3, verbose=0)
+    _still_usable(m, tmp_path)
+    m2 = clf()
+    with pytest.raises(OSError, match="went away"):
+        m2.predict(batches(), verbose=0)
+    _still_usable(m2, tmp_path)

@@ -2,7 +2,8 @@
 import numpy as np
 cimport numpy as cnp
 from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
-from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
+from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code,
+                                     clamp_threads, no_overlap)
 
 cnp.import_array()
 
@@ -24,6 +25,9 @@ def bias_act(z, bias, str activation, int n_threads=1, out=None):
         Y = f32c_2d(out, "out", True)
         if Y.shape[0] != rows or Y.shape[1] != cols:
             raise ValueError(f"out has shape {(<object>Y).shape}, expected {(rows, cols)}")
+        no_overlap(Y, "out", Z, "z", True)
+        no_overlap(Y, "out", Bv, "bias")
+    n_threads = clamp_threads(n_threads)
     cdef const float *pz = fptr(Z)
     cdef const float *pb = fptr_or_null(Bv)
     cdef float *py = fptr(Y)
@@ -50,6 +54,12 @@ def act_backward(dy, y, str activation, int n_threads=1, dbias=None, out=None):
         DZ = f32c_2d(out, "out", True)
         if DZ.shape[0] != rows or DZ.shape[1] != cols:
             raise ValueError(f"out has shape {(<object>DZ).shape}, expected {(rows, cols)}")
+        no_overlap(DZ, "out", DY, "dy")
+        no_overlap(DZ, "out", Yv, "y")
+        no_overlap(DZ, "out", DB, "dbias")
+    no_overlap(DB, "dbias", DY, "dy")
+    no_overlap(DB, "dbias", Yv, "y")
+    n_threads = clamp_threads(n_threads)
     cdef const float *pdy = fptr(DY)
     cdef const float *py = fptr(Yv)
     cdef float *pdz = fptr(DZ)
@@ -65,6 +75,8 @@ def colsum_add(a, out, int n_threads=1):
     cdef cnp.ndarray O = f32c(out, "out", True)
     if O.ndim != 1 or O.shape[0] != A.shape[1]:
         raise ValueError(f"out has shape {(<object>O).shape}, expected ({A.shape[1]},)")
+    no_overlap(O, "out", A, "a")
+    n_threads = clamp_threads(n_threads)
     cdef const float *pa = fptr(A)
     cdef float *po = fptr(O)
     cdef Py_ssize_t rows = A.shape[0], cols = A.shape[1]

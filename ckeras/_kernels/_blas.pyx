@@ -138,6 +138,8 @@ cdef inline cnp.ndarray _as_array(object x, object dtype):
     if (<cnp.ndarray>x).dtype != dtype:
         raise TypeError(f"gemm operands must all be {np.dtype(dtype).name}, "
                         f"got {(<cnp.ndarray>x).dtype}")
+    if not cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
+        raise ValueError("gemm operands must be aligned to their element size")
     return <cnp.ndarray>x
 
 

@@ -4,18 +4,74 @@ cimport numpy as cnp
 from ckeras._kernels._csrc cimport (CK_ACT_LINEAR, CK_ACT_RELU, CK_ACT_SIGMOID,
                                    CK_ACT_TANH, CK_ACT_SOFTMAX)
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int ck_thread_cap(void)
+    {
+        int p = omp_get_num_procs();
+        return p * 4 > 256 ? p * 4 : 256;
+    }
+    #else
+    static int ck_thread_cap(void) { return 1; }
+    #endif
+    """
+    int ck_thread_cap() nogil
+
+
+cdef inline int clamp_threads(int n) noexcept:
+    """n_threads within [1, max(256, 4 * CPUs)]: OpenMP crashes creating
+    tens of thousands of threads."""
+    cdef int cap = ck_thread_cap()
+    return 1 if n < 1 else (cap if n > cap else n)
+
+
+cdef inline int check_native(cnp.ndarray a, str name) except -1:
+    """Byte order and alignment the C code can read directly."""
+    if not cnp.PyArray_ISNOTSWAPPED(a):
+        raise TypeError(f"{name} must be in native byte order, got dtype {a.dtype.str!r}")
+    if not cnp.PyArray_ISALIGNED(a):
+        raise ValueError(f"{name} is not aligned to its element size")
+    return 0
+
+
 cdef inline cnp.ndarray f32c(object x, str name, bint writeable=False):
-    """x as a C-contiguous float32 ndarray (no copy), else TypeError/ValueError."""
+    """x as a C-contiguous native float32 ndarray (no copy), else TypeError/ValueError."""
     if not isinstance(x, cnp.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>x
     if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT32:
         raise TypeError(f"{name} must be float32, got {a.dtype}")
+    check_native(a, name)
     if not cnp.PyArray_IS_C_CONTIGUOUS(a):
         raise ValueError(f"{name} must be C-contiguous")
     if writeable and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"{name} is read-only")
     return a
+
+
+cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
+    """True if the bytes of two C-contiguous arrays intersect."""
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    cdef Py_ssize_t na = cnp.PyArray_NBYTES(a), nb = cnp.PyArray_NBYTES(b)
+    if na == 0 or nb == 0:
+        return False
+    return pa < pb + nb and pb < pa + na
+
+
+cdef inline int no_overlap(cnp.ndarray out, str out_name, cnp.ndarray a, str a_name,
+                           bint same_ok=False) except -1:
+    """An output buffer may not overlap an input (nor another output); with
+    ``same_ok`` it may be exactly the same buffer (an in-place update)."""
+    if out is None or a is None or not _overlap(out, a):
+        return 0
+    if (same_ok and cnp.PyArray_DATA(out) == cnp.PyArray_DATA(a)
+            and cnp.PyArray_NBYTES(out) == cnp.PyArray_NBYTES(a)):
+        return 0
+    raise ValueError(f"{out_name} overlaps {a_name} in memory"
+                     + (" (only exactly the same buffer is allowed)" if same_ok else ""))
 
 cdef inline cnp.ndarray f32c_2d(object x, str name, bint writeable=False):
     cdef cnp.ndarray a = f32c(x, name, writeable)

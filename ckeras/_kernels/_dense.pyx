@@ -11,7 +11,8 @@ cimport numpy as cnp
 from ckeras._kernels._blas cimport gemm
 from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
 from ckeras._kernels._csrc cimport CK_ACT_LINEAR
-from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
+from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code,
+                                     check_native, clamp_threads, no_overlap)
 
 cnp.import_array()
 
@@ -19,6 +20,9 @@ cnp.import_array()
 def dense_forward(x, kernel, bias, str activation="linear", int n_threads=1):
     """act(x @ kernel + bias) for float32 x (batch, in), kernel (in, units)."""
     cdef int act = act_code(activation)
+    _f32_2d(x, "x")
+    _f32_2d(kernel, "kernel")
+    n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray Y = gemm(x, kernel)
     cdef Py_ssize_t rows = Y.shape[0], cols = Y.shape[1]
     cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
@@ -34,7 +38,19 @@ def dense_forward(x, kernel, bias, str activation="linear", int n_threads=1):
 
 cdef bint _is_direct_f32(object a, Py_ssize_t ndim):
     return (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.ndim == ndim
-            and a.flags.c_contiguous and a.flags.writeable)
+            and a.flags.c_contiguous and a.flags.writeable and a.flags.aligned)
+
+
+cdef int _f32_2d(object a, str name) except -1:
+    """A 2-D native float32 array of any strides (gemm reads strided rows)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if (<cnp.ndarray>a).dtype != np.float32:
+        raise TypeError(f"{name} must be float32 in native byte order, got {a.dtype}")
+    check_native(<cnp.ndarray>a, name)
+    if (<cnp.ndarray>a).ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {a.shape}")
+    return 0
 
 
 def dense_backward(dy, x, y, kernel, str activation, dkernel, dbias,
@@ -49,9 +65,25 @@ def dense_backward(dy, x, y, kernel, str activation, dkernel, dbias,
     cdef int act = act_code(activation)
     cdef cnp.ndarray DY = f32c_2d(dy, "dy")
     cdef cnp.ndarray Yv = f32c_2d(y, "y")
+    _f32_2d(x, "x")
+    _f32_2d(kernel, "kernel")
+    n_threads = clamp_threads(n_threads)
     cdef Py_ssize_t rows = DY.shape[0], cols = DY.shape[1]
     if Yv.shape[0] != rows or Yv.shape[1] != cols:
         raise ValueError(f"dy {(<object>DY).shape} and y {(<object>Yv).shape} differ in shape")
+    if x.shape[0] != rows or kernel.shape[0] != x.shape[1] or kernel.shape[1] != cols:
+        raise ValueError(f"dense_backward: x {x.shape}, kernel {kernel.shape} and dy "
+                         f"{(<object>DY).shape} do not fit (batch, in) @ (in, units)")
+    if dkernel is None or dkernel.shape != kernel.shape:
+        raise ValueError(f"dkernel has shape {getattr(dkernel, 'shape', None)}, expected "
+                         f"{kernel.shape}")
+    for out, out_name in ((dkernel, "dkernel"), (dbias, "dbias")):
+        if out is not None:
+            for a, a_name in ((dy, "dy"), (y, "y"), (x, "x"), (kernel, "kernel")):
+                if np.may_share_memory(out, a):
+                    raise ValueError(f"{out_name} overlaps {a_name} in memory")
+    if dbias is not None and np.may_share_memory(dkernel, dbias):
+        raise ValueError("dkernel overlaps dbias in memory")
     if dbias is not None and dbias.shape != (cols,):
         raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
     cdef bint direct_db = dbias is not None and _is_direct_f32(dbias, 1)

@@ -10,7 +10,7 @@ from ckeras._kernels._csrc cimport (ck_index, ck_find_bad_id_i64, ck_find_bad_id
                                     ck_embedding_gather_f32, ck_embedding_gather_i32_f32,
                                     ck_embedding_scatter_add_f32,
                                     ck_embedding_scatter_add_i32_f32)
-from ckeras._kernels._checks cimport f32c_2d, fptr
+from ckeras._kernels._checks cimport f32c_2d, fptr, check_native, clamp_threads, no_overlap
 
 cnp.import_array()
 
@@ -21,6 +21,7 @@ cdef bint _ids_are_64(object ids) except -1:
     cdef cnp.ndarray a = <cnp.ndarray>ids
     if a.ndim != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(a):
         raise ValueError("ids must be a flat C-contiguous array")
+    check_native(a, "ids")
     if cnp.PyArray_TYPE(a) == cnp.NPY_INT64:
         return True
     if cnp.PyArray_TYPE(a) == cnp.NPY_INT32:
@@ -49,6 +50,7 @@ def gather(ids, table, int n_threads=1):
     cdef cnp.ndarray T = f32c_2d(table, "table")
     cdef ck_index n = I.shape[0], vocab = T.shape[0], dim = T.shape[1]
     _check_ids(I, is64, vocab)
+    n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray OUT = np.empty((n, dim), dtype=np.float32)
     cdef void *pi = cnp.PyArray_DATA(I)
     cdef const float *pt = fptr(T)
@@ -72,7 +74,10 @@ def scatter_add(ids, dout, dtable, int n_threads=1):
     cdef ck_index n = I.shape[0], vocab = T.shape[0], dim = T.shape[1]
     if D.shape[0] != n or D.shape[1] != dim:
         raise ValueError(f"dout has shape {(<object>D).shape}, expected {(n, dim)}")
+    no_overlap(T, "dtable", D, "dout")
+    no_overlap(T, "dtable", I, "ids")
     _check_ids(I, is64, vocab)
+    n_threads = clamp_threads(n_threads)
     cdef void *pi = cnp.PyArray_DATA(I)
     cdef const float *pd = fptr(D)
     cdef float *pt = fptr(T)

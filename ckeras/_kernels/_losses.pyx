@@ -5,7 +5,7 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t
 from ckeras._kernels._csrc cimport (ck_softmax_xent_f32, ck_softmax_xent_l32_f32,
                                     ck_softmax_xent_dense_f32, ck_sigmoid_bce_f32)
-from ckeras._kernels._checks cimport f32c, f32c_2d, fptr, fptr_or_null
+from ckeras._kernels._checks cimport f32c, f32c_2d, fptr, fptr_or_null, check_native, clamp_threads
 
 cnp.import_array()
 
@@ -59,6 +59,7 @@ def softmax_xent(logits, labels, sample_scale=None, bint want_probs=False, int n
             is64 = True
         elif cnp.PyArray_TYPE(L) != cnp.NPY_INT32:
             raise TypeError(f"sparse labels must be int32 or int64, got {L.dtype}")
+        check_native(L, "labels")
         if not cnp.PyArray_IS_C_CONTIGUOUS(L):
             raise ValueError("labels must be C-contiguous")
         if L.shape[0] != B:
@@ -72,6 +73,7 @@ def softmax_xent(logits, labels, sample_scale=None, bint want_probs=False, int n
         L = f32c_2d(labels, "targets")
         if L.shape[0] != B or L.shape[1] != C:
             raise ValueError(f"targets have shape {(<object>L).shape}, logits {(B, C)}")
+    n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray G = np.empty((B, C), dtype=np.float32)
     cdef cnp.ndarray LOSS = np.empty(B, dtype=np.float32)
     cdef cnp.ndarray P = np.empty((B, C), dtype=np.float32) if want_probs else None
@@ -99,6 +101,7 @@ def sigmoid_bce(logits, targets, sample_scale=None, int n_threads=1):
     if T.shape[0] != B or T.shape[1] != K:
         raise ValueError(f"targets have shape {(<object>T).shape}, logits {(B, K)}")
     cdef cnp.ndarray S = _scale_array(sample_scale, B)
+    n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray G = np.empty((B, K), dtype=np.float32)
     cdef cnp.ndarray P = np.empty((B, K), dtype=np.float32)
     cdef cnp.ndarray LOSS = np.empty(B, dtype=np.float32)

@@ -1,4 +1,5 @@
 """What the kernels were built with (OpenMP or serial)."""
+from ckeras._kernels._checks cimport clamp_threads, ck_thread_cap
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -37,5 +38,11 @@ def omp_max_threads():
 
 
 def threads_used(int n):
-    """How many threads a kernel's `num_threads(n)` region actually gets."""
-    return ck_threads_used(n)
+    """How many threads a kernel's `num_threads(n)` region actually gets
+    (n is clamped as every kernel clamps it: see _checks.clamp_threads)."""
+    return ck_threads_used(clamp_threads(n))
+
+
+def thread_cap():
+    """The most threads a kernel will start: max(256, 4 * CPUs)."""
+    return ck_thread_cap()

@@ -3,7 +3,7 @@ arrays of equal size; optional slots may be None."""
 cimport numpy as cnp
 from ckeras._kernels._csrc cimport (ck_index, ck_sgd_update_f32, ck_adam_update_f32,
                                     ck_rmsprop_update_f32, ck_adagrad_update_f32)
-from ckeras._kernels._checks cimport f32c, fptr, fptr_or_null
+from ckeras._kernels._checks cimport f32c, fptr, fptr_or_null, clamp_threads, no_overlap
 
 cnp.import_array()
 
@@ -15,6 +15,15 @@ cdef cnp.ndarray _slot(object x, str name, Py_ssize_t n, bint writeable=True):
     if cnp.PyArray_SIZE(a) != n:
         raise ValueError(f"{name} has {cnp.PyArray_SIZE(a)} elements, param has {n}")
     return a
+
+
+cdef int _distinct(list arrays, list names) except -1:
+    """Every buffer of an update is its own: none overlaps another."""
+    cdef Py_ssize_t i, j
+    for i in range(len(arrays)):
+        for j in range(i):
+            no_overlap(arrays[i], names[i], arrays[j], names[j])
+    return 0
 
 
 cdef cnp.ndarray _need(object x, str name, Py_ssize_t n, bint writeable=True):
@@ -29,6 +38,8 @@ def sgd_update(param, grad, double lr, double momentum=0.0, velocity=None,
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
     cdef cnp.ndarray G = _need(grad, "grad", n, False)
     cdef cnp.ndarray V = _slot(velocity, "velocity", n)
+    _distinct([P, G, V], ["param", "grad", "velocity"])
+    n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
     cdef float *pv = fptr_or_null(V)
@@ -45,6 +56,8 @@ def adam_update(param, grad, m, v, double lr_t, double beta_1, double beta_2,
     cdef cnp.ndarray M = _need(m, "m", n)
     cdef cnp.ndarray Vv = _need(v, "v", n)
     cdef cnp.ndarray H = _slot(vhat, "vhat", n)
+    _distinct([P, G, M, Vv, H], ["param", "grad", "m", "v", "vhat"])
+    n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
     cdef float *pm = fptr(M)
@@ -65,6 +78,8 @@ def rmsprop_update(param, grad, velocity, double lr, double rho, double epsilon,
     cdef cnp.ndarray V = _need(velocity, "velocity", n)
     cdef cnp.ndarray MB = _slot(momentum_buf, "momentum_buf", n)
     cdef cnp.ndarray AG = _slot(average_grad, "average_grad", n)
+    _distinct([P, G, V, MB, AG], ["param", "grad", "velocity", "momentum_buf", "average_grad"])
+    n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
     cdef float *pv = fptr(V)
@@ -81,6 +96,8 @@ def adagrad_update(param, grad, accumulator, double lr, double epsilon, int n_th
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
     cdef cnp.ndarray G = _need(grad, "grad", n, False)
     cdef cnp.ndarray A = _need(accumulator, "accumulator", n)
+    _distinct([P, G, A], ["param", "grad", "accumulator"])
+    n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
     cdef float *pa = fptr(A)

@@ -32,6 +32,8 @@ class InputLayer(Layer):
             if isinstance(shape, int):
                 shape = (shape,)
             batch_shape = (batch_size,) + tuple(shape)
+        from ckeras.utils.arg_checks import check_dims
+        check_dims(tuple(batch_shape), "shape", f"Input {self.name!r}")
         self.batch_shape = batch_shape_of(batch_shape)
         self.dtype = dtype_name(dtype) or "float32"
         self.output_dtype = self.dtype
@@ -188,9 +190,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"Dropout: `rate` must be in [0, 1), got {rate!r}.")
-        self.rate = float(rate)
+        from ckeras.utils.arg_checks import check_rate
+        self.rate = check_rate(rate, "rate", "Dropout")
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self._rng = ck_random.generator(seed) if seed is not None else None

@@ -244,6 +244,8 @@ class Layer:
                 name = f"variable_{k}"
         shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer))
                                           else tuple(int(d) for d in shape))
+        from ckeras.saving.safety import check_weight_shape
+        check_weight_shape(self, name, shape)   # before allocating: sizes from files
         if callable(initializer) or isinstance(initializer, (str, dict)):
             value = initializers.get(initializer)(shape)
         else:

@@ -147,10 +147,9 @@ class _Cell(Layer):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"{type(self).__name__}: `units` must be a positive integer, "
                              f"got {units!r}.")
+        from ckeras.utils.arg_checks import check_rate
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0 <= float(rate) <= 1:
-                raise ValueError(f"{type(self).__name__}: `{arg}` must be in [0, 1], "
-                                 f"got {rate!r}.")
+            check_rate(rate, arg, type(self).__name__, include_one=True)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -50,6 +50,10 @@ def _as_batchable(a, what):
         raise ValueError(f"`{what}` must have a batch dimension, got a scalar.")
     if a.dtype == object:
         a = _numbers_from_objects(a, what)
+    if a.dtype.kind == "c":  # casting would silently drop the imaginary part
+        raise TypeError(f"`{what}` has dtype {a.dtype} (complex numbers), expected real "
+                        "numbers; pass the real part (x.real) or split real and "
+                        "imaginary parts into features.")
     if a.dtype.kind in "USV":  # text must be tokenized first; numpy's cast error names neither
         raise ValueError(f"`{what}` has dtype {a.dtype} (strings), expected numbers; "
                          "tokenize text first (e.g. ckeras.preprocessing.text.Tokenizer).")
@@ -190,9 +194,15 @@ class ArrayData(_EpochSource):
             sw = np.asarray(sample_weight, dtype=np.float32)
             if sw.ndim > 1:
                 sw = sw.reshape(len(sw), -1)[:, 0] if sw.shape[1:] == (1,) * (sw.ndim - 1) else sw
+            if sw.ndim == 0:
+                raise ValueError(f"sample_weight must hold one weight per sample, shape "
+                                 f"({self.n},), got the scalar {sw}.")
             if sw.shape[0] != self.n:
                 raise ValueError(f"sample_weight has {sw.shape[0]} entries but x has "
                                  f"{self.n} samples.")
+            if sw.ndim > 1:   # per-timestep weights: not supported by the losses
+                raise ValueError(f"sample_weight must hold one weight per sample, shape "
+                                 f"({self.n},), got shape {sw.shape}.")
             self.sample_weight = sw
 
     @property
@@ -255,6 +265,9 @@ def class_weight_to_sample_weight(class_weight, y, sample_weight):
     weights = table[labels]
     if sample_weight is not None:
         sw = np.asarray(sample_weight, dtype=np.float32)
+        if sw.ndim == 0 or len(sw) != len(labels):
+            raise ValueError(f"sample_weight has shape {sw.shape} but y has {len(labels)} "
+                             "samples; give one weight per sample.")
         if sw.ndim > 1 and sw.shape[1:] == (1,) * (sw.ndim - 1):
             sw = sw.reshape(len(sw))
         weights = weights.reshape(weights.shape + (1,) * (sw.ndim - 1)) * sw

@@ -34,20 +34,33 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add() expects a Layer instance, got {layer!r}.")
-        if any(l.name == layer.name for l in self._layers):
+        # A set, so adding n layers stays linear (loading 20,000-layer configs).
+        names = self.__dict__.get("_layer_name_set")
+        if names is None:
+            names = self.__dict__["_layer_name_set"] = {l.name for l in self._layers}
+        if layer.name in names and any(l.name == layer.name for l in self._layers):
             raise ValueError(f"Sequential: all layers must have unique names; "
                              f"{layer.name!r} is already in the model.")
         if not self._layers and self._input_layer is None and layer._batch_input_shape:
             self._input_layer = InputLayer(batch_shape=layer._batch_input_shape,
                                            dtype=_input_dtype_for(layer))
+        built_so_far = self.built and len(self._output_shapes) == len(self._layers)
         self._layers.append(layer)
+        names.add(layer.name)
         layer._set_path_prefix(f"{self.name}/")
-        self._rebuild()
+        if built_so_far:      # only the new layer needs building (as build() does)
+            shape = self._output_shapes[-1] if self._output_shapes else self._build_input_shape
+            layer._maybe_build(shape)
+            layer._set_path_prefix(f"{self.name}/")
+            self._output_shapes.append(layer.compute_output_shape(shape))
+        else:
+            self._rebuild()
 
     def pop(self):
         if not self._layers:
             raise IndexError("Sequential.pop(): there are no layers to remove.")
         layer = self._layers.pop()
+        self.__dict__.pop("_layer_name_set", None)
         self._rebuild()
         return layer
 

@@ -14,6 +14,7 @@ import numpy as np
 from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
 from ckeras import optimizers as optimizers_mod
+from ckeras.utils import arg_checks as _checks
 from ckeras.callbacks.base import CallbackList
 from ckeras.distribute import context as distribute_context
 from ckeras.layers.layer import collect_activity_penalties
@@ -219,11 +220,28 @@ class TrainingMixin:
     # ---- data --------------------------------------------------------------------
     def _adapt(self, x, y=None, sample_weight=None, class_weight=None,
                steps=None, shuffle=False):
+        class_weight = _checks.check_class_weight(class_weight)
         data = adapt(x, y, sample_weight, class_weight,
                      input_names=getattr(self, "input_names", None),
                      output_names=self.output_names, steps=steps)
+        ys = getattr(data, "ys", None)
+        if isinstance(ys, list) and len(ys) > len(self.output_names):
+            raise ValueError(f"y has {len(ys)} target arrays but model {self.name!r} has "
+                             f"{len(self.output_names)} output(s) {self.output_names}.")
         self._ensure_built(data.first_inputs())
+        if class_weight:
+            _checks.check_class_weight(class_weight, self._n_classes())
         return data
+
+    def _n_classes(self):
+        """Classes of the (single) output: its last dimension, 2 if that is 1."""
+        outs = getattr(self, "outputs", None)
+        shape = getattr(outs[0], "shape", None) if outs else None
+        if shape is None and getattr(self, "_output_shapes", None):
+            shape = self._output_shapes[-1]
+        if not shape or shape[-1] is None:
+            return None
+        return max(2, int(shape[-1]))
 
     # ---- fit ---------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
@@ -233,6 +251,13 @@ class TrainingMixin:
             validation_freq=1):
         custom = self._overrides("train_step")
         self._require_compiled("fit", need_loss=not custom)
+        epochs = _checks.check_int(epochs, "epochs", 0)
+        initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", 0)
+        validation_split = _checks.check_fraction(validation_split, "validation_split")
+        steps_per_epoch = _checks.check_int(steps_per_epoch, "steps_per_epoch", 1, True)
+        validation_steps = _checks.check_int(validation_steps, "validation_steps", 1, True)
+        validation_freq = _checks.check_int(validation_freq, "validation_freq", 1)
+        callbacks = _checks.check_callbacks(callbacks)
         batch_size = _batch_size(batch_size)
         if y is None and not is_stream(x) and not custom:
             raise ValueError("fit() needs targets: pass y (labels) along with x.")
@@ -352,6 +377,8 @@ class TrainingMixin:
         self._require_compiled("evaluate", need_loss=not custom)
         if y is None and not is_stream(x) and not custom:
             raise ValueError("evaluate() needs targets: pass y along with x.")
+        steps = _checks.check_int(steps, "steps", 1, True)
+        callbacks = _checks.check_callbacks(callbacks)
         batch_size = _batch_size(batch_size)
         data = self._adapt(x, y, sample_weight, steps=steps)
         if not data.has_targets and not custom:
@@ -379,6 +406,8 @@ class TrainingMixin:
 
     # ---- predict -------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        steps = _checks.check_int(steps, "steps", 1, True)
+        callbacks = _checks.check_callbacks(callbacks)
         batch_size = _batch_size(batch_size)
         data = self._adapt(x, steps=steps)
         verbose = resolve_verbose(verbose)

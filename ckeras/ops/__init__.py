@@ -117,17 +117,19 @@ def _k(name):
 
 
 def _is32(a):
-    return isinstance(a, _ndarray) and a.dtype == _F32
+    # dtype == float32 also means native byte order ('>f4' compares unequal).
+    return isinstance(a, _ndarray) and a.dtype == _F32 and a.flags.aligned
 
 
 def _buffer32(a):
     """True if ``a`` can be updated in place by a kernel."""
     return (isinstance(a, _ndarray) and a.dtype == _F32 and a.flags.c_contiguous
-            and a.flags.writeable)
+            and a.flags.writeable and a.flags.aligned)
 
 
 def _c32(a):
-    return np.ascontiguousarray(a, dtype=_F32)
+    a = np.ascontiguousarray(a, dtype=_F32)
+    return a if a.flags.aligned else a.copy()
 
 
 def _2d(a):
@@ -350,6 +352,8 @@ def embedding_lookup_backward(ids, dout, dtable):
         if flat is not None:
             dim = dtable.shape[1]
             d2 = _c32(dout).reshape(flat.size, dim) if np.size(dout) == flat.size * dim else None
+            if d2 is not None and np.may_share_memory(d2, dtable):
+                d2 = d2.copy()
             if d2 is not None:
                 mod.scatter_add(flat, d2, dtable, _for_work(d2.size))
                 return
@@ -359,9 +363,12 @@ def embedding_lookup_backward(ids, dout, dtable):
 # ---- optimizer updates (in place, Keras 3 formulas) ------------------------
 
 def _grad32(grad, param):
-    """grad as C-contiguous float32 with param's size, or None."""
+    """grad as C-contiguous float32 with param's size (a copy if it shares
+    memory with param: the kernels refuse overlapping buffers), or None."""
     g = _c32(grad)
-    return g if g.size == param.size else None
+    if g.size != param.size:
+        return None
+    return g.copy() if np.may_share_memory(g, param) else g
 
 
 def _slots_ok(*slots):

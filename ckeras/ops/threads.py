@@ -50,6 +50,26 @@ _default = None       # cached effective_n_threads()
 _blas_limit = None    # BLAS thread limit we asked for (None: left alone)
 
 
+def max_threads():
+    """The most threads ckeras accepts: max(256, 4 * CPUs). OpenMP runtimes
+    crash or abort when asked for tens of thousands of threads; the kernels
+    clamp to the same bound."""
+    return max(256, 4 * (os.cpu_count() or 1))
+
+
+def _check_n(n):
+    try:
+        value = int(n)
+    except (TypeError, ValueError):
+        raise TypeError(f"number of threads must be an integer, got {n!r}") from None
+    if isinstance(n, bool) or value != n:
+        raise TypeError(f"number of threads must be an integer, got {n!r}")
+    if value < 1 or value > max_threads():
+        raise ValueError(f"number of threads must be between 1 and {max_threads()} "
+                         f"(4 per CPU, at least 256), got {value}")
+    return value
+
+
 def effective_n_threads():
     """OMP_NUM_THREADS (first entry) if set and valid, else usable CPUs."""
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
@@ -57,7 +77,7 @@ def effective_n_threads():
         try:
             n = int(env)
             if n >= 1:
-                return n
+                return min(n, max_threads())
         except ValueError:
             pass
     try:
@@ -96,9 +116,7 @@ def _limit_blas(n):
 def set_num_threads(n):
     """Use ``n`` threads in our kernels and in the BLAS pools."""
     global _num_threads, _blas_limit
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
+    n = _check_n(n)
     _num_threads = n
     _blas_limit = n
     _limit_blas(n)
@@ -109,9 +127,7 @@ def num_threads(n, blas=True):
     """Temporarily use ``n`` threads in the kernels and (if ``blas``) in BLAS;
     restores the previous settings on exit."""
     global _num_threads, _blas_limit
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
+    n = _check_n(n)
     saved = (_num_threads, _blas_limit)
     limiter = _limit_blas(n) if blas else None
     _num_threads = n

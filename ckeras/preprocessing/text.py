@@ -63,6 +63,13 @@ def one_hot(text, n, filters=DEFAULT_FILTERS, lower=True, split=" "):
                          lower=lower, split=split)
 
 
+def _warn_bare_string(texts, method):
+    if isinstance(texts, str):
+        warnings.warn(f"Tokenizer.{method}() got a single string, which is iterated "
+                      f"character by character (each character a document). Pass a "
+                      f"list of texts, e.g. [{texts[:20]!r}].", UserWarning, stacklevel=3)
+
+
 class Tokenizer:
     """Text tokenization utility (legacy Keras API).
 
@@ -96,6 +103,9 @@ class Tokenizer:
             num_words = kwargs.pop("nb_words")
         if kwargs:
             raise TypeError("Unrecognized keyword arguments: " + str(kwargs))
+        if num_words is not None:
+            from ckeras.utils.arg_checks import check_int
+            num_words = check_int(num_words, "num_words", 0)
 
         self.num_words = num_words
         self.filters = filters
@@ -143,8 +153,10 @@ class Tokenizer:
         """Update counts from `texts` and rebuild `word_index` from scratch.
 
         `texts` is an iterable of strings or of token lists. A bare string is
-        iterated character by character, each character being a document.
+        iterated character by character, each character being a document
+        (as in Keras), with a warning: it is almost always a slip for [text].
         """
+        _warn_bare_string(texts, "fit_on_texts")
         for i, text in enumerate(texts):
             if not isinstance(text, (str, list, tuple)):
                 raise TypeError(f"Tokenizer.fit_on_texts: `texts` must hold strings or token "
@@ -178,6 +190,7 @@ class Tokenizer:
 
     def texts_to_sequences(self, texts):
         """Convert texts to lists of word indices (see `num_words`)."""
+        _warn_bare_string(texts, "texts_to_sequences")
         return list(self.texts_to_sequences_generator(texts))
 
     def texts_to_sequences_generator(self, texts):

@@ -1,10 +1,15 @@
 """Saving and loading: Keras HDF5 (``.h5``/``.hdf5``), Keras 3 (``.keras``,
 ``.weights.h5``), readable and writable by real Keras in both directions.
 
-Writes are atomic (a temp file in the same folder, fsync, ``os.replace``), so
-a crash mid-save leaves the previous file intact. Loading never runs code from
-the file: no pickle, no marshalled lambdas (Lambda layers are refused).
-h5py is imported only when a file is actually read or written.
+Writes are atomic (one write to a temp file in the same folder, fsync,
+``os.replace``), so a crash mid-save leaves the previous file intact; a
+symlink's target is replaced and the file's permission bits are kept (see
+``atomic.py``, also for hard links). Loading never runs code from the file
+(no pickle, no marshalled lambdas: Lambda layers are refused) and never reads
+outside it: HDF5 links, external storage, virtual datasets, plugin filters
+and unsafe zip members are refused, and declared sizes are checked before
+anything is allocated (``safety.py``). h5py is imported only when a file is
+actually read or written.
 """
 import os
 import zipfile
@@ -112,30 +117,40 @@ def _not_a_model(path):
 
 
 def _open_h5(path):
-    import h5py
+    """(h5py.File, its safety.H5Sizes), checked to read nothing outside it."""
+    from ckeras.saving.safety import open_h5
     try:
-        return h5py.File(path, "r")
+        return open_h5(path, path)
     except OSError as e:
         raise ValueError(f"Cannot read {path!r}: it starts like an HDF5 file but HDF5 "
                          f"cannot open it; it is probably truncated or corrupted ({e}).") from None
 
 
 def _open_zip(path):
+    from ckeras.saving.safety import check_zip
     try:
-        return zipfile.ZipFile(path, "r")
+        zf = zipfile.ZipFile(path, "r")
     except (zipfile.BadZipFile, OSError) as e:
         raise ValueError(f"Cannot read {path!r}: it starts like a zip archive (`.keras`) "
                          f"but is not a valid one; it is probably truncated or corrupted "
                          f"({e}).") from None
+    try:
+        check_zip(zf, path)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 def _reading(path, fn):
-    """Run ``fn`` turning low-level read failures into errors naming the file."""
+    """Run ``fn`` turning low-level read failures into errors naming the file
+    (h5py reports corrupted HDF5 structures as OSError, RuntimeError or
+    KeyError)."""
     try:
         return fn()
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
+    except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, KeyError) as e:
+        if isinstance(e, (FileNotFoundError, RecursionError, NotImplementedError)):
+            raise       # (the last two are RuntimeErrors, not file damage)
         raise ValueError(f"Cannot read {path!r}: the file is truncated or corrupted "
                          f"({type(e).__name__}: {e}).") from e
 
@@ -148,8 +163,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     from ckeras.saving import keras_v3, legacy_h5
     if hasattr(filepath, "read") and hasattr(filepath, "seek"):   # a .keras file object
-        with zipfile.ZipFile(filepath) as zf:
-            return keras_v3.load_model(zf, "<file object>", custom_objects, compile)
+        from ckeras.saving.safety import check_zip
+
+        def run():
+            with zipfile.ZipFile(filepath) as zf:
+                check_zip(zf, "<file object>")
+                return keras_v3.load_model(zf, "<file object>", custom_objects, compile)
+        return _reading("<file object>", run)
     path = _path(filepath)
     kind = _sniff(path)
     if kind == "zip":
@@ -159,8 +179,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         return _reading(path, run)
     if kind == "h5":
         def run():
-            with _open_h5(path) as f:
-                return legacy_h5.load_model(f, path, custom_objects, compile)
+            f, sizes = _open_h5(path)
+            with f:
+                return legacy_h5.load_model(f, path, custom_objects, compile, sizes)
         return _reading(path, run)
     raise _not_a_model(path)
 
@@ -176,8 +197,8 @@ def _check_built(model, path):
 def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     """Weights from a ``.weights.h5`` (Keras 3 layout), a legacy ``.h5`` weights
     file, a full-model ``.h5`` or a ``.keras`` archive."""
-    import h5py
     from ckeras.saving import keras_v3, legacy_h5
+    from ckeras.saving.safety import open_h5
     path = _path(filepath)
     kind = _sniff(path)
     _check_built(model, path)
@@ -207,12 +228,14 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
                     raise ValueError(f"{path!r} is a zip archive without "
                                      f"{keras_v3.WEIGHTS_FILE}.")
                 data = zf.read(keras_v3.WEIGHTS_FILE)
-            with h5py.File(io.BytesIO(data), "r") as f:
+            f, _ = open_h5(io.BytesIO(data), path)
+            with f:
                 from_h5(f)
         return _reading(path, run)
     if kind == "h5":
         def run():
-            with _open_h5(path) as f:
+            f, _ = _open_h5(path)
+            with f:
                 from_h5(f)
         return _reading(path, run)
     raise _not_a_model(path)

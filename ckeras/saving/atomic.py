@@ -1,17 +1,29 @@
 """Atomic file replacement: a save either lands whole or not at all.
 
-The new content is written to a file in the target's folder (same file system,
-so ``os.replace`` is an atomic rename), flushed and fsync'ed, then renamed over
-the target. On Linux the file is first created with ``O_TMPFILE``: it has no
-name until the commit, so a process killed mid-save (even by SIGKILL) leaves
-nothing behind. Elsewhere a named ``.<name>.ckeras-tmp-<pid>-*`` file is used,
-removed on any exception, and stale ones left by dead processes are swept by
-the next save into the same folder.
+The new content is written once, to a temporary file beside the target
+(``.<name>.ckeras-tmp-<pid>-<random>``: same folder, so the same file
+system), flushed and fsync'ed, then renamed over the target with
+``os.replace`` and the folder fsync'ed so the rename itself is durable. On
+any exception the temporary file is removed and the target is untouched. A
+process killed mid-save (SIGKILL, power loss) leaves its temporary file
+behind; the next save to the same target removes the ones whose process is
+gone.
+
+What the user's path is, is kept:
+
+* a symlink is followed: the file it points to is replaced (the temporary
+  file sits beside *that* file) and the link itself stays a link;
+* an existing file's permission bits are kept (a 0600 file stays 0600), and
+  its owner and group where the process may set them; a new file gets 0666
+  minus the umask, as ``open()`` would;
+* a file with several hard links is replaced by a new file under the saved
+  name only: the other names keep the previous content (rewriting the
+  shared inode in place could not be atomic).
 """
 import contextlib
 import glob
 import os
-import shutil
+import stat
 import tempfile
 
 _TMP_TAG = ".ckeras-tmp-"
@@ -42,8 +54,9 @@ def _pid_alive(pid):
 
 
 def _sweep_stale(directory, base):
-    """Remove named temp files of this target left by processes that died."""
-    for path in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(base)}{_TMP_TAG}*")):
+    """Remove temp files of this target left by processes that died."""
+    pattern = os.path.join(glob.escape(directory), f".{glob.escape(base)}{_TMP_TAG}*")
+    for path in glob.glob(pattern):
         try:
             pid = int(os.path.basename(path).split(_TMP_TAG, 1)[1].split("-", 1)[0])
         except (IndexError, ValueError):
@@ -53,33 +66,34 @@ def _sweep_stale(directory, base):
                 os.unlink(path)
 
 
-def _open_anonymous(directory):
-    """An unnamed read/write file in ``directory``, or None if unsupported."""
-    flag = getattr(os, "O_TMPFILE", None)
-    if flag is None or not os.path.exists("/proc/self/fd"):
-        return None
-    try:
-        fd = os.open(directory, flag | os.O_RDWR, 0o666 & ~_umask())
-    except OSError:
-        return None
-    return os.fdopen(fd, "w+b")
-
-
 def _umask():
-    mask = os.umask(0)
+    """The process umask, read without changing it where possible (changing
+    it briefly would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-def _named_temp(directory, base):
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}{_TMP_TAG}{os.getpid()}-", dir=directory)
-    os.chmod(tmp, 0o666 & ~_umask())
-    return os.fdopen(fd, "w+b"), tmp
-
-
 def check_overwrite(filepath, overwrite):
-    if not overwrite and os.path.exists(filepath):
+    if not overwrite and os.path.lexists(filepath):
         raise FileExistsError(f"{filepath!r} already exists and overwrite=False.")
+
+
+def _resolve(filepath):
+    """The path to replace: ``filepath``, or the file a symlink points to."""
+    if not os.path.islink(filepath):
+        return filepath
+    target = os.path.realpath(filepath)
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"Cannot save to {filepath!r}: it links to a folder.")
+    return target
 
 
 @contextlib.contextmanager
@@ -88,48 +102,42 @@ def atomic_write(filepath, overwrite=True):
     content replaces ``filepath`` atomically. On an exception nothing changes."""
     filepath = os.fspath(filepath)
     check_overwrite(filepath, overwrite)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    base = os.path.basename(filepath)
-    if not base:
+    if not os.path.basename(filepath):
         raise ValueError(f"Cannot save to {filepath!r}: it names a folder, not a file.")
     if os.path.isdir(filepath):
         raise IsADirectoryError(f"Cannot save to {filepath!r}: it is a folder.")
+    target = _resolve(filepath)
+    directory = os.path.dirname(os.path.abspath(target))
+    base = os.path.basename(target)
     os.makedirs(directory, exist_ok=True)
     _sweep_stale(directory, base)
-    fobj = _open_anonymous(directory)
-    tmp = None
-    if fobj is None:
-        fobj, tmp = _named_temp(directory, base)
     try:
-        yield fobj
-        fobj.flush()
-        os.fsync(fobj.fileno())
-        if tmp is None:
-            # Give the anonymous file a temporary name, then rename it over the
-            # target (a hard link cannot replace an existing file).
-            fd_path = f"/proc/self/fd/{fobj.fileno()}"
-            tmp = os.path.join(directory, f".{base}{_TMP_TAG}{os.getpid()}-link")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            try:
-                os.link(fd_path, tmp)
-            except OSError:
-                _copy_out(fobj, tmp)
-        fobj.close()
-        os.replace(tmp, filepath)
+        old = os.stat(target)
+        mode = stat.S_IMODE(old.st_mode)
+    except FileNotFoundError:
+        old, mode = None, 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}{_TMP_TAG}{os.getpid()}-", dir=directory)
+    try:
+        if old is not None and hasattr(os, "fchown"):
+            # Keep the owner/group where allowed (root, or a group we are in).
+            with contextlib.suppress(OSError):
+                os.fchown(fd, old.st_uid, old.st_gid)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:                       # Windows before Python 3.13
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, "w+b") as fobj:
+            fd = None
+            yield fobj
+            fobj.flush()
+            os.fsync(fobj.fileno())
+        os.replace(tmp, target)
         tmp = None
         _fsync_dir(directory)
     finally:
-        if not fobj.closed:
-            fobj.close()
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-
-
-def _copy_out(fobj, path):
-    fobj.seek(0)
-    with open(path, "wb") as out:
-        shutil.copyfileobj(fobj, out)
-        out.flush()
-        os.fsync(out.fileno())
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -17,6 +17,30 @@ def decode(value):
     return value
 
 
+def decode_attr(attrs, name, filepath):
+    """A scalar text attribute as str, or a ValueError naming it (numbers,
+    complex values, arrays and non-UTF-8 bytes are refused)."""
+    try:
+        value = attrs[name]
+    except (OSError, TypeError, ValueError) as e:
+        raise ValueError(f"{filepath!r}: attribute {name!r} cannot be read ({e}).") from None
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (np.bytes_, np.str_)):
+        value = value.item()
+    if not isinstance(value, (str, bytes)):
+        kind = getattr(value, "dtype", type(value).__name__)
+        raise ValueError(f"{filepath!r}: attribute {name!r} must be a text string, got "
+                         f"{kind} {str(value)[:60]!r}.")
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{filepath!r}: attribute {name!r} is not UTF-8 text "
+                             f"({e}).") from None
+    return value
+
+
 def decode_list(value):
     """A list of str from a 1-D string array; an empty numeric array is []."""
     if value is None:
@@ -28,18 +52,30 @@ def decode_list(value):
         return []
     if arr.dtype.kind not in ("S", "U", "O"):
         raise ValueError(f"expected an array of strings, got dtype {arr.dtype}")
-    return [decode(v) for v in arr.reshape(-1).tolist()]
+    out = []
+    for v in arr.reshape(-1).tolist():
+        try:
+            v = decode(v)
+        except UnicodeDecodeError as e:
+            raise ValueError(f"a name is not UTF-8 text ({e})") from None
+        if not isinstance(v, str):
+            raise ValueError(f"expected an array of strings, got an element {v!r}")
+        out.append(v)
+    return out
 
 
 def read_name_list(group, name):
     """``attrs[name]``, or the concatenation of ``name0``, ``name1``, ..."""
-    if name in group.attrs:
-        return decode_list(group.attrs[name])
-    out, i = [], 0
-    while f"{name}{i}" in group.attrs:
-        out.extend(decode_list(group.attrs[f"{name}{i}"]))
-        i += 1
-    return out
+    try:
+        if name in group.attrs:
+            return decode_list(group.attrs[name])
+        out, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            out.extend(decode_list(group.attrs[f"{name}{i}"]))
+            i += 1
+        return out
+    except (ValueError, TypeError, OSError) as e:
+        raise ValueError(f"HDF5 attribute {name!r} of {group.name!r}: {e}") from None
 
 
 def has_name_list(group, name):

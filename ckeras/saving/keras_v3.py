@@ -28,7 +28,9 @@ import zipfile
 
 import numpy as np
 
-from ckeras.saving.legacy_h5 import legacy_weights, restore_optimizer_state
+from ckeras.saving import safety
+from ckeras.saving.legacy_h5 import (largest_weight, legacy_weights, read_optimizer_values,
+                                     restore_optimizer_state)
 from ckeras.saving.model_config import (KERAS_VERSION, compile_config, compile_from_config,
                                         full_model_config, model_from_config, parse_json)
 
@@ -175,22 +177,30 @@ def _flat_file_vars(group):
     out = []
     if "vars" in group:
         vg = group["vars"]
-        out.extend(np.asarray(vg[str(i)][()]) for i in range(len(vg)))
+        out.extend(_dataset(vg, str(i)) for i in range(len(vg)))
     for key in sorted(group):
         if key != "vars" and hasattr(group[key], "keys"):
             out.extend(_flat_file_vars(group[key]))
     return out
 
 
+def _dataset(group, key):
+    if key not in group:
+        raise ValueError(f"group {group.name!r} does not hold datasets 0..{len(group) - 1}")
+    ds = group[key]
+    if safety.dataset_shape(ds) is None:
+        raise ValueError(f"{group.name}/{key} is not an HDF5 dataset")
+    return ds
+
+
 def _read_vars(h5file, path):
+    """The datasets (not yet read) of group ``path``, or None."""
     if path not in h5file:
         return None
     group = h5file[path]
-    n = len(group)
-    try:
-        return [np.asarray(group[str(i)][()]) for i in range(n)]
-    except KeyError:
-        raise ValueError(f"group {path!r} does not hold datasets 0..{n - 1}") from None
+    if not hasattr(group, "keys"):
+        raise ValueError(f"{path!r} is not an HDF5 group")
+    return [_dataset(group, str(i)) for i in range(len(group))]
 
 
 def _units(model, path=""):
@@ -204,9 +214,9 @@ def _units(model, path=""):
             yield sub, layer
 
 
-def _same_shapes(values, variables):
-    return len(values) == len(variables) and all(
-        tuple(v.shape) == tuple(w.shape) for v, w in zip(values, variables))
+def _same_shapes(datasets, variables):
+    return len(datasets) == len(variables) and all(
+        tuple(d.shape) == tuple(w.shape) for d, w in zip(datasets, variables))
 
 
 def _plan_layer(h5file, path, layer, filepath):
@@ -239,7 +249,10 @@ def load_weights(model, h5file, filepath, skip_mismatch=False, load_optimizer=Tr
     for path, layer in _units(model):
         if not legacy_weights(layer):
             continue
-        pairs, problem = _plan_layer(h5file, path, layer, filepath)
+        try:
+            pairs, problem = _plan_layer(h5file, path, layer, filepath)
+        except ValueError as e:      # a group or dataset of the wrong kind
+            raise ValueError(f"{filepath!r}: layer {layer.name!r}: {e}.") from None
         if problem is None:
             assignments.extend(pairs)
         else:
@@ -249,30 +262,55 @@ def load_weights(model, h5file, filepath, skip_mismatch=False, load_optimizer=Tr
         raise ValueError(problems[0] + more)
     for p in problems:
         warnings.warn(p + " Skipped (skip_mismatch=True).", stacklevel=3)
-    for w, v in assignments:
+    values = [safety.read_weight(ds, w.shape, f"dataset {ds.name!r}", filepath)
+              for w, ds in assignments]
+    for (w, _), v in zip(assignments, values):
         w.assign(v)
     opt = getattr(model, "optimizer", None)
     if load_optimizer and opt is not None and getattr(model, "compiled", False) \
             and "optimizer/vars" in h5file:
-        values = _read_vars(h5file, "optimizer/vars")
+        group = h5file["optimizer/vars"]
+        names = [str(i) for i in range(len(group))]
+        values = read_optimizer_values(group, names, filepath, largest_weight(model))
         restore_optimizer_state(model, [], values, filepath)
 
 
+def _check_model_config(config, filepath):
+    """A .keras config must describe a model with layers."""
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{filepath!r}: {CONFIG_FILE} must be a JSON object with a 'config' "
+                         f"object describing the model, got {str(config)[:80]!r}.")
+    layers = config["config"].get("layers", None)
+    if "layers" in config["config"] and (not isinstance(layers, list) or not layers):
+        raise ValueError(f"{filepath!r}: {CONFIG_FILE} describes a model with no layers "
+                         f"(layers={str(layers)[:40]}); refusing to load an empty model.")
+
+
 def load_model(zf, filepath, custom_objects=None, compile=True):
-    """Model from an open ``zipfile.ZipFile`` of the ``.keras`` format."""
-    import h5py
+    """Model from an open ``zipfile.ZipFile`` of the ``.keras`` format
+    (already checked by ``safety.check_zip``)."""
     names = set(zf.namelist())
     if CONFIG_FILE not in names:
         raise ValueError(f"{filepath!r} is a zip file but not a Keras archive: it has no "
                          f"{CONFIG_FILE} (members: {sorted(names)[:10]}).")
-    config = parse_json(zf.read(CONFIG_FILE).decode("utf-8"), CONFIG_FILE, filepath)
-    model = model_from_config(config, custom_objects, filepath)
-    compile_cfg = config.get("compile_config") if isinstance(config, dict) else None
-    if compile and compile_cfg:
-        compile_from_config(model, compile_cfg, custom_objects, filepath)
+    config = parse_json(safety.read_json_member(zf, CONFIG_FILE, filepath), CONFIG_FILE,
+                        filepath)
+    _check_model_config(config, filepath)
+    f, sizes = None, safety.H5Sizes(0, 0)
     if WEIGHTS_FILE in names:
-        with h5py.File(io.BytesIO(zf.read(WEIGHTS_FILE)), "r") as f:
+        f, sizes = safety.open_h5(io.BytesIO(zf.read(WEIGHTS_FILE)), filepath)
+    try:
+        with safety.weight_budget(sizes, filepath):
+            model = model_from_config(config, custom_objects, filepath)
+        compile_cfg = config.get("compile_config")
+        if compile and compile_cfg:
+            compile_from_config(model, compile_cfg, custom_objects, filepath)
+        if f is not None:
             load_weights(model, f, filepath, load_optimizer=bool(compile and compile_cfg))
-    elif any(legacy_weights(l) for l in model.layers):
-        raise ValueError(f"{filepath!r} has no {WEIGHTS_FILE}: the archive holds no weights.")
+        elif any(legacy_weights(l) for l in model.layers):
+            raise ValueError(f"{filepath!r} has no {WEIGHTS_FILE}: the archive holds no "
+                             "weights.")
+    finally:
+        if f is not None:
+            f.close()
     return model

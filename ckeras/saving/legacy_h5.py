@@ -5,11 +5,12 @@ with the model *by position* (weight-bearing layers in order; within a layer,
 trainable then non-trainable), names in the file are only labels.
 """
 import json
+import math
 import warnings
 
 import numpy as np
 
-from ckeras.saving import h5_utils
+from ckeras.saving import h5_utils, safety
 from ckeras.saving.model_config import (BACKEND, KERAS_VERSION, compile_from_config,
                                         legacy_model_config, model_from_config,
                                         parse_json, training_config)
@@ -106,30 +107,40 @@ def _read_layer_entries(group, filepath):
     return entries
 
 
-def _read_values(sub, wnames, layer_name, filepath):
-    values = []
+def _read_shapes(sub, wnames, layer_name, filepath):
+    """Declared shapes of a layer's datasets (nothing is read yet)."""
+    shapes = []
     for wn in wnames:
         if wn not in sub:
             raise ValueError(f"{filepath!r}: layer {layer_name!r} lists weight {wn!r} "
                              "but the dataset is missing.")
-        values.append(np.asarray(sub[wn][()]))
-    return values
+        shape = safety.dataset_shape(sub[wn])
+        if shape is None:
+            raise ValueError(f"{filepath!r}: layer {layer_name!r}'s weight {wn!r} is not "
+                             "an HDF5 dataset.")
+        shapes.append(shape)
+    return shapes
 
 
-def _match(layer, file_name, wnames, values, filepath, position):
-    """Return an error message, or None if ``values`` fit ``layer``."""
+def _read_values(sub, wnames, shapes, layer_name, filepath):
+    return [safety.read_weight(sub[wn], shape, f"layer {layer_name!r}'s weight {wn!r}",
+                               filepath) for wn, shape in zip(wnames, shapes)]
+
+
+def _match(layer, file_name, wnames, shapes, filepath, position):
+    """Return an error message, or None if datasets of ``shapes`` fit ``layer``."""
     weights = legacy_weights(layer)
     where = (f"layer #{position} {layer.name!r} ({type(layer).__name__})"
              + (f" (stored as {file_name!r})" if file_name != layer.name else ""))
-    if len(values) != len(weights):
+    if len(shapes) != len(weights):
         return (f"Weight count mismatch for {where} in {filepath!r}: the model layer "
                 f"expects {len(weights)} weights {[tuple(w.shape) for w in weights]}, "
-                f"the file holds {len(values)} {wnames}.")
-    for w, v, wn in zip(weights, values, wnames):
-        if tuple(v.shape) != tuple(w.shape):
+                f"the file holds {len(shapes)} {wnames}.")
+    for w, shape, wn in zip(weights, shapes, wnames):
+        if tuple(shape) != tuple(w.shape):
             return (f"Shape mismatch for {where} in {filepath!r}: weight "
                     f"{getattr(w, 'path', w.name)!r} expects shape {tuple(w.shape)}, "
-                    f"the file's {wn!r} has shape {tuple(v.shape)}.")
+                    f"the file's {wn!r} has shape {tuple(shape)}.")
     return None
 
 
@@ -161,23 +172,46 @@ def load_weights_group(model, group, filepath, skip_mismatch=False, by_name=Fals
                 for i, (layer, (name, sub, wn)) in enumerate(zip(layers, filtered))]
     assignments = []
     for i, layer, file_name, wnames, sub in plan:
-        values = _read_values(sub, wnames, file_name, filepath)
-        problem = _match(layer, file_name, wnames, values, filepath, i)
+        shapes = _read_shapes(sub, wnames, file_name, filepath)
+        problem = _match(layer, file_name, wnames, shapes, filepath, i)
         if problem is not None:
             if skip_mismatch:
                 warnings.warn(problem + " Skipping this layer (skip_mismatch=True).",
                               stacklevel=3)
                 continue
             raise ValueError(problem)
-        assignments.append((layer, values))
+        assignments.append((layer, (sub, wnames, shapes, file_name)))
+    assignments = [(layer, _read_values(*entry, filepath)) for layer, entry in assignments]
     for layer, values in assignments:
         for w, v in zip(legacy_weights(layer), values):
             w.assign(v)
 
 
-def read_optimizer_group(group):
+def read_optimizer_group(group, filepath, limit):
+    """(names, values); no slot may be larger than ``limit`` elements (the
+    model's largest weight)."""
     names = h5_utils.read_name_list(group, "weight_names")
-    return names, [np.asarray(group[n][()]) for n in names]
+    return names, read_optimizer_values(group, names, filepath, limit)
+
+
+def read_optimizer_values(group, names, filepath, limit):
+    values = []
+    for n in names:
+        if n not in group:
+            raise ValueError(f"{filepath!r}: optimizer weight {n!r} is listed but missing.")
+        shape = safety.dataset_shape(group[n])
+        if shape is None:
+            raise ValueError(f"{filepath!r}: optimizer weight {n!r} is not an HDF5 dataset.")
+        if math.prod(shape) > limit:
+            raise ValueError(f"{filepath!r}: optimizer weight {n!r} has shape {shape}, "
+                             f"larger than any model weight ({limit:,} elements).")
+        values.append(safety.read_weight(group[n], None, f"optimizer weight {n!r}",
+                                         filepath))
+    return values
+
+
+def largest_weight(model):
+    return max([int(np.prod(w.shape)) for w in model.weights] + [1])
 
 
 def restore_optimizer_state(model, names, values, filepath):
@@ -208,16 +242,21 @@ def restore_optimizer_state(model, names, values, filepath):
                       "the optimizer starts fresh.", stacklevel=3)
 
 
-def load_model(f, filepath, custom_objects=None, compile=True):
-    """Full model from an open ``h5py.File``."""
+def load_model(f, filepath, custom_objects=None, compile=True, sizes=None):
+    """Full model from an open ``h5py.File`` checked by ``safety.check_h5``
+    (``sizes``: what that returned)."""
     attrs = f.attrs
     if "model_config" not in attrs:
         raise ValueError(
             f"No model config found in {filepath!r}: it is an HDF5 file but not a saved "
             "Keras model (a weights-only file?). Build the model in code and call "
             "model.load_weights() instead.")
-    config = parse_json(h5_utils.decode(attrs["model_config"]), "model_config", filepath)
-    model = model_from_config(config, custom_objects, filepath)
+    config = parse_json(h5_utils.decode_attr(attrs, "model_config", filepath),
+                        "model_config", filepath)
+    if sizes is None:
+        sizes = safety.check_h5(f, filepath)
+    with safety.weight_budget(sizes, filepath):
+        model = model_from_config(config, custom_objects, filepath)
     group = f["model_weights"] if "model_weights" in f else f
     if not h5_utils.has_name_list(group, "layer_names"):
         raise ValueError(f"{filepath!r} has a model config but no weights "
@@ -229,10 +268,12 @@ def load_model(f, filepath, custom_objects=None, compile=True):
         warnings.warn(f"No training configuration found in {filepath!r}, so the model "
                       "was *not* compiled. Compile it manually.", stacklevel=5)
         return model
-    tc = parse_json(h5_utils.decode(attrs["training_config"]), "training_config", filepath)
+    tc = parse_json(h5_utils.decode_attr(attrs, "training_config", filepath),
+                    "training_config", filepath)
     compile_from_config(model, tc, custom_objects, filepath)
     if "optimizer_weights" in f:
-        names, values = read_optimizer_group(f["optimizer_weights"])
+        names, values = read_optimizer_group(f["optimizer_weights"], filepath,
+                                             largest_weight(model))
         restore_optimizer_state(model, names, values, filepath)
     return model
 

@@ -38,10 +38,16 @@ class SafetyError(ValueError):
 # ---- reading: sanitise a parsed config ----------------------------------------------
 
 def parse_json(text, what, filepath):
+    from ckeras.saving.safety import UnsafeFileError, check_config, MAX_CONFIG_DEPTH
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise UnsafeFileError(f"{filepath!r}: {what} is nested more than "
+                              f"{MAX_CONFIG_DEPTH} levels deep: refusing to load it.") from None
     except (TypeError, ValueError) as e:
         raise ValueError(f"{filepath!r}: {what} is not valid JSON ({e}).") from None
+    check_config(value, what, filepath)
+    return value
 
 
 def check_safe(obj, custom_objects=None, where="model"):
@@ -128,8 +134,19 @@ def model_from_config(config, custom_objects=None, filepath=None):
             model = deserialize_layer(config, custom_objects=custom_objects)
         except SafetyError:
             raise
-        except (ValueError, TypeError, KeyError) as e:
+        except RecursionError:
+            raise SafetyError(f"{where}the model config nests layers too deeply to "
+                              "rebuild.") from None
+        except (AttributeError, IndexError) as e:
+            # A config entry of the wrong JSON type (a list where an object
+            # belongs, ...): the file's config is malformed.
+            raise ValueError(f"{where}cannot rebuild the model: the config is malformed "
+                             f"({type(e).__name__}: {e}).") from e
+        except (ValueError, TypeError) as e:
             raise type(e)(f"{where}cannot rebuild the model: {e}") from e
+        except KeyError as e:     # a key the config lacks: the config is incomplete
+            raise ValueError(f"{where}cannot rebuild the model: the config lacks "
+                             f"{e}.") from e
         if not model.built and build_shape is not None and not _is_graph(model):
             model.build(_shape_tuple(build_shape))   # a subclassed model: create its weights
         return model
@@ -400,6 +417,10 @@ def _per_output_metrics(metrics, n_outputs):
 def compile_from_config(model, config, custom_objects=None, filepath=None):
     """compile() ``model`` from a training_config (h5) or compile_config (.keras)."""
     from ckeras import optimizers
+    if not isinstance(config, dict):
+        where = f"{filepath!r}: " if filepath else ""
+        raise ValueError(f"{where}the saved training config must be a JSON object, got "
+                         f"{str(config)[:60]!r}. Load with compile=False to skip it.")
     check_safe(config, custom_objects, where="training")
     config = clean(config)
     opt_cfg = config.get("optimizer_config", config.get("optimizer"))
@@ -416,8 +437,9 @@ def compile_from_config(model, config, custom_objects=None, filepath=None):
                     _read_metric(config.get("metrics"), custom_objects), n_out),
                 weighted_metrics=_per_output_metrics(
                     _read_metric(config.get("weighted_metrics"), custom_objects), n_out))
-        except (ValueError, TypeError, KeyError) as e:
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
             where = f"{filepath!r}: " if filepath else ""
-            raise type(e)(f"{where}cannot compile the model from the saved training "
-                          f"config: {e}. Load with compile=False to skip it.") from e
+            cls = type(e) if isinstance(e, (ValueError, TypeError)) else ValueError
+            raise cls(f"{where}cannot compile the model from the saved training "
+                      f"config: {e}. Load with compile=False to skip it.") from e
     return model

@@ -20,7 +20,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
 
     Errors match Keras, including when they are raised: the truncating and
     padding types are only checked once a non-empty sequence is placed, and
-    `maxlen=0` fails with NumPy's broadcast error (`s[-0:]` is all of `s`).
+    a `maxlen` that is not a positive integer is refused up front (Keras
+    fails with NumPy's broadcast error for 0, as `s[-0:]` is all of `s`).
     """
     if not hasattr(sequences, "__len__"):
         raise ValueError("`sequences` must be iterable.")
@@ -41,8 +42,13 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
 
     if maxlen is None:
         maxlen = np.max(lengths)
-    elif maxlen < 0:
-        raise ValueError(f"pad_sequences: `maxlen` must be a non-negative integer, got {maxlen}.")
+    elif (isinstance(maxlen, bool)
+          or not isinstance(maxlen, (int, np.integer))):
+        raise TypeError(f"pad_sequences: `maxlen` must be a positive integer or None, got "
+                        f"{type(maxlen).__name__} {maxlen!r}.")
+    elif maxlen < 1:
+        # Keras fails later with a broadcast error (s[-0:] is all of s).
+        raise ValueError(f"pad_sequences: `maxlen` must be a positive integer, got {maxlen}.")
 
     is_str_dtype = (np.issubdtype(dtype, np.str_)
                     or np.issubdtype(dtype, np.bytes_))
@@ -79,16 +85,37 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre",
     return x
 
 
+class LabelOutOfRange(ValueError, IndexError):
+    """A label >= num_classes (an IndexError too, as Keras raises)."""
+
+
 def to_categorical(x, num_classes=None):
     """One-hot encode integer class labels into a float64 array.
 
     A trailing axis of size 1 is replaced by the class axis (`(N, 1)` ->
-    `(N, C)`); other shapes gain a new last axis. Floats are truncated,
-    negative labels wrap around (NumPy indexing) and labels >= `num_classes`
-    raise NumPy's IndexError, as in Keras 3. `num_classes` defaults to
-    `max(x) + 1`.
+    `(N, C)`); other shapes gain a new last axis. `num_classes` defaults to
+    `max(x) + 1`. Unlike Keras 3, which truncates fractional labels and
+    wraps negative ones silently, a label that is negative, fractional or
+    >= `num_classes` raises a ValueError (also an IndexError for the last,
+    which is what Keras raises there).
     """
-    x = np.array(x, dtype="int64")
+    raw = np.asarray(x)
+    if raw.dtype.kind not in "iub" and raw.dtype.kind != "f":
+        raise TypeError(f"to_categorical: labels must be integers, got dtype {raw.dtype}.")
+    if raw.dtype.kind == "f" and raw.size:
+        bad = ~np.isfinite(raw) | (raw != np.round(raw))
+        if bad.any():
+            v = raw.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]
+            raise ValueError(f"to_categorical: labels must be whole numbers, got {v!r}.")
+    if num_classes is not None:
+        from ckeras.utils.arg_checks import check_int
+        num_classes = check_int(num_classes, "num_classes", 1) if num_classes != 0 else None
+    x = np.array(raw, dtype="int64")
+    if x.size and x.min() < 0:
+        raise ValueError(f"to_categorical: labels must be >= 0, got {int(x.min())}.")
+    if x.size and num_classes is not None and x.max() >= num_classes:
+        raise LabelOutOfRange(f"to_categorical: label {int(x.max())} is out of range for "
+                              f"num_classes={num_classes} (labels 0..{num_classes - 1}).")
     input_shape = x.shape
     if len(input_shape) > 1 and input_shape[-1] == 1:
         input_shape = input_shape[:-1]

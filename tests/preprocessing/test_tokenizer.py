@@ -216,7 +216,8 @@ def test_constructor_keywords():
 
 def test_bare_string_is_iterated_per_character():
     tok = Tokenizer()
-    tok.fit_on_texts("hello world")
+    with pytest.warns(UserWarning, match="single string.*character by character"):
+        tok.fit_on_texts("hello world")
     assert tok.document_count == 11
     assert tok.word_index["l"] == 1
 

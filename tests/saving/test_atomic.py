@@ -59,20 +59,7 @@ def test_exception_mid_save_weights(tmp_path, monkeypatch):
     assert (tmp_path / "w.weights.h5").read_bytes() == before
 
 
-def test_named_temp_fallback_cleans_up(tmp_path, monkeypatch):
-    # Where O_TMPFILE is unavailable, a named temp file is used and removed.
-    monkeypatch.setattr(atomic, "_open_anonymous", lambda directory: None)
-    path = tmp_path / "m.h5"
-    mlp().save(path)
-    assert os.listdir(tmp_path) == ["m.h5"]
-    monkeypatch.setattr(legacy_h5, "write_weights_group", _boom)
-    with pytest.raises(RuntimeError):
-        mlp().save(path)
-    assert os.listdir(tmp_path) == ["m.h5"]
-
-
-def test_stale_temp_of_dead_process_is_swept(tmp_path, monkeypatch):
-    monkeypatch.setattr(atomic, "_open_anonymous", lambda directory: None)
+def test_stale_temp_of_dead_process_is_swept(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = tmp_path / f".m.h5{atomic._TMP_TAG}{dead.pid}-abc"
@@ -81,6 +68,115 @@ def test_stale_temp_of_dead_process_is_swept(tmp_path, monkeypatch):
     mine.write_bytes(b"in progress")
     mlp().save(tmp_path / "m.h5")
     assert sorted(os.listdir(tmp_path)) == sorted(["m.h5", mine.name])
+
+
+def test_one_write_renamed_into_place(tmp_path, monkeypatch):
+    # The temp file beside the target is renamed, not copied: its inode is
+    # the final file's and nothing else is written.
+    renamed = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        renamed.append((src, dst, os.stat(src).st_ino, os.stat(src).st_size))
+        real_replace(src, dst)
+    monkeypatch.setattr(atomic.os, "replace", spy)
+    monkeypatch.setattr(atomic.os, "link", _boom)     # no hard-link tricks either
+    path = tmp_path / "m.keras"
+    mlp().save(path)
+    [(src, dst, ino, size)] = renamed
+    assert os.path.dirname(src) == str(tmp_path) and dst == str(path)
+    assert os.stat(path).st_ino == ino and os.stat(path).st_size == size
+    assert os.listdir(tmp_path) == ["m.keras"]
+
+
+class _FailingFile:
+    """A file object whose writes fail (ENOSPC) after ``budget`` bytes."""
+
+    def __init__(self, f, budget):
+        self._f, self._budget = f, budget
+
+    def write(self, data):
+        self._budget -= len(data)
+        if self._budget < 0:
+            import errno
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+@pytest.mark.parametrize("ext", [".h5", ".keras", ".weights.h5"])
+def test_disk_full_midway_keeps_previous_file(tmp_path, monkeypatch, ext):
+    path = tmp_path / f"model{ext}"
+    model = mlp()
+    save = (lambda p: model.save_weights(p)) if ext == ".weights.h5" else model.save
+    save(path)
+    before = path.read_bytes()
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(atomic.os, "fdopen",
+                        lambda fd, mode: _FailingFile(real_fdopen(fd, mode), 2000))
+    with pytest.raises(Exception) as e:
+        save(path)
+    # h5py reports the failed write of its Python file driver as an OSError.
+    assert isinstance(e.value, OSError) and ("space" in str(e.value) or "write" in str(e.value))
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == [path.name]
+    assert path.read_bytes() == before
+
+
+def test_save_through_symlink_updates_its_target(tmp_path):
+    real = tmp_path / "real" / "model.h5"
+    real.parent.mkdir()
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    model = mlp()
+    model.save(link)                       # a dangling link: creates the target
+    assert link.is_symlink() and real.is_file()
+    mlp().save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert sorted(os.listdir(tmp_path)) == ["link.h5", "real"]
+    assert os.listdir(real.parent) == ["model.h5"]
+    keras.models.load_model(link)
+
+
+def test_save_keeps_permission_bits(tmp_path):
+    path = tmp_path / "secret.keras"
+    mlp().save(path)
+    os.chmod(path, 0o600)
+    mlp().save(path)
+    assert os.stat(path).st_mode & 0o7777 == 0o600
+    os.chmod(path, 0o640)
+    mlp().save_weights(tmp_path / "w.weights.h5")
+    mlp().save(path)
+    assert os.stat(path).st_mode & 0o7777 == 0o640
+
+
+def test_new_file_mode_follows_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        mlp().save(tmp_path / "m.h5")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "m.h5").st_mode & 0o7777 == 0o640
+
+
+def test_hard_link_keeps_old_content_under_other_name(tmp_path):
+    path = tmp_path / "m.h5"
+    _, old_bytes = _saved_model(path)
+    other = tmp_path / "other.h5"
+    os.link(path, other)
+    newer = mlp()
+    newer.save(path)
+    assert other.read_bytes() == old_bytes           # documented behaviour
+    assert os.stat(path).st_ino != os.stat(other).st_ino
+    assert os.stat(path).st_nlink == 1
 
 
 _CHILD = textwrap.dedent("""
@@ -101,16 +197,11 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("use_named_temp", [False, True])
-def test_killed_process_mid_save_keeps_previous_file(tmp_path, use_named_temp):
+def test_killed_process_mid_save_keeps_previous_file(tmp_path):
     path = tmp_path / "model.h5"
     old_model, old_bytes = _saved_model(path)
     marker = tmp_path.parent / f"{tmp_path.name}.started"
     code = _CHILD.format(root=ROOT, marker=str(marker), path=str(path))
-    if use_named_temp:
-        code = code.replace("import ckeras as keras",
-                            "import ckeras as keras\nfrom ckeras.saving import atomic\n"
-                            "atomic._open_anonymous = lambda d: None")
     child = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.time() + 60
@@ -127,9 +218,19 @@ def test_killed_process_mid_save_keeps_previous_file(tmp_path, use_named_temp):
     reloaded = keras.models.load_model(path)
     np.testing.assert_array_equal(reloaded.get_weights()[0], old_model.get_weights()[0])
     leftovers = sorted(set(os.listdir(tmp_path)) - {"model.h5"})
-    if use_named_temp:
-        # A SIGKILLed process cannot clean up: the next save sweeps its temp file.
-        assert len(leftovers) == 1 and atomic._TMP_TAG in leftovers[0]
-        mlp().save(path)
-        leftovers = sorted(set(os.listdir(tmp_path)) - {"model.h5"})
+    # A SIGKILLed process cannot clean up: the next save sweeps its temp file.
+    assert len(leftovers) == 1 and atomic._TMP_TAG in leftovers[0]
+    mlp().save(path)
+    leftovers = sorted(set(os.listdir(tmp_path)) - {"model.h5"})
     assert leftovers == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root may give a file to another owner")
+def test_save_keeps_owner_when_root(tmp_path):
+    path = tmp_path / "m.h5"
+    mlp().save(path)
+    os.chown(path, 4321, 4321)
+    mlp().save(path)
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid) == (4321, 4321)
