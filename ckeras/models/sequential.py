@@ -53,6 +53,9 @@ class Sequential(Model):
             layer._maybe_build(shape)
             layer._set_path_prefix(f"{self.name}/")
             self._output_shapes.append(layer.compute_output_shape(shape))
+            chain = self._symbolic_chain
+            x = chain[-1][2] if chain else self._input_layer.output
+            chain.append((layer, x, layer(x)))
         else:
             self._rebuild()
 
