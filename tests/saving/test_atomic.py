@@ -14,7 +14,8 @@ import ckeras as keras
 from ckeras.saving import atomic, keras_v3, legacy_h5
 from saving_helpers import mlp, mlp_data
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the folder holding the ckeras under test (not the checkout: it may be uncompiled)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(keras.__file__)))
 
 
 def _saved_model(path):
@@ -111,7 +112,7 @@ def test_killed_process_mid_save_keeps_previous_file(tmp_path, use_named_temp):
         code = code.replace("import ckeras as keras",
                             "import ckeras as keras\nfrom ckeras.saving import atomic\n"
                             "atomic._open_anonymous = lambda d: None")
-    child = subprocess.Popen([sys.executable, "-c", code])
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
     try:
         deadline = time.time() + 60
         while not marker.exists():
