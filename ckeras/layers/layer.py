@@ -20,6 +20,7 @@ import inspect
 import re
 
 import numpy as np
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras import initializers
 from ckeras.variables import Variable
@@ -111,9 +112,10 @@ class Layer:
         if cls.__module__.startswith("ckeras."):
             BUILTIN_LAYERS[cls.__name__] = cls
 
-    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
-                 batch_input_shape=None, batch_size=None, input_dim=None,
-                 **kwargs):
+    def __init__(self, trainable: bool = True, name: Optional[str] = None, dtype: Any = None,
+                 input_shape: Optional[Shape] = None, batch_input_shape: Optional[Shape] = None,
+                 batch_size: Optional[int] = None, input_dim: Optional[int] = None,
+                 **kwargs: Any) -> None:
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword "
@@ -135,8 +137,9 @@ class Layer:
             self._batch_input_shape = (batch_size, int(input_dim))
 
     # ---- weights ---------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform",
-                   trainable=True, regularizer=None, constraint=None):
+    def add_weight(self, name: str, shape: Shape, initializer: Any = "glorot_uniform",
+                   trainable: bool = True, regularizer: Any = None,
+                   constraint: Any = None) -> Any:
         init = initializers.get(initializer)
         shape = tuple(int(d) for d in shape)
         var = Variable(init(shape), name=name, trainable=trainable,
@@ -166,13 +169,13 @@ class Layer:
     def variables(self):
         return self.weights
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(sum(w.value.size for w in self.weights))
 
-    def get_weights(self):
+    def get_weights(self) -> List[Any]:
         return [w.numpy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         own = self.weights
         if len(weights) != len(own):
             raise ValueError(
@@ -193,7 +196,7 @@ class Layer:
             w.path = f"{prefix}{self.name}/{w.name}"
 
     # ---- building --------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         self.built = True
 
     def _maybe_build(self, input_shape):
@@ -202,7 +205,7 @@ class Layer:
             self.build(input_shape)
             self.built = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         # Generic fallback for custom layers: run call on a one-sample batch.
         def dummy(shape):
             return np.zeros((1,) + tuple(d or 1 for d in shape[1:]), np.float32)
@@ -224,10 +227,10 @@ class Layer:
             return self.backward(dy, x, y)
         return y, backward
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: Any, training: bool = False) -> Any:
         return self.forward(inputs, training)[0]
 
-    def backward(self, dy, inputs, outputs):
+    def backward(self, dy: Any, inputs: Any, outputs: Any) -> Any:
         raise NotImplementedError(
             f"Layer {self.name!r} ({type(self).__name__}) defines call() but no "
             "backward(dy, inputs, outputs), so it cannot be trained. Implement "
@@ -242,7 +245,7 @@ class Layer:
             kwargs["mask"] = mask
         return self.call(x, **kwargs)
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         from ckeras.layers.keras_tensor import KerasTensor, any_symbolic, symbolic_call
         if any_symbolic(inputs):
             return symbolic_call(self, inputs, kwargs)
@@ -254,7 +257,7 @@ class Layer:
         return self.forward(x, training, kwargs.get("mask"))[0]
 
     # ---- config ------------------------------------------------------------
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
                             "config": {"name": self.dtype}, "registered_name": None}}
