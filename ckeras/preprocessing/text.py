@@ -257,8 +257,11 @@ class Tokenizer:
                 continue
             if mode not in MATRIX_MODES:
                 err = ValueError("Unknown vectorization mode:", mode)
-                if hasattr(err, "add_note"):   # Python >= 3.11
-                    err.add_note(f"Accepted modes: {', '.join(MATRIX_MODES)}.")
+                note = f"Accepted modes: {', '.join(MATRIX_MODES)}."
+                if hasattr(err, "add_note"):
+                    err.add_note(note)
+                else:   # Python 3.10 has no add_note; PEP 678's attribute
+                    err.__notes__ = [note]
                 raise err
             cols = list(counts)
             c = np.array(list(counts.values()), dtype=np.float64)
