@@ -10,13 +10,19 @@ Environment switches (delete build/ after changing them):
   CKERAS_SANITIZE=1   add -fsanitize=address,undefined (gcc/clang; with
                       CKERAS_DEBUG=1 in .ci/debug_build.sh). Python then needs
                       LD_PRELOAD of libasan.
+
+Before compiling, a tiny probe checks for a C compiler, Python's headers and
+OpenMP, and stops with what to install if one is missing.
 """
 import os
+import shutil
 import sys
+import tempfile
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 
 def _flag(name):
@@ -25,7 +31,7 @@ def _flag(name):
 
 DEBUG = _flag("CKERAS_DEBUG")
 NATIVE = _flag("CKERAS_NATIVE")
-OPENMP = not _flag("CKERAS_NO_OPENMP") and sys.platform != "win32"
+OPENMP = not _flag("CKERAS_NO_OPENMP")
 SANITIZE = _flag("CKERAS_SANITIZE") and sys.platform != "win32"
 
 # (module, sources): the .pyx wrapper plus the C kernels it calls.
@@ -44,8 +50,8 @@ EXTENSIONS = [
     ("ckeras._kernels._pool", ["ckeras/_kernels/_pool.pyx", "csrc/pool.c"]),
 ]
 
-if sys.platform == "win32":  # MSVC
-    compile_args = ["/O2", "/fp:precise"]
+if sys.platform == "win32":  # MSVC (C11 for _Pragma; OpenMP 2.0 runtime vcomp)
+    compile_args = ["/O2", "/fp:precise", "/std:c11"] + (["/openmp"] if OPENMP else [])
     link_args = []
     libraries = []
 else:
@@ -65,12 +71,74 @@ else:
         compile_args.append("-march=native")
     compile_args.append("-fopenmp" if OPENMP else "-fopenmp-simd")
     link_args = ["-fopenmp"] if OPENMP else []
+    if sys.platform.startswith("linux") and not DEBUG:
+        link_args.append("-s")  # strip: the wheel ships no symbol tables
     libraries = ["m"]  # on glibc, libm.so also pulls in libmvec (vector expf, ...)
     if SANITIZE:
         # Any undefined behaviour aborts (no recovery), so tests fail on it.
         compile_args += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
                          "-fno-sanitize-recover=undefined"]
         link_args = link_args + ["-fsanitize=address,undefined"]
+
+_PROBE_C = "int main(void) { return 0; }\n"
+_PROBE_PY = "#include <Python.h>\nint main(void) { return 0; }\n"
+_PROBE_OMP = ("#include <omp.h>\nint main(void) { int n = 0;\n"
+              "#pragma omp parallel reduction(+:n)\n n += 1;\n"
+              "return n > 0 ? 0 : 1; }\n")
+
+
+def _probe(compiler, name, code, compile_args=(), link_args=(), include_dirs=()):
+    """Compile (and link) ``code``; returns None, or the compiler's complaint."""
+    tmp = tempfile.mkdtemp(prefix="ckeras-probe-")
+    try:
+        src = os.path.join(tmp, name + ".c")
+        with open(src, "w") as f:
+            f.write(code)
+        objs = compiler.compile([src], output_dir=tmp, include_dirs=list(include_dirs),
+                                extra_postargs=list(compile_args))
+        compiler.link_executable(objs, os.path.join(tmp, name), extra_postargs=list(link_args))
+        return None
+    except Exception as exc:  # CompileError, LinkError, DistutilsExecError, OSError
+        return str(exc) or type(exc).__name__
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop(title, what_to_do, detail):
+    bar = "=" * 72
+    sys.exit(f"\n{bar}\nckeras cannot be built: {title}\n\n{what_to_do}\n\n"
+             f"(compiler said: {detail.strip()[:400]})\n{bar}\n")
+
+
+class BuildExt(build_ext):
+    """build_ext that first checks the toolchain and says what is missing."""
+
+    def build_extensions(self):
+        cc = self.compiler
+        cmd = (getattr(cc, "compiler_so", None) or [getattr(cc, "cc", "cc")])[0]
+        err = _probe(cc, "cc", _PROBE_C)
+        if err:
+            _stop(f"no working C compiler (tried: {cmd}).",
+                  "Install one: Debian/Ubuntu `apt-get install build-essential python3-dev`,\n"
+                  "Fedora/RHEL `dnf install gcc python3-devel`, Alpine `apk add build-base\n"
+                  "python3-dev`, macOS `xcode-select --install`, Windows: Microsoft C++ Build\n"
+                  "Tools. Or set CC to a compiler. A prebuilt wheel needs no compiler.", err)
+        import sysconfig
+        err = _probe(cc, "py", _PROBE_PY, include_dirs=[sysconfig.get_paths()["include"]])
+        if err:
+            _stop("Python's C headers (Python.h) are missing.",
+                  "Install them: Debian/Ubuntu `apt-get install python3-dev`, Fedora/RHEL\n"
+                  "`dnf install python3-devel`, Alpine `apk add python3-dev`.", err)
+        if OPENMP:
+            omp_compile = [a for a in compile_args if "openmp" in a]
+            err = _probe(cc, "omp", _PROBE_OMP, omp_compile, link_args)
+            if err:
+                _stop(f"the C compiler ({cmd}) has no OpenMP.",
+                      "Install OpenMP for it: gcc ships it (Debian/Ubuntu `apt-get install gcc`,\n"
+                      "which brings libgomp); clang needs `apt-get install libomp-dev` or\n"
+                      "`brew install libomp`. Or build serial kernels (correct, just one\n"
+                      "thread per kernel):  CKERAS_NO_OPENMP=1 pip install .", err)
+        super().build_extensions()
 
 extensions = [
     Extension(
@@ -88,6 +156,9 @@ extensions = [
 ]
 
 setup(
+    cmdclass={"build_ext": BuildExt},
+    # compile the extensions two at a time (pip's build runs build_ext plainly)
+    options={"build_ext": {"parallel": min(4, os.cpu_count() or 1)}},
     ext_modules=cythonize(
         extensions,
         compiler_directives={

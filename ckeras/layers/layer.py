@@ -24,6 +24,7 @@ import inspect
 import re
 
 import numpy as np
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras import initializers
 from ckeras.ops import tape as _tape_mod
@@ -170,9 +171,10 @@ class Layer:
                 subs.pop(name, None)
         object.__setattr__(self, name, value)
 
-    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
-                 batch_input_shape=None, batch_size=None, input_dim=None,
-                 activity_regularizer=None, **kwargs):
+    def __init__(self, trainable: bool = True, name: Optional[str] = None, dtype: Any = None,
+                 input_shape: Optional[Shape] = None, batch_input_shape: Optional[Shape] = None,
+                 batch_size: Optional[int] = None, input_dim: Optional[int] = None,
+                 activity_regularizer: Any = None, **kwargs: Any) -> None:
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword "
@@ -198,7 +200,7 @@ class Layer:
             self._batch_input_shape = (batch_size, int(input_dim))
 
     # ---- weights ---------------------------------------------------------
-    def add_weight(self, *args, **kwargs):
+    def add_weight(self, *args: Any, **kwargs: Any) -> Any:
         """Create a weight. Keras 3 order ``(shape, initializer, dtype,
         trainable, autocast, regularizer, constraint, ..., name)``, tf.keras 2
         order ``(name, shape, dtype, initializer, regularizer, trainable,
@@ -328,13 +330,13 @@ class Layer:
     def variables(self):
         return self.weights
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(sum(w.value.size for w in self.weights))
 
-    def get_weights(self):
+    def get_weights(self) -> List[Any]:
         return [w.numpy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         own = self.weights
         if len(weights) != len(own):
             raise ValueError(
@@ -357,7 +359,7 @@ class Layer:
             layer._set_path_prefix(f"{prefix}{self.name}/")
 
     # ---- building --------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         # A custom layer with sub-layers and no build of its own builds them
         # the Keras 3 way: by running call once (on zeros here).
         if (not self._builtin and self._tracked_layers() and input_shape is not None
@@ -390,7 +392,7 @@ class Layer:
             self.build(input_shape)
             self.built = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         # Generic fallback for custom layers: run call on a one-sample batch.
         def dummy(shape):
             return np.zeros((1,) + tuple(d or 1 for d in shape[1:]), np.float32)
@@ -480,13 +482,13 @@ class Layer:
             return dict(zip(keys, values)), backward
         return (values if multi else values[0]), backward
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: Any, training: bool = False) -> Any:
         if _mode(type(self)) != "kernel":
             raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) must "
                                       "implement call(inputs).")
         return self.forward(inputs, training)[0]
 
-    def backward(self, dy, inputs, outputs):
+    def backward(self, dy: Any, inputs: Any, outputs: Any) -> Any:
         raise NotImplementedError(
             f"Layer {self.name!r} ({type(self).__name__}) defines call() but no "
             "backward(dy, inputs, outputs), so it cannot be trained. Implement "
@@ -510,7 +512,7 @@ class Layer:
             kwargs["mask"] = mask
         return self.call(inputs, *args, **kwargs)
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
         if args and any_symbolic(list(args)):
             raise NotImplementedError(
@@ -544,7 +546,7 @@ class Layer:
         return record_layer(tape, self, inputs, y, back)
 
     # ---- config ------------------------------------------------------------
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
                             "config": {"name": self.dtype}, "registered_name": None}}

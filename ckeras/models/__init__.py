@@ -2,19 +2,22 @@
 from ckeras.models.model import Model
 from ckeras.models.sequential import Sequential
 from ckeras.models.functional import Functional
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath: PathLike, custom_objects: Optional[Dict[str, Any]] = None,
+               compile: bool = True, safe_mode: bool = True) -> Any:
     from ckeras.saving import load_model as _load
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
+def save_model(model: Any, filepath: PathLike, overwrite: bool = True,
+               include_optimizer: bool = True, **kwargs: Any) -> None:
     from ckeras.saving import save_model as _save
     return _save(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Any:
     from ckeras.saving import model_from_json as _from_json
     return _from_json(json_string, custom_objects=custom_objects)
 

@@ -6,6 +6,7 @@ are tracked attributes, it builds on its first call (or ``build(shape)``) and
 its gradient comes from the tape (``Layer._tape_forward``).
 """
 import numpy as np
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras.layers.layer import Layer, _shapes_of_any, is_graph_model, unique_name
 from ckeras.models import summary as summary_mod
@@ -16,7 +17,8 @@ from ckeras.ops import tape as _tape_mod
 
 class Model(StepsMixin, TrainingMixin, Layer):
 
-    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
         if name is None and inputs is not None and type(self) is Model:
             name = unique_name("functional")  # Keras 3's name for Model(inputs, outputs)
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
@@ -181,10 +183,10 @@ class Model(StepsMixin, TrainingMixin, Layer):
         # Model order is layer by layer (each layer trainable then non-trainable).
         return self._unique_weights("weights")
 
-    def get_weights(self):
+    def get_weights(self) -> List[Any]:
         return [w.numpy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         own = self.weights
         if len(weights) != len(own):
             raise ValueError(f"Model {self.name!r} has {len(own)} weights, got {len(weights)}.")
@@ -195,7 +197,7 @@ class Model(StepsMixin, TrainingMixin, Layer):
         for w, v in zip(own, weights):
             w.assign(v)
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Any:
         if index is not None:
             return self.layers[index]
         for layer in self.layers:
@@ -236,16 +238,18 @@ class Model(StepsMixin, TrainingMixin, Layer):
         y = record_layer(tape, self, flat if len(flat) > 1 else flat[0], y, back)
         return self._format_outputs(y if isinstance(y, list) else [y])
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(sum(w.value.size for w in self.weights))
 
     # ---- summary ---------------------------------------------------------------
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length: Optional[int] = None, positions: Optional[Sequence[float]] = None,
+                print_fn: Optional[Callable[..., Any]] = None, **kwargs: Any) -> None:
         text = self._summary_text()
         (print_fn or print)(text)
 
     # ---- persistence (implemented in ckeras.saving) -------------------------------
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+    def save(self, filepath: PathLike, overwrite: bool = True, include_optimizer: bool = True,
+             **kwargs: Any) -> None:
         from ckeras.saving import save_model
         if not is_graph_model(type(self)) and str(filepath).lower().endswith((".h5", ".hdf5")) \
                 and not str(filepath).lower().endswith(".weights.h5"):
@@ -255,15 +259,16 @@ class Model(StepsMixin, TrainingMixin, Layer):
                 "as .keras, or its weights with save_weights().")
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
-    def save_weights(self, filepath, overwrite=True, **kwargs):
+    def save_weights(self, filepath: PathLike, overwrite: bool = True, **kwargs: Any) -> None:
         from ckeras.saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+    def load_weights(self, filepath: PathLike, skip_mismatch: bool = False, by_name: bool = False,
+                     **kwargs: Any) -> None:
         from ckeras.saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
-    def to_json(self, **kwargs):
+    def to_json(self, **kwargs: Any) -> str:
         import json
         return json.dumps({"class_name": type(self).__name__ if type(self).__name__ == "Sequential"
                            else "Functional", "config": self.get_config()}, **kwargs)

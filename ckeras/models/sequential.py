@@ -4,6 +4,7 @@ from ckeras.layers.keras_tensor import KerasTensor
 from ckeras.layers.layer import Layer, serialize_layer, with_activity_penalty
 from ckeras.models import summary as summary_mod
 from ckeras.models.model import Model
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 # Output activations a loss can take over (fused softmax/sigmoid + cross-entropy).
 _FUSABLE_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
@@ -11,7 +12,8 @@ _FUSABLE_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 
 class Sequential(Model):
 
-    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+    def __init__(self, layers: Optional[Sequence[Any]] = None, name: Optional[str] = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._layers = []
         self._input_layer = None
@@ -23,7 +25,7 @@ class Sequential(Model):
     def layers(self):
         return list(self._layers)
 
-    def add(self, layer):
+    def add(self, layer: Any) -> None:
         if isinstance(layer, KerasTensor):  # model.add(keras.Input(...))
             layer = layer.history[0]
         if isinstance(layer, InputLayer):
@@ -59,7 +61,7 @@ class Sequential(Model):
         else:
             self._rebuild()
 
-    def pop(self):
+    def pop(self) -> Any:
         if not self._layers:
             raise IndexError("Sequential.pop(): there are no layers to remove.")
         layer = self._layers.pop()
@@ -75,7 +77,7 @@ class Sequential(Model):
             return
         self.build(self._input_layer.batch_shape)
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: Optional[Shape] = None) -> None:
         if input_shape is None:
             if self._input_layer is None:
                 raise ValueError("Sequential.build() needs an input shape.")

@@ -10,6 +10,7 @@ A model provides:
   * ``output_names``, ``input_names``, ``trainable_weights``, ``_ensure_built(xs)``.
 """
 import numpy as np
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
@@ -72,9 +73,10 @@ class TrainingMixin:
     _distribution = None     # an MPIDataParallel when compiled in its scope()
 
     # ---- compile -----------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
-                metrics=None, weighted_metrics=None, run_eagerly=False,
-                steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
+                metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
+                steps_per_execution: int = 1, jit_compile: Any = "auto",
+                auto_scale_loss: bool = True) -> None:
         self.optimizer = optimizers_mod.get(optimizer)
         names = self.output_names
         loss_list = _per_output(loss, names, "loss")
@@ -244,11 +246,14 @@ class TrainingMixin:
         return max(2, int(shape[-1]))
 
     # ---- fit ---------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
-            callbacks=None, validation_split=0.0, validation_data=None,
-            shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
-            validation_freq=1):
+    def fit(self, x: Data = None, y: ArrayLike = None, batch_size: Optional[int] = None,
+            epochs: int = 1, verbose: Union[str, int] = "auto",
+            callbacks: Optional[Sequence[Any]] = None, validation_split: float = 0.0,
+            validation_data: Data = None, shuffle: Union[bool, str] = True,
+            class_weight: Optional[Dict[int, float]] = None, sample_weight: ArrayLike = None,
+            initial_epoch: int = 0, steps_per_epoch: Optional[int] = None,
+            validation_steps: Optional[int] = None,
+            validation_batch_size: Optional[int] = None, validation_freq: int = 1) -> Any:
         custom = self._overrides("train_step")
         self._require_compiled("fit", need_loss=not custom)
         epochs = _checks.check_int(epochs, "epochs", 0)
@@ -371,8 +376,10 @@ class TrainingMixin:
             cb.on_test_end(logs)
         return logs
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
-                 sample_weight=None, steps=None, callbacks=None, return_dict=False):
+    def evaluate(self, x: Data = None, y: ArrayLike = None, batch_size: Optional[int] = None,
+                 verbose: Union[str, int] = "auto", sample_weight: ArrayLike = None,
+                 steps: Optional[int] = None, callbacks: Optional[Sequence[Any]] = None,
+                 return_dict: bool = False) -> Union[float, List[float], Logs]:
         custom = self._overrides("test_step")
         self._require_compiled("evaluate", need_loss=not custom)
         if y is None and not is_stream(x) and not custom:
@@ -405,7 +412,9 @@ class TrainingMixin:
         return ordered[0] if len(ordered) == 1 else ordered
 
     # ---- predict -------------------------------------------------------------------
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x: Data, batch_size: Optional[int] = None,
+                verbose: Union[str, int] = "auto", steps: Optional[int] = None,
+                callbacks: Optional[Sequence[Any]] = None) -> Any:
         steps = _checks.check_int(steps, "steps", 1, True)
         callbacks = _checks.check_callbacks(callbacks)
         batch_size = _batch_size(batch_size)
@@ -439,14 +448,15 @@ class TrainingMixin:
     def _format_outputs(self, results):
         return results[0] if len(results) == 1 else results
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: ArrayLike) -> Any:
         xs = to_array_list(x, "x", getattr(self, "input_names", None))
         self._ensure_built(xs)
         outs, _ = self._run_forward(xs, training=False, fuse=None)
         return self._format_outputs(outs)
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x: ArrayLike, y: ArrayLike = None, sample_weight: ArrayLike = None,
+                       class_weight: Optional[Dict[int, float]] = None,
+                       return_dict: bool = False) -> Union[float, List[float], Logs]:
         self._require_compiled("train_on_batch")
         data = self._adapt(x, y, sample_weight, class_weight)
         self._plan_fusion()
@@ -455,7 +465,8 @@ class TrainingMixin:
         self._track(loss, per_output, data.n)
         return self._single_batch_result(return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: ArrayLike, y: ArrayLike = None, sample_weight: ArrayLike = None,
+                      return_dict: bool = False) -> Union[float, List[float], Logs]:
         self._require_compiled("test_on_batch")
         data = self._adapt(x, y, sample_weight)
         self._plan_fusion()

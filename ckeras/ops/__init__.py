@@ -15,8 +15,14 @@ Dispatch rules, per call:
     slots, ``dtable``) must already be float32 C-contiguous, else the
     reference updates them (dense's dkernel/dbias of another dtype are
     accumulated through one temporary).
-  * A kernel module that fails to import (not built) means the reference,
-    silently; ``kernel_status()`` tells what was loaded and why not.
+  * Never a silent fallback. Importing ``ckeras.ops`` raises ImportError,
+    saying what to run, when a kernel module is not built at all (e.g. an
+    uncompiled source checkout shadowing the installed package); a built
+    module that fails to load (e.g. libgomp missing) warns once, naming the
+    library and how to install it, then runs that family on the reference.
+    ``CKERAS_ALLOW_REFERENCE=1`` is the one way to run without kernels on
+    purpose (no error, no warning). ``kernel_status()`` and
+    ``ckeras.show_config()`` tell what was loaded and why not.
   * Modules load lazily on first use: ``_blas``/``_dense`` import scipy's
     BLAS (~0.3 s), which ``import ckeras`` must not pay. Which BLAS the
     GEMMs then call (numpy's OpenBLAS or scipy's) is ``ckeras.ops.blas``'s
@@ -33,6 +39,7 @@ import os
 import numpy as np
 
 from ckeras.ops import blas as _blas_choice
+from ckeras.ops import kernel_loading as _kernel_loading
 from ckeras.ops import reference as _ref
 from ckeras.ops import threads as _threads
 from ckeras.ops.reference import (  # noqa: F401
@@ -60,7 +67,12 @@ _I64 = np.dtype(np.int64)
 _ndarray = np.ndarray
 _for_work = _threads.for_work
 
-_FORCE_REF = os.environ.get("CKERAS_REFERENCE", "").strip().lower() not in ("", "0", "false", "no")
+def _env_flag(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+_FORCE_REF = _env_flag("CKERAS_REFERENCE")
+_ALLOW_REF = _env_flag("CKERAS_ALLOW_REFERENCE")
 
 # kernel module name -> module, or None when it could not be imported
 _modules = {}
@@ -90,9 +102,11 @@ def _load(name):
         pass
     try:
         mod = importlib.import_module("ckeras._kernels." + name)
-    except ImportError as exc:  # not built, or stale: use the reference
+    except ImportError as exc:  # not built, a runtime library missing, or stale
         mod = None
         _import_errors[name] = exc
+        if not _ALLOW_REF:
+            _kernel_loading.warn_load_failure(name, exc)
     _modules[name] = mod
     if mod is not None and name in _BLAS_MODULES:
         if not _blas_configured:
@@ -106,6 +120,12 @@ def kernel_status():
     """{module: True | "reason it is unavailable"} (imports every kernel module)."""
     return {name: (True if _load(name) is not None else repr(_import_errors.get(name)))
             for name in KERNEL_MODULES}
+
+
+# An uncompiled tree (or a partial build) fails here, at import, with what to
+# run, unless CKERAS_ALLOW_REFERENCE=1 says the numpy twins are wanted.
+if not _ALLOW_REF:
+    _kernel_loading.require_built(KERNEL_MODULES + ("_openmp",))
 
 
 def _k(name):

@@ -12,6 +12,7 @@ import warnings
 from collections import Counter, OrderedDict, defaultdict
 
 import numpy as np
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 # ASCII punctuation except the apostrophe, plus tab and newline.
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -25,7 +26,8 @@ def _translation_table(filters, split):
     return str.maketrans({c: split for c in filters})
 
 
-def text_to_word_sequence(text, filters=DEFAULT_FILTERS, lower=True, split=" "):
+def text_to_word_sequence(text: str, filters: str = DEFAULT_FILTERS, lower: bool = True,
+                          split: str = " ") -> List[str]:
     """Split `text` into tokens.
 
     Lower-cases with `str.lower` (full Unicode mapping), replaces every
@@ -94,9 +96,11 @@ class Tokenizer:
     Index 0 is never assigned to a word (it is reserved for padding).
     """
 
-    def __init__(self, num_words=None, filters=DEFAULT_FILTERS, lower=True,
-                 split=" ", char_level=False, oov_token=None, document_count=0,
-                 analyzer=None, **kwargs):
+    def __init__(self, num_words: Optional[int] = None, filters: str = DEFAULT_FILTERS,
+                 lower: bool = True, split: str = " ", char_level: bool = False,
+                 oov_token: Optional[str] = None, document_count: int = 0,
+                 analyzer: Optional[Callable[[str], List[str]]] = None,
+                 **kwargs: Any) -> None:
         if "nb_words" in kwargs:
             warnings.warn("The `nb_words` argument in `Tokenizer` has been "
                           "renamed `num_words`.")
@@ -149,7 +153,7 @@ class Tokenizer:
             return self.analyzer(text)
         return text_to_word_sequence(text, self.filters, self.lower, self.split)
 
-    def fit_on_texts(self, texts):
+    def fit_on_texts(self, texts: Any) -> None:
         """Update counts from `texts` and rebuild `word_index` from scratch.
 
         `texts` is an iterable of strings or of token lists. A bare string is
@@ -181,14 +185,14 @@ class Tokenizer:
         for w, n_docs in self.word_docs.items():
             self.index_docs[self.word_index[w]] = n_docs
 
-    def fit_on_sequences(self, sequences):
+    def fit_on_sequences(self, sequences: Any) -> None:
         """Update document frequencies from index sequences (for tfidf)."""
         self.document_count += len(sequences)
         for seq in sequences:
             for i in set(seq):
                 self.index_docs[i] = self.index_docs.get(i, 0) + 1
 
-    def texts_to_sequences(self, texts):
+    def texts_to_sequences(self, texts: Any) -> List[List[int]]:
         """Convert texts to lists of word indices (see `num_words`)."""
         _warn_bare_string(texts, "texts_to_sequences")
         return list(self.texts_to_sequences_generator(texts))
@@ -213,7 +217,7 @@ class Tokenizer:
                     seq.append(i)
             yield seq
 
-    def sequences_to_texts(self, sequences):
+    def sequences_to_texts(self, sequences: Any) -> List[str]:
         """Convert index sequences back to space-joined texts."""
         return list(self.sequences_to_texts_generator(sequences))
 
@@ -236,11 +240,11 @@ class Tokenizer:
                     words.append(word)
             yield " ".join(words)
 
-    def texts_to_matrix(self, texts, mode="binary"):
+    def texts_to_matrix(self, texts: Any, mode: str = "binary") -> Any:
         """`sequences_to_matrix(texts_to_sequences(texts), mode)`."""
         return self.sequences_to_matrix(self.texts_to_sequences(texts), mode=mode)
 
-    def sequences_to_matrix(self, sequences, mode="binary"):
+    def sequences_to_matrix(self, sequences: Any, mode: str = "binary") -> Any:
         """Vectorize index sequences into a float64 `(len(sequences), width)` matrix.
 
         `width` is `num_words`, or `len(word_index) + 1`. Indices >= width are
@@ -266,7 +270,11 @@ class Tokenizer:
                 continue
             if mode not in MATRIX_MODES:
                 err = ValueError("Unknown vectorization mode:", mode)
-                err.add_note(f"Accepted modes: {', '.join(MATRIX_MODES)}.")
+                note = f"Accepted modes: {', '.join(MATRIX_MODES)}."
+                if hasattr(err, "add_note"):
+                    err.add_note(note)
+                else:   # Python 3.10 has no add_note; PEP 678's attribute
+                    err.__notes__ = [note]
                 raise err
             cols = list(counts)
             c = np.array(list(counts.values()), dtype=np.float64)
@@ -301,13 +309,13 @@ class Tokenizer:
             "word_index": json.dumps(self.word_index),
         }
 
-    def to_json(self, **kwargs):
+    def to_json(self, **kwargs: Any) -> str:
         """JSON string of the config; `kwargs` go to `json.dumps`."""
         return json.dumps({"class_name": type(self).__name__,
                            "config": self.get_config()}, **kwargs)
 
 
-def tokenizer_from_json(json_string):
+def tokenizer_from_json(json_string: str) -> "Tokenizer":
     """Rebuild a `Tokenizer` from `Tokenizer.to_json()` output."""
     config = dict(json.loads(json_string)["config"])
     word_counts = json.loads(config.pop("word_counts"))

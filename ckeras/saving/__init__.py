@@ -13,6 +13,7 @@ actually read or written.
 """
 import os
 import zipfile
+from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras.saving.registry import (register_keras_serializable, custom_object_scope,
                                     get_registered_name)
@@ -51,7 +52,8 @@ def _ext(path):
 
 # ---- saving ----------------------------------------------------------------------
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
+def save_model(model: Any, filepath: PathLike, overwrite: bool = True,
+               include_optimizer: bool = True, **kwargs: Any) -> None:
     """``.keras`` -> Keras 3 archive; ``.h5``/``.hdf5`` -> Keras HDF5."""
     from ckeras.saving import keras_v3, legacy_h5
     if hasattr(filepath, "write") and hasattr(filepath, "seek"):
@@ -71,7 +73,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         writer(model, f, include_optimizer)
 
 
-def save_weights(model, filepath, overwrite=True, **kwargs):
+def save_weights(model: Any, filepath: PathLike, overwrite: bool = True, **kwargs: Any) -> None:
     """``.weights.h5`` -> Keras 3 layout; ``.h5``/``.hdf5`` (or any other
     name) -> the legacy Keras HDF5 weights layout."""
     from ckeras.saving import keras_v3, legacy_h5
@@ -155,7 +157,8 @@ def _reading(path, fn):
                          f"({type(e).__name__}: {e}).") from e
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath: PathLike, custom_objects: Optional[Dict[str, Any]] = None,
+               compile: bool = True, safe_mode: bool = True) -> Any:
     """Load a ``.keras`` archive or a Keras ``.h5`` file (Keras 3 or tf.keras 2).
 
     ``safe_mode`` is accepted for Keras compatibility; ckeras is always safe:
@@ -194,7 +197,8 @@ def _check_built(model, path):
             "call model.build(input_shape) first.")
 
 
-def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
+def load_weights(model: Any, filepath: PathLike, skip_mismatch: bool = False,
+                 by_name: bool = False, **kwargs: Any) -> None:
     """Weights from a ``.weights.h5`` (Keras 3 layout), a legacy ``.h5`` weights
     file, a full-model ``.h5`` or a ``.keras`` archive."""
     from ckeras.saving import keras_v3, legacy_h5
@@ -246,7 +250,7 @@ def _h5_has_layers(group):
     return has_name_list(group, "layer_names")
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Any:
     """Model (fresh weights) from ``model.to_json()`` output or a Keras JSON config."""
     from ckeras.saving.model_config import model_from_config, parse_json
     config = parse_json(json_string, "the JSON string", "<json>")

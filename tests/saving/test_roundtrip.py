@@ -261,9 +261,11 @@ def test_keras3_group_keys_follow_class_names_not_layer_names(tmp_path):
 def test_importing_ckeras_does_not_import_h5py():
     import subprocess
     import sys
+    import tempfile
     code = "import sys, ckeras, ckeras.saving; assert 'h5py' not in sys.modules, 'h5py imported'"
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(keras.__file__)))
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env,
+                   cwd=tempfile.gettempdir())
 
 
 @pytest.mark.parametrize("ext", [".h5", ".keras"])
