@@ -8,7 +8,7 @@ mean over everything seen since the last reset, whatever the batch size.
 
 ``get("accuracy", y_true=..., y_pred=...)`` resolves ``"accuracy"``/``"acc"``
 (and ``"crossentropy"``/``"ce"``) from the shapes, Keras 3 rule
-(training_loop.md §1.4), and the returned metric is named exactly as written.
+(docs/spec/training_loop.md §1.4), and the returned metric is named exactly as written.
 
 Deliberate difference from Keras: when *both* ``y_true`` and ``y_pred`` are
 rank 1, Keras averages each batch into one value counted once; here every

@@ -3,7 +3,7 @@
 Both normalise ``x̂ = (x - mean) / sqrt(var + epsilon)`` with the *biased*
 variance and output ``gamma * x̂ + beta``; they differ in which axes the
 statistics are taken over (BN: all but ``axis``, over the batch; LN: ``axis``,
-per sample). Formulas and weight order follow spec hdf5_format.md §6 / §6.4.
+per sample). Formulas and weight order follow docs/spec/hdf5_format.md §6 / §6.4.
 """
 import numpy as np
 

@@ -458,7 +458,7 @@ def _removeprefix(name, prefix):
 
 class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a copy of it backwards, and merges the
-    two outputs (spec hdf5_format.md §6.3). Weights: forward layer's, then the
+    two outputs (docs/spec/hdf5_format.md §6.3). Weights: forward layer's, then the
     backward layer's; sublayers are named ``forward_<name>`` / ``backward_<name>``.
     """
 

@@ -1,7 +1,7 @@
 """Recurrent cells: SimpleRNNCell, LSTMCell, GRUCell.
 
 A cell owns the weights (``kernel``, ``recurrent_kernel``, ``bias``, in Keras's
-shapes and gate orders, spec hdf5_format.md §6.1-6.2) and runs a whole
+shapes and gate orders, docs/spec/hdf5_format.md §6.1-6.2) and runs a whole
 sequence at once: ``run(xt, skip, initial)`` takes time-major input
 ``xt`` (T, B, in) in processing order and returns ``hs`` (T+1, B, units) with
 ``hs[0]`` the initial state, the final states, and a BPTT closure

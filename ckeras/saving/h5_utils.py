@@ -1,5 +1,5 @@
 """Small HDF5 helpers: tolerant attribute decoding and Keras's chunked name
-lists (spec hdf5_format.md §1.1-1.2). h5py is imported by the callers."""
+lists (docs/spec/hdf5_format.md §1.1-1.2). h5py is imported by the callers."""
 import numpy as np
 
 # Keras refuses single names longer than this and splits longer lists.

@@ -1,6 +1,6 @@
 """The Keras HDF5 (``.h5``) format: full models and legacy weight files.
 
-Layout and loading rules follow shared/spec/hdf5_format.md: weights are paired
+Layout and loading rules follow docs/spec/hdf5_format.md: weights are paired
 with the model *by position* (weight-bearing layers in order; within a layer,
 trainable then non-trainable), names in the file are only labels.
 """

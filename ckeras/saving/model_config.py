@@ -1,6 +1,6 @@
 """Model configs and compile configs: ckeras objects <-> Keras JSON.
 
-Reading accepts both dialects (Keras 3 and tf.keras 2, spec hdf5_format.md §4
+Reading accepts both dialects (Keras 3 and tf.keras 2, docs/spec/hdf5_format.md §4
 and §7); writing emits what Keras 3 writes: the legacy form for ``.h5``
 (``{"class_name", "config"}`` entries) and the full form for ``.keras``
 (``module`` / ``registered_name`` / ``build_config`` / ``compile_config``).

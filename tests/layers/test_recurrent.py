@@ -1,5 +1,5 @@
 """SimpleRNN / LSTM / GRU / Bidirectional: outputs against a naive step-by-step
-numpy reference (spec hdf5_format.md §6.1-6.3), float64 finite-difference
+numpy reference (docs/spec/hdf5_format.md §6.1-6.3), float64 finite-difference
 gradients, masks, configs, the real Keras fixture, and a small fit."""
 import json
 import os

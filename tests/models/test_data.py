@@ -1,5 +1,5 @@
 """Data plumbing: class_weight / sample_weight losses against hand computation
-(spec training_loop.md §1.2, §2), and generators / PyDataset in
+(docs/spec/training_loop.md §1.2, §2), and generators / PyDataset in
 fit / evaluate / predict with and without steps."""
 import threading
 import warnings

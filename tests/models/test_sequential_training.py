@@ -1,5 +1,5 @@
 """Sequential + compile/fit/evaluate/predict: learning, Keras-measured
-behaviours (spec/training_loop.md) and errors on bad input."""
+behaviours (docs/spec/training_loop.md) and errors on bad input."""
 import io
 import math
 import re
