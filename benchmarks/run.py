@@ -1,4 +1,4 @@
-"""Every benchmark in one command: writes benchmarks/RESULTS.md and RESULTS.png.
+"""Every benchmark in one command: writes benchmarks/RESULTS.md (+ .png chart, .json).
 
     pip install ".[bench]"                 # torch==2.13.0 (CPU), keras 3, jax, onnxruntime
     python benchmarks/run.py               # default sizes, resumable
@@ -107,10 +107,11 @@ def closure_vars(fn):
 class Work:
     """A workload as one framework's child sees it."""
 
-    def __init__(self, train, n_train, batch, predict=None, n_predict=None, x=None, y=None):
+    def __init__(self, train, n_train, batch, predict=None, n_predict=None, x=None, y=None,
+                 definition=""):
         self.train, self.n_train, self.batch = train, n_train, batch
         self.predict, self.n_predict = predict, n_predict or n_train
-        self.x, self.y = x, y
+        self.x, self.y, self.definition = x, y, definition
 
 
 def quick_size(w):
@@ -160,13 +161,16 @@ def load_work(wid, framework, quick):
         x, y = module.data(w)
         out = setup(w, x, y)
         train, predict = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
-        return Work(train, len(x), w["batch"], predict, len(x), x, y)
+        shown = ", ".join(f"{k}={v}" for k, v in table[key].items())
+        return Work(train, len(x), w["batch"], predict, len(x), x, y,
+                    f"`{script}.WORKLOADS[{key!r}]`: {shown}")
     if script == "bench_mlp":
         if quick:
             module.N_TRAIN = module.N_PREDICT = module.BATCH * 2
         x, y = module.data()
         train, predict, _ = module.SETUPS[framework](x, y)
-        return Work(train, len(x), module.BATCH, predict, len(x), x, y)
+        return Work(train, len(x), module.BATCH, predict, len(x), x, y,
+                    f"`bench_mlp.py`: {module.N_TRAIN} samples an epoch, batch {module.BATCH}")
     if script == "bench_conv" and hasattr(module, "ckeras_model"):
         return _legacy_conv(module, framework, quick)
     return f"{script}.py defines no {wid} (no WORKLOADS[{key!r}])"
@@ -177,6 +181,9 @@ def _legacy_conv(module, framework, quick):
     ``steps`` train_on_batch calls (no Keras twin there)."""
     steps = 2 if quick else 10
     x, y = module.make_data()
+    note = (f"`bench_conv.py`'s CNN as it stands: batch {len(x)}, SGD(0.01), {steps} "
+            "train_on_batch calls an epoch, no Keras twin — not yet the issue's W5 (Adam, "
+            "batch 128)")
     if framework == "ckeras":
         model = module.ckeras_model()
 
@@ -184,7 +191,7 @@ def _legacy_conv(module, framework, quick):
             for _ in range(steps):
                 model.train_on_batch(x, y)
         return Work(train, steps * len(x), len(x), lambda: model.predict_on_batch(x), len(x),
-                    x, y)
+                    x, y, note)
     if framework == "pytorch":
         import numpy as np
         import torch
@@ -202,7 +209,7 @@ def _legacy_conv(module, framework, quick):
         def predict():
             with torch.no_grad():
                 tmodel(tx)
-        return Work(train, steps * len(x), len(x), predict, len(x))
+        return Work(train, steps * len(x), len(x), predict, len(x), definition=note)
     return "bench_conv.py has no Keras twin yet"
 
 
@@ -246,7 +253,7 @@ def measure_workload(wid, framework, repeats, quick, details=False):
     out = {"train_samples_per_s": work.n_train / median(train_t),
            "train_spread": [work.n_train / t for t in (max(train_t), min(train_t))],
            "first_fit_overhead_s": t_first - median(train_t),
-           "batch": work.batch}
+           "batch": work.batch, "definition": work.definition}
     for name, fn, n in (("predict", work.predict, work.n_predict),
                         ("evaluate", evaluator(work), work.n_train)):
         if fn is None or not (details or wid == "W1"):
@@ -960,6 +967,9 @@ def render_workload(wid, per_t, machine, threads):
                          fmt(q["vs_pytorch"], "ratio") if fw == "ckeras" else ""])
     lines += [table(["threads", "framework", "train/s", "spread", "predict/s", "evaluate/s",
                      "first-fit overhead (ms)", "vs best peer", "vs PyTorch"], rows), ""]
+    shown = {r.get("definition") for res in per_t.values() for r in res.values()
+             if r.get("definition")}
+    lines += [f"- Definition: {d}" for d in sorted(shown)]
     for n in threads:
         res = per_t.get(n) or {}
         fl = res.get("ckeras", {}).get("floor")
@@ -1089,6 +1099,8 @@ def parse(argv=None):
     p.add_argument("--cache", default=str(HERE / ".cache" / "run"))
     p.add_argument("--out", default=str(HERE / "RESULTS.md"))
     p.add_argument("--child-timeout", type=float, default=600)
+    p.add_argument("--profile", metavar="WORKLOAD",
+                   help="print a cProfile of ckeras's train epochs of one workload and stop")
     p.add_argument("--child", nargs=2, metavar=("SECTION", "FRAMEWORK"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rounds is None:
@@ -1098,8 +1110,32 @@ def parse(argv=None):
     return args
 
 
+def profile(wid, args, top=25):
+    """cProfile of ckeras's ``wid`` train epochs on 1 pinned CPU: where the
+    step time goes (for NOTES.md; the absolute times under load mean little)."""
+    import cProfile
+    import pstats
+    with harness.at_threads(1):
+        work = load_work(wid, "ckeras", args.quick)
+        if isinstance(work, str):
+            raise SystemExit(work)
+        work.train()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(args.repeats):
+            work.train()
+        prof.disable()
+    steps = args.repeats * work.n_train / work.batch
+    print(f"{wid}: {steps:.0f} train steps profiled; times are per run of {args.repeats} "
+          f"epoch(s)")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
 def main(argv=None):
     args = parse(argv)
+    if args.profile:
+        profile(args.profile, args)
+        return 0
     if args.child:
         print(json.dumps(child_main(args.child[0], args.child[1], args.repeats, args.quick,
                                     args.details)))
@@ -1134,6 +1170,8 @@ def main(argv=None):
                 f" {a}" for a in (argv if argv is not None else sys.argv[1:]))}
     out = Path(args.out)
     out.write_text(render(results, meta))
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results},
+                                                   indent=1) + "\n")
     chart(results, meta, out.with_suffix(".png"))
     log(f"wrote {out} ({meta['duration_min']:.1f} min)")
     return 0

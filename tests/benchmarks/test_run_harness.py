@@ -183,6 +183,7 @@ def _fake_results():
                                    "machine": "x86_64"}, "versions": {"numpy": "2.0"}}}
     w1 = {"ckeras": {"train_samples_per_s": 300.0, "train_spread": [290.0, 310.0],
                      "first_fit_overhead_s": 0.04, "batch": 100, "rss_peak_mb": 100.0,
+                     "definition": "`bench_mlp.py`: 5120 samples an epoch, batch 128",
                      "rss_import_mb": 40.0, "evaluate_samples_per_s": 900.0,
                      "floor": {"flops": 2e9, "gemm_s": 0.01, "optimizer_bytes": 28e6,
                                "gemms": [[1, 1, 1, 1, True, True]], "params": 1_000_000,
@@ -221,6 +222,8 @@ def test_render_has_every_section_and_the_numbers(run):
     assert "| `import` over `import numpy` (s), fresh interpreter | 1 | 0.180 | 1.200 |" in text
     assert "ONNX Runtime: not measured — onnxruntime/onnx not installed." in text
     assert "| W1 first-fit overhead (ms) | 1 | 40.0 | - | - |" in text
+    assert "- Definition: `bench_mlp.py`: 5120 samples an epoch, batch 128" in text
+    assert "W4" not in text                     # only the workloads asked for
 
 
 def test_chart_writes_a_png(run, tmp_path):
@@ -280,3 +283,66 @@ def test_parse_defaults_and_quick(run):
     assert args.python_peers == sys.executable
     quick = run.parse(["--quick"])
     assert (quick.rounds, quick.repeats) == (1, 1)
+
+
+# ---- a workload script that follows the convention ---------------------------------
+
+FAKE_SCRIPT = '''
+WORKLOADS = {"W9": dict(batch=4, steps=5)}
+CALLS = []
+
+
+def data(w):
+    n = w["batch"] * w["steps"]
+    return list(range(n)), [0] * n
+
+
+class Model:
+    def evaluate(self, x, y, batch_size, verbose):
+        CALLS.append(("evaluate", len(x), batch_size))
+
+
+def setup_fake(w, x, y):
+    model = Model()
+    return (lambda: CALLS.append(("fit", len(x), model is not None)),
+            lambda: CALLS.append(("predict", len(x))))
+
+
+FRAMEWORKS = {"pytorch": "setup_fake"}
+'''
+
+
+@pytest.fixture
+def fake_script(run, tmp_path, monkeypatch):
+    (tmp_path / "bench_fake9.py").write_text(FAKE_SCRIPT)
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(run, "WORKLOADS", {"W9": ("bench_fake9", "W9"),
+                                           "W8": ("bench_fake9", "W8"),
+                                           "W7": ("bench_absent7", "W7")})
+    yield __import__("bench_fake9")
+    sys.modules.pop("bench_fake9", None)
+
+
+def test_defined_reads_the_script_without_importing_it(run, fake_script):
+    assert run.defined("W9") is None
+    assert run.defined("W8") == "bench_fake9.py defines no W8 yet (no WORKLOADS['W8'])"
+    assert run.defined("W7") == "benchmarks/bench_absent7.py does not exist yet"
+
+
+def test_load_and_measure_a_conventional_script(run, fake_script):
+    work = run.load_work("W9", "pytorch", quick=True)
+    assert (work.n_train, work.batch) == (8, 4)            # quick: 2 steps of 4
+    assert work.definition == "`bench_fake9.WORKLOADS['W9']`: batch=4, steps=5"
+    assert run.load_work("W9", "keras-jax", quick=True) == "bench_fake9.py has no keras-jax setup"
+    fake_script.CALLS.clear()
+    out = run.measure_workload("W9", "pytorch", repeats=3, quick=False, details=True)
+    assert fake_script.CALLS.count(("fit", 20, True)) == 4          # warm-up + 3 timed
+    assert ("evaluate", 20, 4) in fake_script.CALLS
+    assert ("predict", 20) in fake_script.CALLS
+    assert set(out) >= {"train_samples_per_s", "train_spread", "first_fit_overhead_s",
+                        "predict_samples_per_s", "evaluate_samples_per_s"}
+    assert out["train_spread"][0] <= out["train_samples_per_s"] <= out["train_spread"][1]
+    fake_script.CALLS.clear()
+    out = run.measure_workload("W9", "pytorch", repeats=1, quick=True)   # no details
+    assert "evaluate_samples_per_s" not in out and "predict_samples_per_s" not in out
