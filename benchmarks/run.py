@@ -119,9 +119,10 @@ def quick_size(w):
     return dict(w, steps=min(int(w.get("steps", 2)), 2))
 
 
-def defined(wid):
-    """None if ``wid``'s script defines it, else why not; read from the
-    script's source (the parent imports no framework to decide)."""
+def defined(wid, framework=None):
+    """None if ``wid``'s script defines it (for ``framework``, if given),
+    else why not; read from the script's source, so the parent starts no
+    child (and imports no framework) to find out."""
     import ast
     script, key = WORKLOADS[wid]
     path = HERE / f"{script}.py"
@@ -130,16 +131,24 @@ def defined(wid):
     if key is None:
         return None
     tree = ast.parse(path.read_text())
-    names = set()
+    names, setups = set(), None
     for node in tree.body:
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
-                and any(getattr(t, "id", None) == "WORKLOADS" for t in node.targets)):
-            names |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            keys = {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+            targets = {getattr(t, "id", None) for t in node.targets}
+            if "WORKLOADS" in targets:
+                names |= keys
+            if targets & {"FRAMEWORKS", "SETUPS"}:
+                setups = keys
         if isinstance(node, ast.FunctionDef):
             names.add(node.name)
-    if key in names or (script == "bench_conv" and "ckeras_model" in names):
-        return None
-    return f"{script}.py defines no {wid} yet (no WORKLOADS[{key!r}])"
+    if script == "bench_conv" and key not in names and "ckeras_model" in names:
+        return ("bench_conv.py has no Keras twin yet" if framework == "keras-jax" else None)
+    if key not in names:
+        return f"{script}.py defines no {wid} yet (no WORKLOADS[{key!r}])"
+    if framework is not None and setups is not None and framework not in setups:
+        return f"{script}.py has no {framework} setup"
+    return None
 
 
 def load_work(wid, framework, quick):
@@ -240,10 +249,10 @@ def spread(values):
     return [min(values), max(values)]
 
 
-def measure_workload(wid, framework, repeats, quick, details=False):
+def measure_workload(wid, framework, repeats, quick, details=False, floor=True):
     """The child's measurement of one workload: samples/s (medians over
     ``repeats`` epochs), first-fit overhead, peak RSS, and for ckeras the
-    inputs of the floor; predict and evaluate samples/s for W1, or for
+    inputs of the floor (with ``floor``: the first round); predict and evaluate samples/s for W1, or for
     every workload with ``details`` (each costs Keras-JAX a compile)."""
     work = load_work(wid, framework, quick)
     if isinstance(work, str):
@@ -260,7 +269,8 @@ def measure_workload(wid, framework, repeats, quick, details=False):
             continue
         fn()
         out[f"{name}_samples_per_s"] = n / median([timed(fn) for _ in range(repeats)])
-    if framework == "ckeras":
+    out["rss_peak_mb"] = harness.peak_rss_mb()      # before the floor's own buffers
+    if framework == "ckeras" and floor:
         model = closure_vars(work.train).get("model")
         if model is not None and work.x is not None:
             out["floor"] = floor_inputs(model, work.x[:work.batch], repeats)
@@ -603,7 +613,7 @@ def measure_onnx(repeats, quick):
             "tiny_step_ms": None}
 
 
-def child_main(section, framework, repeats, quick, details=False):
+def child_main(section, framework, repeats, quick, details=False, floor=True):
     """Entry point of a child: the framework is imported first (its cost and
     RSS before the workload are reported separately); one JSON line out."""
     import warnings
@@ -621,9 +631,10 @@ def child_main(section, framework, repeats, quick, details=False):
     elif section == "onnx":
         out = measure_onnx(repeats, quick)
     else:
-        out = measure_workload(section, framework, repeats, quick, details)
+        out = measure_workload(section, framework, repeats, quick, details, floor)
     if "skipped" not in out:
-        out.update(rss_import_mb=rss_import, rss_peak_mb=harness.peak_rss_mb())
+        out["rss_import_mb"] = rss_import
+        out.setdefault("rss_peak_mb", harness.peak_rss_mb())
         if section != "machine":
             out["versions"] = versions(framework)
     return out
@@ -635,16 +646,18 @@ def child_main(section, framework, repeats, quick, details=False):
 
 class Cache:
     """One JSON file per (section, threads); reused only when the settings
-    that produced it match (``config``) and ``force`` is off."""
+    that produced it match (``config``) and, with ``force``, only if this
+    run wrote it."""
 
     def __init__(self, folder, config, force=False):
         self.folder, self.config, self.force = Path(folder), config, force
+        self.written = set()           # keys put by this run: --force spares them
 
     def path(self, key):
         return self.folder / f"{key}.json"
 
     def get(self, key):
-        if self.force or not self.path(key).exists():
+        if (self.force and key not in self.written) or not self.path(key).exists():
             return None
         try:
             saved = json.loads(self.path(key).read_text())
@@ -660,6 +673,7 @@ class Cache:
         tmp = self.path(key).with_suffix(".tmp")
         tmp.write_text(json.dumps({"config": self.config, "result": result}, indent=1))
         tmp.replace(self.path(key))           # a killed run leaves no half file
+        self.written.add(key)
 
 
 def aggregate(runs):
@@ -667,6 +681,8 @@ def aggregate(runs):
     rounds of every numeric field, or {'skipped'|'error': why}}."""
     out = {}
     for name, results in runs.items():
+        if not results:
+            continue
         bad = [r for r in results if "skipped" in r or "error" in r]
         if bad:
             out[name] = {k: bad[0][k] for k in ("skipped", "error") if k in bad[0]}
@@ -748,6 +764,9 @@ def cell(result, framework, key, kind="rate"):
 
 
 class Runner:
+    """Runs rounds of sections, each round one child per framework (order
+    rotated by round), caching every finished round so a run resumes."""
+
     def __init__(self, args, cache):
         self.args, self.cache = args, cache
         self.start = time.time()
@@ -755,51 +774,68 @@ class Runner:
                         "keras-jax": args.python_peers, "onnxruntime": sys.executable,
                         "machine": sys.executable}
 
-    def children(self, section, names, threads, rounds):
-        argv = lambda name, r: [__file__, "--child", section, name, "--repeats",  # noqa: E731
-                                str(self.args.repeats)] + (["--quick"] if self.args.quick else []) + (
-                                    ["--details"] if self.args.details else [])
-        runs = {name: [] for name in names}
-        for r in range(rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
-                if any("skipped" in res for res in runs[name]):
-                    continue                      # a missing peer stays missing
-                t0 = time.perf_counter()
-                res = harness.try_child_at(threads, argv(name, r), python=self.pythons[name],
-                                           timeout=self.args.child_timeout)
-                log(f"  {section} {name} {threads}t round {r + 1}/{rounds}: "
-                    f"{time.perf_counter() - t0:.1f} s (run so far "
-                    f"{(time.time() - self.start) / 60:.1f} min)"
-                    + (f" ({next(iter(k for k in ('skipped', 'error') if k in res))})"
-                       if "skipped" in res or "error" in res else ""))
-                runs[name].append(res)
-        return runs
+    def state(self, section, names, threads):
+        """{'runs': {framework: [child result per round]}, 'seconds': [per round]}."""
+        return self.cache.get(f"{section}-t{threads}") or {
+            "runs": {name: [] for name in names}, "seconds": []}
 
-    def section(self, section, names, threads, rounds):
-        key = f"{section}-t{threads}"
-        cached = self.cache.get(key)
-        if cached is not None:
-            log(f"{key}: cached")
-            return cached
-        why = defined(section) if section in WORKLOADS else None
-        if why:
-            log(f"{key}: skipped, {why}")
-            return {name: {"skipped": why} for name in names}
-        log(f"{key}: measuring")
-        result = aggregate(self.children(section, names, threads, rounds))
-        self.cache.put(key, result)
-        return result
+    def one_round(self, section, names, threads):
+        state = self.state(section, names, threads)
+        r = len(state["seconds"])
+        argv = [__file__, "--child", section, None, "--repeats", str(self.args.repeats)] + (
+            ["--quick"] if self.args.quick else []) + (["--details"] if self.args.details else [])
+        t_round = time.time()
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            runs = state["runs"].setdefault(name, [])
+            if any("skipped" in res for res in runs):
+                continue                              # a missing peer stays missing
+            argv[3] = name
+            t0 = time.time()
+            why = defined(section, name) if section in WORKLOADS else None
+            res = {"skipped": why} if why else harness.try_child_at(
+                threads, argv + (["--floor"] if r == 0 else []), python=self.pythons[name],
+                timeout=self.args.child_timeout)
+            flag = next((f" ({k})" for k in ("skipped", "error") if k in res), "")
+            log(f"  {section} {name} {threads}t round {r + 1}: {time.time() - t0:.1f} s{flag} "
+                f"(run so far {(time.time() - self.start) / 60:.1f} min)")
+            runs.append(res)
+        state["seconds"].append(time.time() - t_round)
+        self.cache.put(f"{section}-t{threads}", state)
+        return state
 
     def imports(self):
         cached = self.cache.get("import")
         if cached is not None:
             return cached
-        n = 1 if self.args.quick else 5
+        n = 1 if self.args.quick else 3
         out = {}
         for fw in FRAMEWORKS:
             out[fw] = import_overhead(self.pythons[fw], FRAMEWORK_MODULE[fw], n)
         self.cache.put("import", out)
         return out
+
+
+def schedule(runner, plan, budget_s=None):
+    """Run ``plan`` ([(section, names, threads, rounds wanted)]) round-major:
+    round 1 of every section, then round 2 of every section, ... so each
+    section's rounds are spread over the whole run. Round 1 always runs;
+    a later round only if the run so far plus that section's mean round
+    time fits ``budget_s``. Returns {(section, threads): state}."""
+    states = {}
+    for r in range(max((want for *_, want in plan), default=0)):
+        for section, names, threads, want in plan:
+            state = runner.state(section, names, threads)
+            states[section, threads] = state
+            if r >= want or len(state["seconds"]) > r:
+                continue
+            if r and budget_s is not None:
+                projected = time.time() - runner.start + statistics.mean(state["seconds"])
+                if projected > budget_s:
+                    log(f"{section}-t{threads}: round {r + 1} left out "
+                        f"(would end at {projected / 60:.1f} min, budget {budget_s / 60:.0f})")
+                    continue
+            states[section, threads] = runner.one_round(section, names, threads)
+    return states
 
 
 def import_overhead(python, module, n):
@@ -828,17 +864,23 @@ def log(msg):
 
 
 def git_commit():
+    """The commit, plus a hash of uncommitted changes to the code measured
+    (not of RESULTS.* or the cache, so a resumed run still matches)."""
+    import hashlib
+
+    def git(*argv):
+        return subprocess.run(["git", "-C", str(HERE.parent), *argv], capture_output=True,
+                              text=True, check=True).stdout
     try:
-        out = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True).stdout.strip()
-        dirty_src = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain",
-                                    "--", "ckeras", "csrc"], capture_output=True,
-                                   text=True).stdout.strip()
-        return out + ("+dirty" if dirty or dirty_src else "")
+        head = git("rev-parse", "--short", "HEAD").strip()
+        paths = ["ckeras", "csrc", "setup.py", "pyproject.toml", "benchmarks/*.py"]
+        changes = git("diff", "HEAD", "--", *paths) + git(
+            "ls-files", "--others", "--exclude-standard", "--", *paths)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    if not changes:
+        return head
+    return f"{head}+dirty.{hashlib.sha1(changes.encode()).hexdigest()[:8]}"
 
 
 # ============================================================================
@@ -887,12 +929,16 @@ def render(results, meta):
         "",
         f"- Each framework runs in its own child process pinned to n CPUs (n = "
         f"{', '.join(map(str, threads))}) with OMP/OpenBLAS/MKL/XLA threads and "
-        "`torch.set_num_threads` set to n; children are interleaved over "
-        f"{meta['rounds']} round(s), the order rotated each round; each child times "
-        f"{meta['repeats']} epoch(s) after a warm-up one. Tables give the median over rounds "
-        "of each child's median; the spread is the slowest and fastest epoch seen.",
+        "`torch.set_num_threads` set to n. Children are interleaved: round 1 of every "
+        "section, then round 2 of every section, ..., the framework order rotated each "
+        f"round; up to {meta['rounds']} round(s)"
+        + (f", rounds after the first only while the run stays within "
+           f"{meta['budget_min']:g} minutes" if meta.get("budget_min") is not None else "")
+        + f" (rounds done: {rounds_text(meta)}). Each child times {meta['repeats']} "
+        "epoch(s) after a warm-up one. Tables give the median over rounds of each child's "
+        "median; the spread is the slowest and fastest epoch seen.",
         "- Train samples/s: one `fit()` epoch of the workload's data (PyTorch: the same "
-        "batches in an eager loop with `torch.optim.Adam`). Predict and evaluate: the "
+        "batches in an eager loop with the same optimizer). Predict and evaluate (W1): the "
         "same data at the same batch size. First-fit overhead: the first epoch's time minus "
         "the median of the later ones (build, compile, first allocations).",
         "- Peak RSS: `resource.getrusage` in each child after its measurements (includes "
@@ -923,12 +969,21 @@ def render(results, meta):
                            fmt(fl and fl["share"], "pct")])
     lines += [table(["workload", "threads"] + [LABELS[f] for f in FRAMEWORKS]
                     + ["vs best peer", "vs PyTorch", "floor", "ckeras share of floor"], rows), ""]
-    lines += ["![ckeras train samples/s over the best peer and PyTorch](RESULTS.png)", ""]
+    lines += [f"![ckeras train samples/s over the best peer and PyTorch]"
+              f"({meta.get('chart', 'RESULTS.png')})", ""]
     for wid in meta["workloads"]:
         lines += render_workload(wid, results.get(wid, {}), machine, threads)
     lines += render_fixed(results, threads)
     lines += render_rss(results, meta["workloads"], threads)
     return "\n".join(lines) + "\n"
+
+
+def rounds_text(meta):
+    done = meta.get("rounds_done") or {}
+    counts = sorted(set(done.values()))
+    if len(counts) <= 1:
+        return f"{counts[0] if counts else 0} for every section"
+    return ", ".join(f"{k} {v}" for k, v in sorted(done.items()))
 
 
 def floor_row(res, machine):
@@ -1088,7 +1143,10 @@ def parse(argv=None):
     p.add_argument("--python-peers", default=sys.executable,
                    help="interpreter for PyTorch and Keras-JAX (default: this one)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--rounds", type=int, default=None, help="children per framework (3)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="children per framework and section, at most (3)")
+    p.add_argument("--budget", type=float, default=15.0,
+                   help="minutes: rounds after the first are left out past this (default 15)")
     p.add_argument("--repeats", type=int, default=None, help="timed epochs per child (2)")
     p.add_argument("--only", nargs="+", default=None,
                    help="sections to run: W1..W6 fixed onnx import (default: all)")
@@ -1102,6 +1160,7 @@ def parse(argv=None):
     p.add_argument("--profile", metavar="WORKLOAD",
                    help="print a cProfile of ckeras's train epochs of one workload and stop")
     p.add_argument("--child", nargs=2, metavar=("SECTION", "FRAMEWORK"), help=argparse.SUPPRESS)
+    p.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3
@@ -1138,34 +1197,41 @@ def main(argv=None):
         return 0
     if args.child:
         print(json.dumps(child_main(args.child[0], args.child[1], args.repeats, args.quick,
-                                    args.details)))
+                                    args.details, args.floor)))
         return 0
     start = time.time()
     sections = args.only or list(WORKLOADS) + ["fixed", "onnx", "import"]
     workloads = [w for w in WORKLOADS if w in sections]
-    config = {"quick": args.quick, "rounds": args.rounds, "repeats": args.repeats,
-              "details": args.details,
+    config = {"quick": args.quick, "repeats": args.repeats, "details": args.details,
               "python": sys.executable, "python_peers": args.python_peers,
               "commit": git_commit()}
     runner = Runner(args, Cache(args.cache, config, args.force))
-    results = {"machine": {}}
-    for n in args.threads:
-        results["machine"][n] = runner.section("machine", ["machine"], n, 1)
-    for wid in workloads:
-        results[wid] = {n: runner.section(wid, FRAMEWORKS, n, args.rounds)
-                        for n in args.threads}
-    if "fixed" in sections:
-        results["fixed"] = {n: runner.section("fixed", FRAMEWORKS, n, args.rounds)
-                            for n in args.threads}
-    if "onnx" in sections:
-        results["onnx"] = {n: runner.section("onnx", ["onnxruntime"], n, args.rounds)
-                           for n in args.threads}
+    results = {}
     if "import" in sections:
         results["import"] = runner.imports()
+    plan = [("machine", ["machine"], n, 1) for n in args.threads]
+    skipped = {}
+    for wid in workloads:
+        why = defined(wid)
+        if why:
+            log(f"{wid}: skipped, {why}")
+            skipped[wid] = {n: {fw: {"skipped": why} for fw in FRAMEWORKS} for n in args.threads}
+        else:
+            plan += [(wid, FRAMEWORKS, n, args.rounds) for n in args.threads]
+    plan += [(sec, names, n, args.rounds) for sec, names in
+             (("fixed", FRAMEWORKS), ("onnx", ["onnxruntime"])) if sec in sections
+             for n in args.threads]
+    states = schedule(runner, plan, None if args.budget is None else args.budget * 60)
+    rounds_done = {}
+    for (section, n), state in states.items():
+        results.setdefault(section, {})[n] = aggregate(state["runs"])
+        rounds_done[f"{section}-t{n}"] = len(state["seconds"])
+    results.update(skipped)
     meta = {"threads": args.threads, "workloads": workloads, "quick": args.quick,
             "rounds": args.rounds, "repeats": args.repeats, "commit": config["commit"],
+            "budget_min": args.budget, "rounds_done": rounds_done,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-            "duration_min": (time.time() - start) / 60,
+            "duration_min": (time.time() - start) / 60, "chart": Path(args.out).stem + ".png",
             "command": "python benchmarks/run.py" + "".join(
                 f" {a}" for a in (argv if argv is not None else sys.argv[1:]))}
     out = Path(args.out)

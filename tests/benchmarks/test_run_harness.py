@@ -203,6 +203,7 @@ def _fake_results():
 
 
 META = {"threads": [1], "workloads": ["W1"], "quick": False, "rounds": 3, "repeats": 2,
+        "budget_min": 15.0, "rounds_done": {"W1-t1": 3, "fixed-t1": 3},
         "commit": "abc1234", "date": "2026-12-02 01:00", "duration_min": 12.5,
         "command": "python benchmarks/run.py"}
 
@@ -215,6 +216,7 @@ def test_render_has_every_section_and_the_numbers(run):
     assert "Test CPU" in text and "avx2, fma; no AVX-512" in text
     assert "torch 2.13.0" in text
     assert "pip install \".[bench]\"" in text
+    assert "within 15 minutes (rounds done: 3 for every section)" in text
     # summary: ckeras 300 vs pytorch 200 (keras skipped); floor 100/0.0128 = 7,812/s, 4 %
     assert "| W1 | 1 | 300 | 200 | skipped | 1.50x | 1.50x | 7,812 | 4 % |" in text
     assert "Keras 3 (JAX): skipped — keras is not installed" in text
@@ -249,9 +251,7 @@ def test_cache_reuses_only_matching_settings(run, tmp_path):
     assert json.loads((folder / "W1-t1.json").read_text())["config"]["commit"] == "a"
 
 
-def test_runner_interleaves_rotates_and_resumes(run, tmp_path, monkeypatch):
-    calls = []
-
+def _fake_runner(run, tmp_path, monkeypatch, calls, argv=(), force=False):
     def fake_child(threads, argv, python=None, timeout=None):
         section, name = argv[argv.index("--child") + 1:argv.index("--child") + 3]
         calls.append((section, name, threads, python))
@@ -259,27 +259,54 @@ def test_runner_interleaves_rotates_and_resumes(run, tmp_path, monkeypatch):
             return {"skipped": "keras is not installed"}
         return {"train_samples_per_s": float(len(calls))}
     monkeypatch.setattr(run.harness, "try_child_at", fake_child)
-    args = run.parse(["--python-peers", "/peers/python", "--rounds", "3"])
-    runner = run.Runner(args, run.Cache(tmp_path, {"k": 1}))
-    result = runner.section("W1", run.FRAMEWORKS, 2, 3)
-    order = [name for _, name, _, _ in calls]
-    # round 1: ck, pt, kj; round 2 (rotated): pt, (kj skipped for good), ck; round 3: ck, pt
-    assert order == ["ckeras", "pytorch", "keras-jax", "pytorch", "ckeras", "ckeras", "pytorch"]
+    args = run.parse(["--python-peers", "/peers/python", *argv])
+    return run.Runner(args, run.Cache(tmp_path, {"k": 1}, force))
+
+
+def test_schedule_is_round_major_rotated_and_resumes(run, tmp_path, monkeypatch):
+    calls = []
+    runner = _fake_runner(run, tmp_path, monkeypatch, calls)
+    plan = [("W1", run.FRAMEWORKS, 1, 3), ("W2", ["ckeras", "pytorch"], 1, 2)]
+    states = run.schedule(runner, plan)
+    order = [(section, name) for section, name, _, _ in calls]
+    assert order == [("W1", "ckeras"), ("W1", "pytorch"), ("W1", "keras-jax"),
+                     ("W2", "ckeras"), ("W2", "pytorch"),
+                     ("W1", "pytorch"), ("W1", "ckeras"),        # rotated; keras stays skipped
+                     ("W2", "pytorch"), ("W2", "ckeras"),
+                     ("W1", "ckeras"), ("W1", "pytorch")]         # W2 wanted 2 rounds only
     assert {py for _, name, _, py in calls if name == "pytorch"} == {"/peers/python"}
     assert {py for _, name, _, py in calls if name == "ckeras"} == {sys.executable}
-    assert result["ckeras"]["train_samples_per_s"] == 5.0      # median of 1, 5, 6
-    assert result["keras-jax"] == {"skipped": "keras is not installed"}
+    assert len(states["W1", 1]["seconds"]) == 3 and len(states["W2", 1]["seconds"]) == 2
+    w1 = run.aggregate(states["W1", 1]["runs"])
+    assert w1["ckeras"]["train_rounds"] == [1.0, 7.0, 10.0]
+    assert w1["ckeras"]["train_samples_per_s"] == 7.0
+    assert w1["keras-jax"] == {"skipped": "keras is not installed"}
+    # a new run with the same settings finds every round cached
     calls.clear()
-    again = run.Runner(args, run.Cache(tmp_path, {"k": 1})).section("W1", run.FRAMEWORKS, 2, 3)
-    assert calls == [] and again == json.loads(json.dumps(result))
-    run.Runner(args, run.Cache(tmp_path, {"k": 1}, force=True)).section(
-        "W1", run.FRAMEWORKS, 2, 3)
-    assert len(calls) == 7
+    again = run.schedule(_fake_runner(run, tmp_path, monkeypatch, calls), plan)
+    assert calls == [] and again == states
+    # one more round wanted: only that round runs
+    run.schedule(_fake_runner(run, tmp_path, monkeypatch, calls),
+                 [("W1", run.FRAMEWORKS, 1, 4)])
+    assert [name for _, name, _, _ in calls] == ["ckeras", "pytorch"]     # round 4: 4 % 3
+    calls.clear()
+    run.schedule(_fake_runner(run, tmp_path, monkeypatch, calls, force=True), plan)
+    assert len(calls) == 11
+
+
+def test_schedule_budget_keeps_round_one_only(run, tmp_path, monkeypatch):
+    calls = []
+    runner = _fake_runner(run, tmp_path, monkeypatch, calls)
+    states = run.schedule(runner, [("W1", ["ckeras", "pytorch"], 1, 3),
+                                   ("W2", ["ckeras"], 2, 3)], budget_s=0.0)
+    assert [(s, n) for s, n, _, _ in calls] == [("W1", "ckeras"), ("W1", "pytorch"),
+                                                 ("W2", "ckeras")]
+    assert len(states["W2", 2]["seconds"]) == 1
 
 
 def test_parse_defaults_and_quick(run):
     args = run.parse([])
-    assert (args.rounds, args.repeats, args.threads) == (3, 2, [1, 2])
+    assert (args.rounds, args.repeats, args.threads, args.budget) == (3, 2, [1, 2], 15.0)
     assert args.python_peers == sys.executable
     quick = run.parse(["--quick"])
     assert (quick.rounds, quick.repeats) == (1, 1)
@@ -326,6 +353,8 @@ def fake_script(run, tmp_path, monkeypatch):
 
 def test_defined_reads_the_script_without_importing_it(run, fake_script):
     assert run.defined("W9") is None
+    assert run.defined("W9", "pytorch") is None
+    assert run.defined("W9", "keras-jax") == "bench_fake9.py has no keras-jax setup"
     assert run.defined("W8") == "bench_fake9.py defines no W8 yet (no WORKLOADS['W8'])"
     assert run.defined("W7") == "benchmarks/bench_absent7.py does not exist yet"
 
