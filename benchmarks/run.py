@@ -737,7 +737,7 @@ def fmt(value, kind="rate"):
     if kind == "ratio":
         return f"{value:.2f}x"
     if kind == "ms":
-        return f"{value:.3f}" if value < 10 else f"{value:,.1f}"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
     if kind == "pct":
         return f"{100 * value:.0f} %"
     if kind == "mb":
@@ -1117,13 +1117,19 @@ def chart(results, meta, path):
             if not res:
                 continue
             q = ratios(res)
+            if q["vs_best"] is None and q["vs_pytorch"] is None:
+                continue                          # not measured: no bar at 0
             labels.append(f"{wid}\n{n}t")
             best.append(q["vs_best"] or 0)
             torch.append(q["vs_pytorch"] or 0)
+    if not labels:
+        log("no ratios to chart")
+        return False
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(labels) + 2), 4))
     xs = range(len(labels))
-    ax.bar([x - 0.2 for x in xs], best, 0.4, label="vs best peer")
-    ax.bar([x + 0.2 for x in xs], torch, 0.4, label="vs PyTorch eager")
+    for shift, values, label in ((-0.2, best, "vs best peer"), (0.2, torch, "vs PyTorch eager")):
+        bars = ax.bar([x + shift for x in xs], values, 0.4, label=label)
+        ax.bar_label(bars, [f"{v:.2f}" if v else "" for v in values], fontsize=7)
     ax.axhline(1.0, color="black", lw=0.8)
     ax.axhline(TARGET_VS_PEER, color="tab:red", lw=0.8, ls="--", label=f"target {TARGET_VS_PEER}x")
     ax.set_xticks(list(xs), labels)
