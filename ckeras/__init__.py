@@ -10,3 +10,4 @@ from ckeras.layers import Input, Layer  # noqa: E402
 from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402
 from ckeras import distribute  # noqa: E402
+from ckeras import preprocessing  # noqa: E402

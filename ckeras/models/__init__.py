@@ -17,3 +17,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
 def model_from_json(json_string, custom_objects=None):
     from ckeras.saving import model_from_json as _from_json
     return _from_json(json_string, custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    from ckeras.models.cloning import clone_model as _clone
+    return _clone(model, input_tensors=input_tensors, clone_function=clone_function,
+                  call_function=call_function, recursive=recursive, **kwargs)

@@ -34,28 +34,54 @@ def to_array_list(data, what, names=None):
             raise ValueError(f"`{what}` dict is missing keys {missing}; expected keys {names}.")
         data = [data[n] for n in names]
     if isinstance(data, (list, tuple)):
-        if len(data) and all(hasattr(a, "shape") for a in data):
+        if not len(data):
+            raise ValueError(f"`{what}` is an empty {type(data).__name__}.")
+        if all(hasattr(a, "shape") for a in data):
             return [_as_batchable(a, what) for a in data]
-        raise ValueError(
-            f"Unrecognized data type: {what} is a plain Python {type(data).__name__}. "
-            f"Pass a numpy array (np.asarray({what})), or a list of arrays for a "
-            "model with several inputs/outputs.")
+        if names is not None and len(names) > 1 and len(data) == len(names):
+            return [_as_batchable(a, what) for a in data]  # one plain list per input
+        # A plain Python list of samples (tf.keras 2 accepted it): one array.
     return [_as_batchable(data, what)]
 
 
 def _as_batchable(a, what):
-    a = np.asarray(a)
+    a = _to_numpy(a, what)
     if a.ndim == 0:
         raise ValueError(f"`{what}` must have a batch dimension, got a scalar.")
     if a.dtype == object:
-        raise ValueError(f"`{what}` has dtype object (ragged or mixed data?); "
-                         "pad sequences with ckeras.utils.pad_sequences first.")
+        a = _numbers_from_objects(a, what)
     if a.dtype.kind in "USV":  # text must be tokenized first; numpy's cast error names neither
         raise ValueError(f"`{what}` has dtype {a.dtype} (strings), expected numbers; "
                          "tokenize text first (e.g. ckeras.preprocessing.text.Tokenizer).")
     if a.dtype == np.float64 or a.dtype == np.float16 or a.dtype == np.bool_:
         a = a.astype(np.float32)  # the model is float32: cast once, not per layer
     return a
+
+
+def _to_numpy(a, what):
+    """numpy array of a list, array or pandas DataFrame/Series (pandas is
+    optional: only objects with ``to_numpy`` are treated as frames)."""
+    if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray):
+        a = a.to_numpy()
+    try:
+        return np.asarray(a)
+    except ValueError as e:  # numpy refuses ragged nested lists
+        raise ValueError(f"`{what}` is ragged (samples of different lengths): {e}. "
+                         "Pad sequences with ckeras.utils.pad_sequences first.") from None
+
+
+def _numbers_from_objects(a, what):
+    """An object array holding only numbers (e.g. pandas' mixed-type columns,
+    or labels read as objects) becomes a numeric array; anything else is refused."""
+    try:
+        out = np.array(a.tolist())
+    except ValueError:
+        out = a
+    if out.dtype.kind not in "biuf":
+        raise ValueError(f"`{what}` has dtype object and holds values that are not "
+                         "numbers (ragged sequences, strings or None?); pad sequences "
+                         "with ckeras.utils.pad_sequences or convert to numbers first.")
+    return out
 
 
 _RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your "

@@ -76,6 +76,27 @@ class Sequential(Model):
             self._output_shapes.append(shape)
         self._build_input_shape = tuple(input_shape)
         self.built = True
+        self._link_symbolic()
+
+    def _link_symbolic(self):
+        """Call each layer on the symbolic output of the one before (as Keras
+        does when a Sequential is built), so ``model.inputs``/``outputs`` and
+        every ``layer.output`` exist: ``Model(model.inputs,
+        model.layers[-2].output)`` extracts features. Layers still linked as
+        before (the same layers after the same input) keep their tensors, so
+        add() records one node per new layer."""
+        x = self._input_layer.output
+        old = getattr(self, "_symbolic_chain", [])
+        chain = []
+        for i, layer in enumerate(self._layers):
+            if i < len(old) and old[i][0] is layer and old[i][1] is x:
+                link = old[i]
+            else:
+                old = []  # from here on every layer is called anew
+                link = (layer, x, layer(x))
+            chain.append(link)
+            x = link[2]
+        self._symbolic_chain = chain
 
     def _ensure_built(self, xs):
         if len(xs) != 1:
@@ -96,9 +117,36 @@ class Sequential(Model):
                 f"incompatible with the model: expected shape {expected}, "
                 f"but received input with shape {x.shape}.")
 
+    def _require_graph(self, what):
+        if not self.built or self._input_layer is None or not self._layers:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined {what} "
+                                 "yet: give it an Input (or input_shape=) or build it.")
+        return self._symbolic_chain
+
     @property
     def inputs(self):
-        return [self._input_layer.output] if self._input_layer is not None else None
+        self._require_graph("inputs")
+        return [self._input_layer.output]
+
+    @property
+    def outputs(self):
+        return [self._require_graph("outputs")[-1][2]]
+
+    @property
+    def input(self):  # tf.keras 2 (Keras 3 has only `inputs`)
+        return self.inputs[0]
+
+    @property
+    def output(self):  # tf.keras 2 (Keras 3 has only `outputs`)
+        return self.outputs[0]
+
+    @property
+    def input_shape(self):
+        return self.inputs[0].shape
+
+    @property
+    def output_shape(self):
+        return self.outputs[0].shape
 
     @property
     def input_names(self):

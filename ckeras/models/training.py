@@ -402,6 +402,24 @@ class TrainingMixin:
         self._track(loss, per_output, data.n)
         return self._single_batch_result(return_dict)
 
+    @property
+    def metrics_names(self):
+        """Names of what evaluate() returns, in its order: "loss", the
+        per-output losses of a multi-output model, then the metrics (as
+        tf.keras 2; Keras 3's ['loss', 'compile_metrics'] names no value)."""
+        if not getattr(self, "compiled", False) or not self._outputs_spec:
+            return []
+        multi = len(self._outputs_spec) > 1
+        names = ["loss"]
+        if multi:
+            names += [f"{s.name}_loss" for s in self._outputs_spec if s.loss is not None]
+        for spec in self._outputs_spec:
+            for m in spec.metrics if spec.metrics is not None else spec.metric_ids:
+                name = m if isinstance(m, str) else getattr(m, "name", None) or \
+                    getattr(m, "__name__", type(m).__name__)
+                names.append(f"{spec.name}_{name}" if multi else name)
+        return names
+
     def _single_batch_result(self, return_dict):
         logs = self._logs()
         if return_dict:
