@@ -375,3 +375,35 @@ def test_load_and_measure_a_conventional_script(run, fake_script):
     fake_script.CALLS.clear()
     out = run.measure_workload("W9", "pytorch", repeats=1, quick=True)   # no details
     assert "evaluate_samples_per_s" not in out and "predict_samples_per_s" not in out
+
+
+def test_record_gemms_of_real_conv_and_lstm_layers(run):
+    import ckeras as keras
+    cnn = keras.Sequential([keras.Input((12, 12, 1)),
+                            keras.layers.Conv2D(4, 3, activation="relu"),
+                            keras.layers.MaxPooling2D(),
+                            keras.layers.Flatten(),
+                            keras.layers.Dense(3, activation="softmax")])
+    cnn.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    gemms = run.record_gemms(cnn, np.zeros((2, 12, 12, 1), np.float32))
+    assert gemms == [(2 * 10 * 10, 9, 4, 1, True, False), (2, 100, 3, 1, True, True)]
+    rnn = keras.Sequential([keras.Input((7,), dtype="int32"), keras.layers.Embedding(50, 6),
+                            keras.layers.LSTM(5), keras.layers.Dense(1, activation="sigmoid")])
+    rnn.compile(optimizer="adam", loss="binary_crossentropy")
+    gemms = run.record_gemms(rnn, np.ones((3, 7), np.int64))
+    assert gemms == [(21, 6, 20, 1, True, True), (3, 5, 20, 7, False, True),
+                     (3, 5, 1, 1, True, True)]
+
+
+def test_tiny_step_runs_for_ckeras(run):
+    step = run.tiny_step("ckeras")
+    step()
+    step()
+
+
+def test_onnx_anchor_matches_ckeras_predict(run):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    out = run.measure_onnx(repeats=1, quick=True)
+    assert "error" not in out and "skipped" not in out, out
+    assert out["predict_1_ms"] > 0 and out["predict_1024_ms"] > 0
