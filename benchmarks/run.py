@@ -58,7 +58,10 @@ WORKLOADS = {
     "W4": ("bench_rnn", "W4"),
     "W5": ("bench_conv", "W5"),
     "W6": ("bench_attention", "W6"),
+    "W1-ops": ("bench_autodiff", None),
 }
+# A script's name for a framework where it is not the framework's own.
+ALIASES = {"W1-ops": {"ckeras": "ckeras-ops"}}
 TITLES = {
     "W1": "MLP 784-512-512-10, adam, batch 128",
     "W2": "Embedding(20000, 64) x 200 -> GAP -> 64 -> 1, adam, batch 32",
@@ -66,6 +69,7 @@ TITLES = {
     "W4": "Embedding(10000, 64) x 100 -> LSTM(64) -> 1, adam, batch 64",
     "W5": "CNN 28x28x1 -> Conv 32 -> Pool -> Conv 64 -> Pool -> Dense 10",
     "W6": "Embedding(20000, 128) x 128 -> Transformer block -> GAP -> 2, adam, batch 32",
+    "W1-ops": "W1 with its Dense layers a custom layer on ckeras.ops (the autodiff tape)",
 }
 # Bytes the optimizer moves per parameter and step (float32): Adam reads
 # the parameter, gradient, m and v and writes parameter, m and v.
@@ -128,8 +132,6 @@ def defined(wid, framework=None):
     path = HERE / f"{script}.py"
     if not path.exists():
         return f"benchmarks/{script}.py does not exist yet"
-    if key is None:
-        return None
     tree = ast.parse(path.read_text())
     names, setups = set(), None
     for node in tree.body:
@@ -138,15 +140,21 @@ def defined(wid, framework=None):
             targets = {getattr(t, "id", None) for t in node.targets}
             if "WORKLOADS" in targets:
                 names |= keys
+            if key in targets:                        # a module-level W6 = dict(...)
+                names.add(key)
             if targets & {"FRAMEWORKS", "SETUPS"}:
                 setups = keys
+        elif (isinstance(node, ast.Assign) and key is not None
+              and key in {getattr(t, "id", None) for t in node.targets}):
+            names.add(key)
         if isinstance(node, ast.FunctionDef):
             names.add(node.name)
     if script == "bench_conv" and key not in names and "ckeras_model" in names:
         return ("bench_conv.py has no Keras twin yet" if framework == "keras-jax" else None)
-    if key not in names:
+    if key is not None and key not in names:
         return f"{script}.py defines no {wid} yet (no WORKLOADS[{key!r}])"
-    if framework is not None and setups is not None and framework not in setups:
+    name = ALIASES.get(wid, {}).get(framework, framework)
+    if framework is not None and setups is not None and name not in setups:
         return f"{script}.py has no {framework} setup"
     return None
 
@@ -159,20 +167,38 @@ def load_work(wid, framework, quick):
         return f"benchmarks/{script}.py does not exist yet"
     module = importlib.import_module(script)
     table = getattr(module, "WORKLOADS", None)
-    if key is not None and isinstance(table, dict) and key in table:
-        w = quick_size(table[key]) if quick else dict(table[key])
+    if isinstance(table, dict) and key in table:
+        w, where = table[key], f"{script}.WORKLOADS[{key!r}]"
+    elif key is not None and isinstance(getattr(module, key, None), dict):
+        w, where = getattr(module, key), f"{script}.{key}"      # bench_attention's W6
+    else:
+        w = None
+    if w is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in w.items() if k != "title")
+        smoke = getattr(module, "SMOKE", {}).get(key) if isinstance(
+            getattr(module, "SMOKE", None), dict) else None
+        w = (dict(smoke) if smoke else quick_size(w)) if quick else dict(w)
         setups = getattr(module, "FRAMEWORKS", None) or getattr(module, "SETUPS", {})
         setup = setups.get(framework)
         if setup is None:
             return f"{script}.py has no {framework} setup"
         if isinstance(setup, str):
             setup = getattr(module, setup)
-        x, y = module.data(w)
+        data = getattr(module, f"{key.lower()}_data", None) or module.data
+        x, y = data(w)
         out = setup(w, x, y)
         train, predict = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
-        shown = ", ".join(f"{k}={v}" for k, v in table[key].items())
-        return Work(train, len(x), w["batch"], predict, len(x), x, y,
-                    f"`{script}.WORKLOADS[{key!r}]`: {shown}")
+        return Work(train, len(x), w["batch"], predict, len(x), x, y, f"`{where}`: {shown}")
+    if script == "bench_autodiff":
+        name = ALIASES.get(wid, {}).get(framework, framework)
+        if name not in module.SETUPS:
+            return f"{script}.py has no {framework} setup"
+        n = module.SIZES["tiny" if quick else "full"]
+        x, y = module.data(n)
+        train, predict = module.SETUPS[name](x, y)
+        return Work(train, n, module.BATCH, predict, n, x, y,
+                    f"`bench_autodiff.py`: SETUPS[{name!r}], {n} samples an epoch, "
+                    f"batch {module.BATCH}")
     if script == "bench_mlp":
         if quick:
             module.N_TRAIN = module.N_PREDICT = module.BATCH * 2
@@ -294,9 +320,10 @@ def _weight(layer, suffix):
     return None
 
 
-def layer_gemms(layer, in_shape, out_shape):
+def layer_gemms(layer, in_shape, out_shape, other_shapes=()):
     """The forward GEMMs of one layer as (M, K, N, count, batched), or None
     when the layer is not one we know (then its sublayers are counted).
+    ``other_shapes``: the shapes of further inputs (attention's value).
     ``batched``: the ``count`` products are independent (one batched call);
     else they run one after another (a recurrence)."""
     kind = type(layer).__name__
@@ -311,10 +338,13 @@ def layer_gemms(layer, in_shape, out_shape):
                 (b, r.shape[0], r.shape[1], t, False)]
     if kind == "MultiHeadAttention":
         b, t, d = in_shape[0], in_shape[1], in_shape[-1]
+        kv = other_shapes[0] if other_shapes else in_shape     # self-attention: value = query
+        tk, dkv = kv[1], kv[-1]
         h, dk = int(layer.num_heads), int(layer.key_dim)
         dv = int(getattr(layer, "value_dim", None) or dk)
-        return [(b * t, d, h * dk, 2, True), (b * t, d, h * dv, 1, True),
-                (b * t, h * dv, d, 1, True), (t, dk, t, b * h, True), (t, t, dv, b * h, True)]
+        return [(b * t, d, h * dk, 1, True), (b * tk, dkv, h * dk, 1, True),
+                (b * tk, dkv, h * dv, 1, True), (b * t, h * dv, out_shape[-1], 1, True),
+                (t, dk, tk, b * h, True), (t, tk, dv, b * h, True)]
     kernel = _weight(layer, "kernel")
     if kernel is None or len(kernel.shape) < 2:
         return None
@@ -352,9 +382,10 @@ def record_gemms(model, xb):
 
         def forward(x, *args, **kwargs):
             y, back = real(x, *args, **kwargs)
-            first = not calls and np.issubdtype(np.asarray(x).dtype, np.floating)
-            calls.append((layer, np.shape(x), np.shape(y[0] if isinstance(y, (list, tuple))
-                                                    else y), first))
+            xs = list(x) if isinstance(x, (list, tuple)) else [x]
+            first = not calls and np.issubdtype(np.asarray(xs[0]).dtype, np.floating)
+            calls.append((layer, [np.shape(v) for v in xs],
+                          np.shape(y[0] if isinstance(y, (list, tuple)) else y), first))
             return y, back
         layer.forward = forward
         hooked[id(layer)] = layer
@@ -369,8 +400,8 @@ def record_gemms(model, xb):
         for layer in hooked.values():
             del layer.forward
     rules = {}
-    for layer, in_shape, out_shape, _ in calls:
-        gemms = layer_gemms(layer, in_shape, out_shape)
+    for layer, in_shapes, out_shape, _ in calls:
+        gemms = layer_gemms(layer, in_shapes[0], out_shape, in_shapes[1:])
         if gemms is not None:
             rules.setdefault(id(layer), []).append(gemms)
     inside = set()
@@ -379,7 +410,7 @@ def record_gemms(model, xb):
             for sub in _sublayers(layer):
                 _descendants(sub, inside)
     out, seen = [], {}
-    for layer, in_shape, out_shape, first in calls:
+    for layer, _, _, first in calls:
         if id(layer) not in rules or id(layer) in inside:
             continue
         k = seen.get(id(layer), 0)              # a shared layer: each call counts

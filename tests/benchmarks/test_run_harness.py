@@ -111,8 +111,12 @@ def test_layer_gemms_rules(run):
         weights=[SimpleNamespace(name="query/kernel", shape=(128, 4, 32))],
         num_heads=4, key_dim=32, value_dim=None)
     assert run.layer_gemms(mha, (2, 16, 128), (2, 16, 128)) == [
-        (32, 128, 128, 2, True), (32, 128, 128, 1, True), (32, 128, 128, 1, True),
-        (16, 32, 16, 8, True), (16, 16, 32, 8, True)]
+        (32, 128, 128, 1, True), (32, 128, 128, 1, True), (32, 128, 128, 1, True),
+        (32, 128, 128, 1, True), (16, 32, 16, 8, True), (16, 16, 32, 8, True)]
+    # cross-attention: 10 value steps of width 64, output back to 128
+    assert run.layer_gemms(mha, (2, 16, 128), (2, 16, 128), [(2, 10, 64)]) == [
+        (32, 128, 128, 1, True), (20, 64, 128, 1, True), (20, 64, 128, 1, True),
+        (32, 128, 128, 1, True), (16, 32, 10, 8, True), (16, 10, 32, 8, True)]
     norm = type("LayerNormalization", (SimpleNamespace,), {})(
         weights=[SimpleNamespace(name="gamma", shape=(8,))])
     assert run.layer_gemms(norm, (2, 8), (2, 8)) is None
@@ -407,3 +411,15 @@ def test_onnx_anchor_matches_ckeras_predict(run):
     out = run.measure_onnx(repeats=1, quick=True)
     assert "error" not in out and "skipped" not in out, out
     assert out["predict_1_ms"] > 0 and out["predict_1024_ms"] > 0
+
+
+def test_record_gemms_of_a_functional_model(run):
+    import ckeras as keras
+    layers = keras.layers
+    inputs = keras.Input((6,))
+    h = layers.Dense(8, activation="relu")(inputs)
+    out = layers.Dense(3, activation="softmax")(layers.Add()([h, layers.Dense(8)(h)]))
+    model = keras.Model(inputs, out)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    assert run.record_gemms(model, np.zeros((4, 6), np.float32)) == [
+        (4, 6, 8, 1, True, False), (4, 8, 8, 1, True, True), (4, 8, 3, 1, True, True)]
