@@ -526,6 +526,9 @@ def versions(framework):
         out["ckeras"] = getattr(ckeras, "__version__", "?")
         info = blas.blas_info()
         out["ckeras BLAS"] = f"{info.get('provider')} {info.get('version')}"
+        missing = [k for k, v in ops.kernel_status().items() if v is not True]
+        out["ckeras kernels"] = ("all compiled" if not missing else
+                                 "NOT BUILT: " + ", ".join(missing) + " (numpy reference)")
     elif framework == "pytorch":
         import torch
         out["torch"] = torch.__version__
