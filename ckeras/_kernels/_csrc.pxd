@@ -1,5 +1,5 @@
 # Declarations of the C kernels in csrc/ (shared by the _kernels modules).
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 
 ctypedef int64_t ck_index
 
@@ -62,3 +62,32 @@ cdef extern from "recurrent.h" nogil:
     void ck_lstm_gates_backward_f32(const float *dh, const float *dc, const float *gates,
                                     const float *c_prev, const float *tanh_c, float *dz,
                                     float *dc_prev, ck_index B, ck_index u, int n_threads)
+    ctypedef void (*ck_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                                 const float *a, int lda, const float *b, int ldb, float beta,
+                                 float *c, int ldc) noexcept nogil
+    void ck_lstm_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
+                                 float *z, const float *R, const uint8_t *skip,
+                                 const float *rmask, float *hs, float *cs, float *tcs,
+                                 int n_threads)
+    void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
+                                  const float *gates, const float *R, const uint8_t *skip,
+                                  const float *rmask, const float *cs, const float *tcs,
+                                  const float *dH, float *dh, float *dc, float *dz,
+                                  float *scratch, int need_initial, int n_threads)
+    void ck_gru_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
+                                float *z, const float *R, const float *brec,
+                                const uint8_t *skip, const float *rmask, float *hs,
+                                float *rec, int reset_after, int n_threads)
+    void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
+                                 const float *gates, const float *R, const uint8_t *skip,
+                                 const float *rmask, const float *hs, const float *rec,
+                                 const float *dH, float *dh, float *dxp, float *drec,
+                                 float *scratch, int reset_after, int need_initial,
+                                 int n_threads)
+    void ck_rnn_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
+                                float *z, const float *R, const uint8_t *skip,
+                                const float *rmask, float *hs, int act, int n_threads)
+    void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
+                                 const float *y, const float *R, const uint8_t *skip,
+                                 const float *rmask, const float *dH, float *dh, float *dz,
+                                 float *scratch, int act, int need_initial, int n_threads)

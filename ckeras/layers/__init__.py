@@ -21,8 +21,10 @@ from ckeras.layers.pooling import (GlobalAveragePooling1D, GlobalAveragePooling2
                                    GlobalMaxPool2D)
 from ckeras.layers.recurrent import RNN, SimpleRNN, LSTM, GRU, Bidirectional
 from ckeras.layers.rnn_cells import SimpleRNNCell, LSTMCell, GRUCell
+from ckeras.layers.rnn_cells import StackedRNNCells
 from ckeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 
 
 def get(identifier):
     return deserialize(identifier) if isinstance(identifier, dict) else identifier
+from ckeras.layers.sequence_layers import TimeDistributed, RepeatVector, Masking, Permute

@@ -1,9 +1,10 @@
-"""Recurrent layers: RNN (over a ckeras cell), SimpleRNN, LSTM, GRU, Bidirectional.
+"""Recurrent layers: RNN (over a ckeras cell or StackedRNNCells), SimpleRNN,
+LSTM, GRU, Bidirectional.
 
 The layer handles what is about the sequence as a whole: layout (batch-major
-in, time-major inside), ``go_backwards``, the mask, input dropout,
-``return_sequences`` / ``return_state``; the cell (``rnn_cells``) runs the
-recurrence and its BPTT.
+in, time-major inside), ``go_backwards``, the mask, the dropout masks,
+``initial_state``, ``stateful``, ``return_sequences`` / ``return_state``; the
+cell (``rnn_cells``) runs the recurrence and its BPTT.
 
 Keras 3 semantics kept here:
   * ``go_backwards`` reads the sequence back to front and returns the outputs
@@ -14,7 +15,16 @@ Keras 3 semantics kept here:
     ``Bidirectional`` sets when returning sequences). The last output is the
     output of the last processed step under those rules.
   * Input ``dropout`` uses one mask per sequence (batch, features), shared by
-    all steps and gates, scaled by 1/(1-rate), in training only.
+    all steps and gates, scaled by 1/(1-rate), in training only;
+    ``recurrent_dropout`` likewise one mask (batch, units) per sequence on the
+    previous state where it enters the recurrent kernel.
+  * ``initial_state`` may be arrays, or symbolic tensors in a functional
+    model: the states then become extra inputs of the layer's graph node
+    ([sequence, *states]), written back as Keras's ``initial_state`` kwarg.
+  * ``stateful=True`` carries the final states of one batch into the next
+    (same batch size; ``reset_states()`` zeroes them). Gradients do not flow
+    across batches (truncated BPTT, as in Keras).
+  * ``unroll`` is accepted and changes nothing (the loop is compiled anyway).
 
 Weights live on the cell, so paths come out as Keras 3's:
 ``<layer>/<cell>/kernel`` (``lstm/lstm_cell/kernel``), prefixed by the model
@@ -25,9 +35,10 @@ import numpy as np
 
 from ckeras import random as ck_random
 from ckeras import regularizers
-from ckeras.layers.keras_tensor import any_symbolic
-from ckeras.layers.layer import Layer, as_float32, deserialize_layer, serialize_layer
-from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, _Cell
+from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
+from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, deserialize_layer,
+                                 serialize_layer)
+from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _Cell
 
 # Attributes an RNN layer reads through from its cell (Keras's properties).
 _CELL_ATTRS = {"units", "activation", "recurrent_activation", "use_bias",
@@ -46,6 +57,9 @@ class RNN(Layer):
     """Runs a ckeras cell (SimpleRNNCell, LSTMCell, GRUCell) over a sequence."""
 
     _config_keys = None     # subclasses: the cell keys written flat, in Keras order
+    # A graph node of RNN(x, initial_state=[...]) has inputs [x, *states]; the
+    # functional config writes the states back as the initial_state kwarg.
+    _states_are_node_inputs = True
 
     def __init__(self, cell, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False,
@@ -54,24 +68,26 @@ class RNN(Layer):
         if isinstance(cell, dict):
             cell = deserialize_layer(cell)
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError(
-                f"{type(self).__name__} {self.name!r}: stacked cells (a list of cells) "
-                "are not supported; stack RNN layers with return_sequences=True instead.")
-        if not isinstance(cell, _Cell):
+            cell = StackedRNNCells(list(cell))
+        if not isinstance(cell, (_Cell, StackedRNNCells)) and not hasattr(cell, "state_size"):
             raise TypeError(
-                f"{type(self).__name__} {self.name!r}: `cell` must be a ckeras "
-                f"SimpleRNNCell, LSTMCell or GRUCell, got {type(cell).__name__}. Custom "
-                "cells are not supported (their backward pass is not defined).")
-        if stateful:
+                f"{type(self).__name__} {self.name!r}: `cell` must be an RNN cell (a layer "
+                f"with `state_size` and call(inputs, states)), got {type(cell).__name__}.")
+        if not isinstance(cell, (_Cell, StackedRNNCells)):
             raise NotImplementedError(
-                f"{type(self).__name__} {self.name!r}: stateful=True is not supported by "
-                "ckeras. Use stateful=False (states start from zeros for every batch).")
+                f"{type(self).__name__} {self.name!r}: `cell` must be a ckeras "
+                f"SimpleRNNCell, LSTMCell, GRUCell or StackedRNNCells, got "
+                f"{type(cell).__name__}. A cell of your own (written with call()) needs "
+                "automatic differentiation through time, which ckeras does not have yet "
+                "(it is coming with the autodiff tape); until then, build the model from "
+                "the built-in cells or layers.")
         self.cell = cell
         self.cell.trainable = self.trainable
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
+        self.states = None                  # stateful: the carried states (arrays)
         self.unroll = bool(unroll)          # accepted for compatibility; no effect
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -108,6 +124,9 @@ class RNN(Layer):
                 f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}.")
 
     def build(self, input_shape):
+        if _is_shape_list(input_shape):     # [sequence, *initial states]
+            input_shape = input_shape[0]
+            self._build_input_shape = input_shape   # Keras's build(sequences_shape)
         self._check_shape(input_shape)
         if not self.cell.built:
             self.cell.build((input_shape[0], input_shape[-1]))
@@ -117,15 +136,16 @@ class RNN(Layer):
 
     def _set_path_prefix(self, prefix):
         self._path_prefix = prefix
-        for w in self.cell._weights:
-            w.path = f"{prefix}{self.name}/{self.cell.name}/{w.name}"
+        self.cell._set_path_prefix(f"{prefix}{self.name}/")
 
     def compute_output_shape(self, input_shape):
+        if _is_shape_list(input_shape):
+            input_shape = input_shape[0]
         self._check_shape(input_shape)
         batch, steps, u = input_shape[0], input_shape[1], self.cell.units
         out = (batch, steps, u) if self.return_sequences else (batch, u)
         if self.return_state:
-            return [out] + [(batch, u)] * self._n_states
+            return [out] + [(batch, s) for s in self.cell._state_units]
         return out
 
     def compute_mask(self, inputs, mask=None):
@@ -138,16 +158,42 @@ class RNN(Layer):
 
     # ---- running ---------------------------------------------------------------------
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
-        if initial_state is None:
-            return super().__call__(inputs, *args, **kwargs)
-        if any_symbolic(inputs) or any_symbolic(initial_state):
+        if kwargs.get("constants") is not None:
             raise NotImplementedError(
-                f"Layer {self.name!r} ({type(self).__name__}): `initial_state` is only "
-                "supported when calling the layer on arrays, not in functional models.")
+                f"Layer {self.name!r} ({type(self).__name__}): `constants` are not supported "
+                "by ckeras's built-in cells.")
+        kwargs.pop("constants", None)
+        if initial_state is None:
+            return Layer.__call__(self, inputs, *args, **kwargs)   # Bidirectional shares this
+        states = (list(initial_state) if isinstance(initial_state, (list, tuple))
+                  else [initial_state])
+        if any_symbolic(inputs) or any_symbolic(states):
+            if not (any_symbolic(inputs) and all(any_symbolic(s) for s in states)):
+                raise ValueError(
+                    f"Layer {self.name!r} ({type(self).__name__}): in a functional model "
+                    "the sequence and every initial state must be symbolic tensors "
+                    "(outputs of Input or of other layers).")
+            # The states become extra inputs of the graph node: [sequence, *states].
+            return symbolic_call(self, [inputs] + states, kwargs)
         x = np.asarray(inputs)
         self._maybe_build((None,) + x.shape[1:])
         return self.forward(x, bool(kwargs.get("training", False)), kwargs.get("mask"),
                             initial_state=initial_state)[0]
+
+    def reset_states(self, states=None):
+        """Stateful layers: zero the carried states (or set them to ``states``)."""
+        if not self.stateful:
+            raise AttributeError(f"Layer {self.name!r} ({type(self).__name__}) is not "
+                                 "stateful; reset_states() needs stateful=True.")
+        if states is None:
+            self.states = None if self.states is None else [np.zeros_like(s)
+                                                            for s in self.states]
+            return
+        states = states if isinstance(states, (list, tuple)) else [states]
+        batch = len(states[0])
+        self.states = self._initial(states, batch, np.float32)
+
+    reset_state = reset_states
 
     def _skip(self, mask, batch, steps):
         """(T, B) bool in processing order, True where a step is masked out;
@@ -170,15 +216,21 @@ class RNN(Layer):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects "
                              f"{self._n_states} initial state(s), got {len(states)}.")
         out = []
-        for s in states:
+        for s, units in zip(states, self.cell._state_units):
             s = np.asarray(s, dtype)
-            if s.shape != (batch, self.cell.units):
+            if s.shape != (batch, units):
                 raise ValueError(f"Layer {self.name!r}: each initial state must have shape "
-                                 f"{(batch, self.cell.units)}, got {s.shape}.")
+                                 f"{(batch, units)}, got {s.shape}.")
             out.append(s)
         return out
 
     def forward(self, x, training=False, mask=None, initial_state=None):
+        # A functional node [sequence, *initial states] (RNN(...)(x, initial_state=...)).
+        listed = isinstance(x, (list, tuple))
+        if listed:
+            x, initial_state = x[0], list(x[1:])
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
         x = as_float32(np.asarray(x))
         self._check_shape(x.shape)
         batch, steps, _ = x.shape
@@ -194,23 +246,25 @@ class RNN(Layer):
                 f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible "
                 f"with the layer: expected {expected} input features (axis -1), but "
                 f"received input with shape {x.shape}.")
-        if training and cell.recurrent_dropout > 0:
-            raise NotImplementedError(
-                f"Layer {self.name!r} ({type(self).__name__}): recurrent_dropout="
-                f"{cell.recurrent_dropout} is not supported in training by ckeras; use "
-                "recurrent_dropout=0 (input `dropout` is supported).")
         xt = x.transpose(1, 0, 2)
         xt = np.ascontiguousarray(xt[::-1] if self.go_backwards else xt)
         skip = self._skip(mask, batch, steps)
-        drop = None
-        if training and 0 < cell.dropout < 1:
-            rng = self._dropout_rng or ck_random.global_generator()
-            keep = rng.random((batch, x.shape[2])) >= cell.dropout
-            drop = (keep * (1.0 / (1.0 - cell.dropout))).astype(xt.dtype)
+        # Dropout masks: one per sequence, the same at every step (Keras); for
+        # the inputs (batch, features) and for the recurrent state (batch, units).
+        drop = self._dropout_mask(training, cell.dropout, (batch, x.shape[2]), xt.dtype)
+        if drop is not None:
             xt = xt * drop
-        initial = None if initial_state is None else self._initial(initial_state, batch,
-                                                                   xt.dtype)
-        hs, finals, back = cell.run(xt, skip, initial)
+        rmask = self._dropout_mask(training, cell.recurrent_dropout, (batch, cell.units),
+                                   xt.dtype)
+        if initial_state is not None:
+            initial = self._initial(initial_state, batch, xt.dtype)
+        elif self.stateful:
+            initial = self._stateful_initial(batch, xt.dtype)
+        else:
+            initial = None
+        hs, finals, back = cell.run(xt, skip, initial, rmask)
+        if self.stateful:
+            self.states = [np.array(s, np.float32) for s in finals]
         zero = self.zero_output_for_mask and skip is not None
         if self.return_sequences:
             seq = hs[1:] * ~skip[:, :, None] if zero else hs[1:]
@@ -235,15 +289,35 @@ class RNN(Layer):
                 else:
                     d_last = d_out * ~skip[-1][:, None] if zero else d_out
                     d_states[0] = d_last if d_states[0] is None else d_states[0] + d_last
-            dxt, _ = back(dH, d_states, need_dx)
+            dxt, d_init = back(dH, d_states, need_dx, need_initial=listed and need_dx)
             if not need_dx:
                 return None
             if drop is not None:
                 dxt *= drop
             if self.go_backwards:
                 dxt = dxt[::-1]
-            return np.ascontiguousarray(dxt.transpose(1, 0, 2))
+            dx = np.ascontiguousarray(dxt.transpose(1, 0, 2))
+            return [dx] + list(d_init) if listed else dx
         return outputs, backward
+
+    def _dropout_mask(self, training, rate, shape, dtype):
+        """A (batch, n) keep mask scaled by 1/(1-rate), or None."""
+        if not (training and 0 < rate < 1):
+            return None
+        rng = self._dropout_rng or ck_random.global_generator()
+        keep = rng.random(shape) >= rate
+        return (keep * (1.0 / (1.0 - rate))).astype(dtype)
+
+    def _stateful_initial(self, batch, dtype):
+        if self.states is None:
+            return None
+        have = self.states[0].shape[0]
+        if have != batch:
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) is stateful: the batch size "
+                f"of the input sequences must stay the same as the states'. Expected batch "
+                f"size {have}, received {batch}.")
+        return [s.astype(dtype, copy=False) for s in self.states]
 
     # ---- config ------------------------------------------------------------------------
     def _rnn_config(self):
@@ -455,7 +529,15 @@ class Bidirectional(Layer):
             if attr in self.__dict__:
                 self.__dict__[attr].trainable = self._trainable
 
+    # Bidirectional(...)(x, initial_state=[...]): the first half of the states
+    # starts the forward layer, the second half the backward one (Keras).
+    _states_are_node_inputs = True
+    __call__ = RNN.__call__
+
     def build(self, input_shape):
+        if _is_shape_list(input_shape):     # [sequence, *initial states]
+            input_shape = input_shape[0]
+            self._build_input_shape = input_shape
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
         self._weights = list(self.forward_layer._weights) + list(self.backward_layer._weights)
@@ -471,6 +553,8 @@ class Bidirectional(Layer):
             sub._set_path_prefix(f"{prefix}{self.name}/")
 
     def compute_output_shape(self, input_shape):
+        if _is_shape_list(input_shape):
+            input_shape = input_shape[0]
         shape = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
@@ -493,11 +577,24 @@ class Bidirectional(Layer):
             outs += [None] * (2 * self.forward_layer._n_states)
         return outs if len(outs) > 1 else outs[0]
 
-    def forward(self, x, training=False, mask=None):
+    def forward(self, x, training=False, mask=None, initial_state=None):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        yf, back_f = self.forward_layer.forward(x, training, mask)
-        yb, back_b = self.backward_layer.forward(x, training, mask)
+        listed = isinstance(x, (list, tuple))
+        if listed:
+            x, initial_state = x[0], list(x[1:])
+        x_f = x_b = x
+        if initial_state is not None:
+            states = (list(initial_state) if isinstance(initial_state, (list, tuple))
+                      else [initial_state])
+            n = self.forward_layer._n_states
+            if len(states) != 2 * n:
+                raise ValueError(
+                    f"Bidirectional {self.name!r} expects {2 * n} initial states (the "
+                    f"forward layer's {n}, then the backward layer's), got {len(states)}.")
+            x_f, x_b = [x] + states[:n], [x] + states[n:]
+        yf, back_f = self.forward_layer.forward(x_f, training, mask)
+        yb, back_b = self.backward_layer.forward(x_b, training, mask)
         rs, seqs, mode = self.return_state, self.return_sequences, self.merge_mode
         states_f = states_b = []
         if rs:
@@ -539,7 +636,12 @@ class Bidirectional(Layer):
             dyb = None if dyb is None else np.ascontiguousarray(dyb)
             dxf = back_f([dyf] + d_sf if rs else dyf, need_dx)
             dxb = back_b([dyb] + d_sb if rs else dyb, need_dx)
-            return dxf + dxb if need_dx else None
+            if not need_dx:
+                return None
+            if isinstance(dxf, list):          # [dx, *d initial states] from each side
+                dx = [dxf[0] + dxb[0]] + dxf[1:] + dxb[1:]
+                return dx if listed else dx[0]
+            return dxf + dxb
         return (outs if len(outs) > 1 else outs[0]), backward
 
     def get_config(self):

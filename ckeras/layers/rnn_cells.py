@@ -7,26 +7,28 @@ sequence at once: ``run(xt, skip, initial)`` takes time-major input
 ``hs[0]`` the initial state, the final states, and a BPTT closure
 ``backward(dH, d_final_states, need_dx, need_initial) -> (dxt, d_initial)``.
 
-Layout of the work (why it is fast enough in numpy):
+Layout of the work:
   * the input projection of all T steps is one GEMM, (T*B, in) @ kernel;
-  * each step does one recurrent GEMM (h @ recurrent_kernel, accumulated in
-    place into that step's projection) plus vectorised gate math;
-  * backward precomputes every factor that does not depend on the incoming
-    gradient for all steps at once (a few large numpy calls), leaving a handful
-    of multiplies per step, and stacks the per-step gate gradients so that
-    dkernel, drecurrent and dx are each one GEMM over all steps.
-
-LSTM with the default activations runs its per-step gate math through
-ops.lstm_gates_forward / lstm_gates_backward (a fused C kernel for float32:
-gates, c, tanh(c), h in one pass; dz and dc in one pass).
+  * with the default activations (LSTM/GRU sigmoid + tanh; SimpleRNN tanh,
+    relu, sigmoid, linear) the whole recurrence, forward and BPTT, is one
+    call of ops.lstm_seq_* / gru_seq_* / rnn_seq_* (the time loop in C for
+    float32, calling the same BLAS as Dense; the numpy twins otherwise);
+  * other activations run the time loop here in numpy (one recurrent GEMM
+    per step);
+  * either way the per-step gate gradients are stacked so that dkernel,
+    drecurrent and dx are each one GEMM over all steps.
 
 ``skip`` (T, B) bool, or None, marks the *masked* samples of each step: their
 states carry through unchanged (Keras's mask semantics).
+
+``rmask`` (B, units) or None: the recurrent dropout mask of this sequence
+(already scaled by 1/(1-rate)), applied to the previous state wherever it
+enters a recurrent GEMM, the same at every step.
 """
 import numpy as np
 
 from ckeras import activations, constraints, initializers, ops, regularizers
-from ckeras.layers.layer import Layer
+from ckeras.layers.layer import Layer, deserialize_layer
 
 _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
 
@@ -107,6 +109,23 @@ def _mask_factors(skip, dt):
     return skipf, 1 - skipf
 
 
+def _masked_in(h, rmask):
+    """The previous state as a recurrent GEMM sees it (recurrent dropout)."""
+    return h if rmask is None else h * rmask
+
+
+def _final_grad(d, B, u, dt):
+    """A fresh (B, u) buffer holding the final state's gradient (or zeros)."""
+    g = np.zeros((B, u), dt)
+    if d is not None:
+        g += d
+    return g
+
+
+def _seq_grad(dH, dt):
+    return None if dH is None else np.ascontiguousarray(dH, dtype=dt)
+
+
 def _matmul_acc(a, b, out, trans_a=False, trans_b=False):
     return ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, out=out, beta=1.0)
 
@@ -154,6 +173,10 @@ class _Cell(Layer):
         return [self.units] * self._n_states if self._n_states > 1 else self.units
 
     @property
+    def _state_units(self):
+        return [self.units] * self._n_states
+
+    @property
     def output_size(self):
         return self.units
 
@@ -196,9 +219,10 @@ class _Cell(Layer):
         xp = xp.reshape(T, B, K.shape[1])
         states = []
         for k in range(self._n_states):
-            buf = np.zeros((T + 1, B, self.units), dt)
-            if initial is not None and initial[k] is not None:
-                buf[0] = initial[k]
+            # Every step writes its state (masked samples copy theirs): only
+            # the initial state needs a value here.
+            buf = np.empty((T + 1, B, self.units), dt)
+            buf[0] = 0 if initial is None or initial[k] is None else initial[k]
             states.append(buf)
         return xp, states, dt
 
@@ -209,7 +233,7 @@ class _Cell(Layer):
         recurrent-weight block.
         """
         T, B, D = xt.shape
-        dxp2 = dxp.reshape(T * B, -1)
+        dxp2 = dxp.reshape(T * B, dxp.shape[-1])
         if self.trainable:
             _matmul_acc(xt.reshape(T * B, D), dxp2, self.kernel.grad, trans_a=True)
             for lhs, dg, out in pairs:
@@ -259,45 +283,52 @@ class _Cell(Layer):
 class SimpleRNNCell(_Cell):
     """h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)."""
 
-    def run(self, xt, skip=None, initial=None):
+    def run(self, xt, skip=None, initial=None, rmask=None):
         act = _Act(self.activation)
         R = self.recurrent_kernel.value
+        u = self.units
         xp, (hs,), dt = self._start(xt, initial)
         if self.use_bias:
             xp += self.bias.value
         T, B = xt.shape[:2]
+        fast = act.kind is not None
         pre = np.empty_like(xp) if act.needs_pre else None
-        with np.errstate(over="ignore"):
-            for t in range(T):
-                z = xp[t]
-                _matmul_acc(hs[t], R, z)
-                if pre is not None:
-                    pre[t] = z
-                act.apply(z)                   # xp[t] now holds the new h
-                hs[t + 1] = z
-                _carry(hs[t + 1], hs[t], None if skip is None else skip[t])
+        if fast:
+            ops.rnn_seq_forward(xp, R, skip, hs, act.kind, rmask)
+        else:
+            with np.errstate(over="ignore"):
+                for t in range(T):
+                    z = xp[t]
+                    _matmul_acc(_masked_in(hs[t], rmask), R, z)
+                    if pre is not None:
+                        pre[t] = z
+                    act.apply(z)                   # xp[t] now holds the new h
+                    hs[t + 1] = z
+                    _carry(hs[t + 1], hs[t], None if skip is None else skip[t])
 
         def backward(dH, d_final, need_dx=True, need_initial=False):
-            u = self.units
-            deriv = act.deriv(xp, pre)
-            skipf, keepf = _mask_factors(skip, dt)
+            dH = _seq_grad(dH, dt)
+            dh = _final_grad(d_final[0], B, u, dt)
             dz_all = np.empty_like(xp)
-            dh = np.zeros((B, u), dt)
-            if d_final[0] is not None:
-                dh += d_final[0]
-            for t in range(T - 1, -1, -1):
-                if dH is not None:
-                    dh += dH[t]
-                if skipf is not None:
-                    dh_keep = dh * skipf[t]
-                    dh *= keepf[t]
-                np.multiply(dh, deriv[t], out=dz_all[t])
-                if t == 0 and not need_initial:
-                    break
-                dh = ops.matmul(dz_all[t], R, trans_b=True)
-                if skipf is not None:
-                    dh += dh_keep
-            pairs = [(hs[:-1].reshape(-1, u), dz_all.reshape(-1, u),
+            if fast:
+                ops.rnn_seq_backward(xp, R, skip, dH, dh, dz_all, act.kind, need_initial,
+                                     rmask)
+            else:
+                deriv = act.deriv(xp, pre)
+                skipf, keepf = _mask_factors(skip, dt)
+                for t in range(T - 1, -1, -1):
+                    if dH is not None:
+                        dh += dH[t]
+                    if skipf is not None:
+                        dh_keep = dh * skipf[t]
+                        dh *= keepf[t]
+                    np.multiply(dh, deriv[t], out=dz_all[t])
+                    if t == 0 and not need_initial:
+                        break
+                    dh = _masked_in(ops.matmul(dz_all[t], R, trans_b=True), rmask)
+                    if skipf is not None:
+                        dh += dh_keep
+            pairs = [(_masked_in(hs[:-1], rmask).reshape(-1, u), dz_all.reshape(-1, u),
                       self.recurrent_kernel.grad)]
             if self.trainable and self.use_bias:
                 self.bias.grad += dz_all.sum(axis=(0, 1))
@@ -305,6 +336,7 @@ class SimpleRNNCell(_Cell):
             return dxt, ([dh] if need_initial else None)
 
         return hs, [hs[T]], backward
+
 
 class LSTMCell(_Cell):
     """Gates [i | f | c | o] (spec §6.1): c_t = f c_{t-1} + i g, h_t = o act(c_t)."""
@@ -335,7 +367,7 @@ class LSTMCell(_Cell):
             return np.concatenate(parts)
         return init
 
-    def run(self, xt, skip=None, initial=None):
+    def run(self, xt, skip=None, initial=None, rmask=None):
         ract, act = _Act(self.recurrent_activation), _Act(self.activation)
         R = self.recurrent_kernel.value
         u = self.units
@@ -343,42 +375,53 @@ class LSTMCell(_Cell):
         if self.use_bias:
             xp += self.bias.value
         T, B = xt.shape[:2]
-        pre = np.empty_like(xp) if (ract.needs_pre or act.needs_pre) else None
         tcs = np.empty((T, B, u), dt)
-        ig = np.empty((B, u), dt)
-        # Default activations: the whole step's gate math in one fused op.
-        fused = ract.kind == "sigmoid" and act.kind == "tanh" and pre is None
-        with np.errstate(over="ignore"):
-            for t in range(T):
-                z = xp[t]
-                _matmul_acc(hs[t], R, z)
-                if fused:
-                    ops.lstm_gates_forward(z, cs[t], hs[t + 1], cs[t + 1], tcs[t])
+        fast = ract.kind == "sigmoid" and act.kind == "tanh"
+        pre = np.empty_like(xp) if (ract.needs_pre or act.needs_pre) else None
+        if fast:
+            ops.lstm_seq_forward(xp, R, skip, hs, cs, tcs, rmask)
+        else:
+            ig = np.empty((B, u), dt)
+            with np.errstate(over="ignore"):
+                for t in range(T):
+                    z = xp[t]
+                    _matmul_acc(_masked_in(hs[t], rmask), R, z)
+                    if pre is not None:
+                        pre[t] = z
+                    ract.apply(z[:, :2 * u])
+                    act.apply(z[:, 2 * u:3 * u])
+                    ract.apply(z[:, 3 * u:])
+                    i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+                    c = cs[t + 1]
+                    np.multiply(f, cs[t], out=c)
+                    np.multiply(i, g, out=ig)
+                    c += ig
+                    tc = tcs[t]
+                    np.copyto(tc, c)
+                    act.apply(tc)
+                    np.multiply(o, tc, out=hs[t + 1])
                     if skip is not None:
                         _carry(hs[t + 1], hs[t], skip[t])
-                        _carry(cs[t + 1], cs[t], skip[t])
-                    continue
-                if pre is not None:
-                    pre[t] = z
-                ract.apply(z[:, :2 * u])
-                act.apply(z[:, 2 * u:3 * u])
-                ract.apply(z[:, 3 * u:])
-                i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
-                c = cs[t + 1]
-                np.multiply(f, cs[t], out=c)
-                np.multiply(i, g, out=ig)
-                c += ig
-                tc = tcs[t]
-                np.copyto(tc, c)
-                act.apply(tc)
-                np.multiply(o, tc, out=hs[t + 1])
-                if skip is not None:
-                    _carry(hs[t + 1], hs[t], skip[t])
-                    _carry(c, cs[t], skip[t])
+                        _carry(c, cs[t], skip[t])
 
         def backward(dH, d_final, need_dx=True, need_initial=False):
-            if fused:
-                return backward_fused(dH, d_final, need_dx, need_initial)
+            dH = _seq_grad(dH, dt)
+            dh = _final_grad(d_final[0], B, u, dt)
+            dc = _final_grad(d_final[1], B, u, dt)
+            dz_all = np.empty_like(xp)
+            if fast:
+                ops.lstm_seq_backward(xp, R, skip, cs, tcs, dH, dh, dc, dz_all, need_initial,
+                                      rmask)
+            else:
+                dh = backward_loop(dH, dh, dc, dz_all, need_initial)
+            pairs = [(_masked_in(hs[:-1], rmask).reshape(-1, u), dz_all.reshape(-1, 4 * u),
+                      self.recurrent_kernel.grad)]
+            if self.trainable and self.use_bias:
+                self.bias.grad += dz_all.sum(axis=(0, 1))
+            dxt = self._finish(xt, dz_all, pairs, need_dx)
+            return dxt, ([dh, dc] if need_initial else None)
+
+        def backward_loop(dH, dh, dc, dz_all, need_initial):
             # Everything that does not depend on the incoming gradient is
             # computed for all steps at once, leaving 4 multiplies per step.
             x4, p4 = xp.reshape(T, B, 4, u), _gates(pre, 4)
@@ -394,15 +437,8 @@ class LSTMCell(_Cell):
             n_c = x4[:, :, 3] * act.deriv(tcs, cs[1:])  # dc += dh * n_c
             del d4
             skipf, keepf = _mask_factors(skip, dt)
-            dz_all = np.empty_like(xp)
             dz4 = dz_all.reshape(T, B, 4, u)
             tmp = np.empty((B, u), dt)
-            dh = np.zeros((B, u), dt)
-            dc = np.zeros((B, u), dt)
-            if d_final[0] is not None:
-                dh += d_final[0]
-            if d_final[1] is not None:
-                dc += d_final[1]
             for t in range(T - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
@@ -419,45 +455,10 @@ class LSTMCell(_Cell):
                     dc += dc_keep
                 if t == 0 and not need_initial:
                     break
-                dh = ops.matmul(dz_all[t], R, trans_b=True)
+                dh = _masked_in(ops.matmul(dz_all[t], R, trans_b=True), rmask)
                 if skipf is not None:
                     dh += dh_keep
-            return finish(dz_all, dh, dc, need_dx, need_initial)
-
-        def backward_fused(dH, d_final, need_dx, need_initial):
-            # Default activations: the per-step gate gradients in one pass.
-            skipf, keepf = _mask_factors(skip, dt)
-            dz_all = np.empty_like(xp)
-            dh = np.zeros((B, u), dt)
-            dc = np.zeros((B, u), dt)
-            if d_final[0] is not None:
-                dh += d_final[0]
-            if d_final[1] is not None:
-                dc += d_final[1]
-            for t in range(T - 1, -1, -1):
-                if dH is not None:
-                    dh += dH[t]
-                if skipf is not None:
-                    dh_keep, dc_keep = dh * skipf[t], dc * skipf[t]
-                    dh *= keepf[t]
-                    dc *= keepf[t]
-                ops.lstm_gates_backward(dh, dc, xp[t], cs[t], tcs[t], dz_all[t], dc)
-                if skipf is not None:
-                    dc += dc_keep
-                if t == 0 and not need_initial:
-                    break
-                dh = ops.matmul(dz_all[t], R, trans_b=True)
-                if skipf is not None:
-                    dh += dh_keep
-            return finish(dz_all, dh, dc, need_dx, need_initial)
-
-        def finish(dz_all, dh, dc, need_dx, need_initial):
-            pairs = [(hs[:-1].reshape(-1, u), dz_all.reshape(-1, 4 * u),
-                      self.recurrent_kernel.grad)]
-            if self.trainable and self.use_bias:
-                self.bias.grad += dz_all.sum(axis=(0, 1))
-            dxt = self._finish(xt, dz_all, pairs, need_dx)
-            return dxt, ([dh, dc] if need_initial else None)
+            return dh
 
         return hs, [hs[T], cs[T]], backward
 
@@ -487,7 +488,7 @@ class GRUCell(_Cell):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def run(self, xt, skip=None, initial=None):
+    def run(self, xt, skip=None, initial=None, rmask=None):
         ract, act = _Act(self.recurrent_activation), _Act(self.activation)
         R = self.recurrent_kernel.value
         u = self.units
@@ -497,91 +498,58 @@ class GRUCell(_Cell):
         b = self.bias.value if self.use_bias else None
         if b is not None:
             xp += b[0] if after else b
+        fast = ract.kind == "sigmoid" and act.kind == "tanh"
         pre = np.empty_like(xp) if (ract.needs_pre or act.needs_pre) else None
         # reset_after: h R + b_r, all steps (its h~ block is needed backward);
         # reset_before: r * h_{t-1}, the left operand of the h~ GEMM.
         rec = np.empty((T, B, 3 * u if after else u), dt)
-        with np.errstate(over="ignore"):
-            for t in range(T):
-                z = xp[t]
-                h_prev = hs[t]
-                if after:
-                    hr = rec[t]
-                    ops.matmul(h_prev, R, out=hr)
-                    if b is not None:
-                        hr += b[1]
-                    z[:, :2 * u] += hr[:, :2 * u]
-                else:
-                    _matmul_acc(h_prev, R[:, :2 * u], z[:, :2 * u])
-                if pre is not None:
-                    pre[t, :, :2 * u] = z[:, :2 * u]
-                ract.apply(z[:, :2 * u])
-                if after:
-                    z[:, 2 * u:] += z[:, u:2 * u] * hr[:, 2 * u:]
-                else:
-                    rh = rec[t]
-                    np.multiply(z[:, u:2 * u], h_prev, out=rh)
-                    _matmul_acc(rh, R[:, 2 * u:], z[:, 2 * u:])
-                if pre is not None:
-                    pre[t, :, 2 * u:] = z[:, 2 * u:]
-                act.apply(z[:, 2 * u:])
-                zg, hh = z[:, :u], z[:, 2 * u:]
-                h = hs[t + 1]
-                np.subtract(h_prev, hh, out=h)
-                h *= zg
-                h += hh
-                _carry(h, h_prev, None if skip is None else skip[t])
+        if fast:
+            brec = None if b is None or not after else np.ascontiguousarray(b[1])
+            ops.gru_seq_forward(xp, R, brec, skip, hs, rec, after, rmask)
+        else:
+            with np.errstate(over="ignore"):
+                for t in range(T):
+                    z = xp[t]
+                    h_prev = hs[t]
+                    h_in = _masked_in(h_prev, rmask)
+                    if after:
+                        hr = rec[t]
+                        ops.matmul(h_in, R, out=hr)
+                        if b is not None:
+                            hr += b[1]
+                        z[:, :2 * u] += hr[:, :2 * u]
+                    else:
+                        _matmul_acc(h_in, R[:, :2 * u], z[:, :2 * u])
+                    if pre is not None:
+                        pre[t, :, :2 * u] = z[:, :2 * u]
+                    ract.apply(z[:, :2 * u])
+                    if after:
+                        z[:, 2 * u:] += z[:, u:2 * u] * hr[:, 2 * u:]
+                    else:
+                        rh = rec[t]
+                        np.multiply(z[:, u:2 * u], h_in, out=rh)
+                        _matmul_acc(rh, R[:, 2 * u:], z[:, 2 * u:])
+                    if pre is not None:
+                        pre[t, :, 2 * u:] = z[:, 2 * u:]
+                    act.apply(z[:, 2 * u:])
+                    zg, hh = z[:, :u], z[:, 2 * u:]
+                    h = hs[t + 1]
+                    np.subtract(h_prev, hh, out=h)
+                    h *= zg
+                    h += hh
+                    _carry(h, h_prev, None if skip is None else skip[t])
 
         def backward(dH, d_final, need_dx=True, need_initial=False):
-            x3, p3 = xp.reshape(T, B, 3, u), _gates(pre, 3)
-            zg, r, hh = x3[:, :, 0], x3[:, :, 1], x3[:, :, 2]
-            d_zr = ract.deriv(x3[:, :, :2], None if p3 is None else p3[:, :, :2])
-            n_z = (hs[:-1] - hh) * d_zr[:, :, 0]        # d z_z = dh * n_z
-            n_h = (1 - zg) * act.deriv(hh, None if p3 is None else p3[:, :, 2])  # d z_h
-            d_r = d_zr[:, :, 1]
-            n_r = rec[:, :, 2 * u:] * d_r if after else None  # d z_r = d z_h * n_r
-            del d_zr
-            skipf, keepf = _mask_factors(skip, dt)
+            dH = _seq_grad(dH, dt)
+            dh = _final_grad(d_final[0], B, u, dt)
             dxp = np.empty_like(xp)
             drec = np.empty((T, B, 3 * u), dt) if after else None
-            dh = np.zeros((B, u), dt)
-            if d_final[0] is not None:
-                dh += d_final[0]
-            for t in range(T - 1, -1, -1):
-                if dH is not None:
-                    dh += dH[t]
-                if skipf is not None:
-                    dh_keep = dh * skipf[t]
-                    dh *= keepf[t]
-                dz = dxp[t]
-                dph = dz[:, 2 * u:]
-                np.multiply(dh, n_h[t], out=dph)
-                if after:
-                    dr = drec[t]
-                    np.multiply(dh, n_z[t], out=dr[:, :u])
-                    np.multiply(dph, n_r[t], out=dr[:, u:2 * u])
-                    np.multiply(dph, r[t], out=dr[:, 2 * u:])
-                    if t == 0 and not need_initial:
-                        break
-                    dh_prev = dh * zg[t]
-                    _matmul_acc(dr, R, dh_prev, trans_b=True)
-                else:
-                    np.multiply(dh, n_z[t], out=dz[:, :u])
-                    drh = ops.matmul(dph, R[:, 2 * u:], trans_b=True)
-                    np.multiply(drh, hs[t], out=dz[:, u:2 * u])
-                    dz[:, u:2 * u] *= d_r[t]
-                    if t == 0 and not need_initial:
-                        break
-                    dh_prev = dh * zg[t]
-                    drh *= r[t]
-                    dh_prev += drh
-                    _matmul_acc(dz[:, :2 * u], R[:, :2 * u], dh_prev, trans_b=True)
-                if skipf is not None:
-                    dh_prev += dh_keep
-                dh = dh_prev
-            if after:
-                dxp[:, :, :2 * u] = drec[:, :, :2 * u]
-            hprev = hs[:-1].reshape(-1, u)
+            if fast:
+                ops.gru_seq_backward(xp, R, skip, hs, rec, dH, dh, dxp, drec, after,
+                                     need_initial, rmask)
+            else:
+                dh = backward_loop(dH, dh, dxp, drec, need_initial)
+            hprev = _masked_in(hs[:-1], rmask).reshape(-1, u)
             dxp2 = dxp.reshape(-1, 3 * u)
             gR = self.recurrent_kernel.grad
             if after:
@@ -599,6 +567,51 @@ class GRUCell(_Cell):
             dxt = self._finish(xt, dxp, pairs, need_dx)
             return dxt, ([dh] if need_initial else None)
 
+        def backward_loop(dH, dh, dxp, drec, need_initial):
+            x3, p3 = xp.reshape(T, B, 3, u), _gates(pre, 3)
+            zg, r, hh = x3[:, :, 0], x3[:, :, 1], x3[:, :, 2]
+            d_zr = ract.deriv(x3[:, :, :2], None if p3 is None else p3[:, :, :2])
+            n_z = (hs[:-1] - hh) * d_zr[:, :, 0]        # d z_z = dh * n_z
+            n_h = (1 - zg) * act.deriv(hh, None if p3 is None else p3[:, :, 2])  # d z_h
+            d_r = d_zr[:, :, 1]
+            n_r = rec[:, :, 2 * u:] * d_r if after else None  # d z_r = d z_h * n_r
+            del d_zr
+            skipf, keepf = _mask_factors(skip, dt)
+            for t in range(T - 1, -1, -1):
+                if dH is not None:
+                    dh += dH[t]
+                if skipf is not None:
+                    dh_keep = dh * skipf[t]
+                    dh *= keepf[t]
+                dz = dxp[t]
+                dph = dz[:, 2 * u:]
+                np.multiply(dh, n_h[t], out=dph)
+                np.multiply(dh, n_z[t], out=dz[:, :u])
+                if after:
+                    dr = drec[t]
+                    dr[:, :u] = dz[:, :u]
+                    np.multiply(dph, n_r[t], out=dr[:, u:2 * u])
+                    dz[:, u:2 * u] = dr[:, u:2 * u]
+                    np.multiply(dph, r[t], out=dr[:, 2 * u:])
+                    if t == 0 and not need_initial:
+                        break
+                    back = ops.matmul(dr, R, trans_b=True)
+                else:
+                    drh = ops.matmul(dph, R[:, 2 * u:], trans_b=True)
+                    np.multiply(drh, _masked_in(hs[t], rmask), out=dz[:, u:2 * u])
+                    dz[:, u:2 * u] *= d_r[t]
+                    if t == 0 and not need_initial:
+                        break
+                    drh *= r[t]
+                    back = drh
+                    _matmul_acc(dz[:, :2 * u], R[:, :2 * u], back, trans_b=True)
+                dh_prev = dh * zg[t]
+                dh_prev += _masked_in(back, rmask)
+                if skipf is not None:
+                    dh_prev += dh_keep
+                dh = dh_prev
+            return dh
+
         return hs, [hs[T]], backward
 
     def get_config(self):
@@ -606,3 +619,124 @@ class GRUCell(_Cell):
         config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         config["reset_after"] = self.reset_after
         return config
+
+
+class StackedRNNCells(Layer):
+    """Cells run one above the other at every step (Keras's StackedRNNCells):
+    cell k reads cell k-1's output. As a whole sequence that is each cell
+    over the previous cell's output sequence, which is how it runs here (each
+    cell with its own compiled loop). Masked steps skip every cell. The
+    states are the cells' states, flattened in order."""
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        cells = [deserialize_layer(c) if isinstance(c, dict) else c for c in cells]
+        if not cells:
+            raise ValueError("StackedRNNCells: `cells` must be a non-empty list of cells.")
+        for c in cells:
+            if not isinstance(c, _Cell):
+                raise TypeError(
+                    "StackedRNNCells: every cell must be a SimpleRNNCell, LSTMCell or "
+                    f"GRUCell, got {type(c).__name__}.")
+        self.cells = cells
+        self.seed = None
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for c in self.__dict__.get("cells", ()):
+            c.trainable = self._trainable
+
+    @property
+    def units(self):
+        return self.cells[-1].units
+
+    @property
+    def _n_states(self):
+        return sum(c._n_states for c in self.cells)
+
+    @property
+    def _state_units(self):
+        return [u for c in self.cells for u in c._state_units]
+
+    @property
+    def state_size(self):
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        return self.units
+
+    @property
+    def kernel(self):
+        return self.cells[0].kernel
+
+    @property
+    def dropout(self):
+        # The RNN layer drops the sequence's inputs: the first cell's rate.
+        if any(c.dropout > 0 for c in self.cells[1:]):
+            raise NotImplementedError(
+                "StackedRNNCells: `dropout` on a cell above the first is not supported by "
+                "ckeras; stack RNN layers (return_sequences=True) instead.")
+        return self.cells[0].dropout
+
+    @property
+    def recurrent_dropout(self):
+        return max(c.recurrent_dropout for c in self.cells)
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        for c in self.cells:
+            if not c.built:
+                c.build((input_shape[0], dim))
+            dim = c.units
+        self._weights = [w for c in self.cells for w in c._weights]
+        self.built = True
+
+    def _set_path_prefix(self, prefix):
+        for c in self.cells:
+            c._set_path_prefix(f"{prefix}{self.name}/")
+
+    def run(self, xt, skip=None, initial=None, rmask=None):
+        if rmask is not None:
+            raise NotImplementedError(
+                "StackedRNNCells: recurrent_dropout inside stacked cells is not supported "
+                "by ckeras; stack RNN layers (return_sequences=True) instead.")
+        runs, finals, inp, k = [], [], xt, 0
+        for c in self.cells:
+            n = c._n_states
+            init = None if initial is None else initial[k:k + n]
+            hs, fin, back = c.run(inp, skip, init)
+            runs.append(back)
+            finals += fin
+            inp = np.ascontiguousarray(hs[1:])
+            k += n
+
+        def backward(dH, d_final, need_dx=True, need_initial=False):
+            d_init, k = [], self._n_states
+            for i in range(len(self.cells) - 1, -1, -1):
+                n = self.cells[i]._n_states
+                dxt, d0 = runs[i](dH, d_final[k - n:k], need_dx or i > 0, need_initial)
+                if need_initial:
+                    d_init = list(d0) + d_init
+                dH, k = dxt, k - n
+            return dH, (d_init if need_initial else None)
+
+        return hs, finals, backward
+
+    def get_config(self):
+        from ckeras.layers.layer import serialize_layer
+        config = super().get_config()
+        config["cells"] = [serialize_layer(c) for c in self.cells]
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["cells"] = [deserialize_layer(c, custom_objects=custom_objects)
+                           for c in config["cells"]]
+        return cls(**config)

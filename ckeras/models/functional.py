@@ -314,9 +314,15 @@ class Functional(Model):
             if not isinstance(layer, InputLayer):
                 for node in self._own_nodes(layer):
                     args = node.inputs
+                    kwargs = _json_kwargs(node.kwargs)
+                    if getattr(layer, "_states_are_node_inputs", False) and isinstance(
+                            args, (list, tuple)):
+                        # RNN(x, initial_state=[...]): Keras writes the states as a kwarg.
+                        kwargs["initial_state"] = [tensor_config(t) for t in args[1:]]
+                        args = args[0]
                     arg = ([tensor_config(t) for t in args]
                            if isinstance(args, (list, tuple)) else tensor_config(args))
-                    inbound.append({"args": [arg], "kwargs": _json_kwargs(node.kwargs)})
+                    inbound.append({"args": [arg], "kwargs": kwargs})
             out["inbound_nodes"] = inbound
             layers.append(out)
 

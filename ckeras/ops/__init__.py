@@ -426,3 +426,95 @@ def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
             return mod.lstm_gates_backward(_c32(dh), _c32(dc), _c32(gates), _c32(c_prev),
                                            _c32(tanh_c), dz, dc_prev, _for_work(gates.size))
     return _ref.lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz, dc_prev)
+
+
+# ---- recurrent: whole sequences (the time loop in C; csrc/recurrent.h) ------------
+
+__all__ += ["lstm_seq_forward", "lstm_seq_backward", "gru_seq_forward",
+            "gru_seq_backward", "rnn_seq_forward", "rnn_seq_backward"]
+
+
+def _seq_kernel(*arrays):
+    """The _recurrent module when every array given is float32 C-contiguous
+    (None allowed), else None (then the reference runs)."""
+    if not all(a is None or (_is32(a) and a.flags.c_contiguous) for a in arrays):
+        return None
+    if _k("_blas") is None:       # loads and configures the BLAS the loop calls
+        return None
+    return _k("_recurrent")
+
+
+def _step_size(z):
+    """Elements of one step (B * gates * u): the gate loops' work."""
+    return z.size // max(z.shape[0], 1)
+
+
+def _skip8(skip):
+    return None if skip is None else np.ascontiguousarray(skip, dtype=np.uint8)
+
+
+def lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask=None):
+    """LSTM over all steps: z (T, B, 4u) = x W + b in, gates out (in place);
+    hs, cs (T+1, B, u) with [0] the initial states, tcs (T, B, u) = tanh(c).
+    rmask (B, u) or None: recurrent dropout (h * rmask enters h R), in every
+    *_seq_* function."""
+    mod = _seq_kernel(z, R, hs, cs, tcs, rmask)
+    if mod is not None:
+        return mod.lstm_seq_forward(z, R, _skip8(skip), hs, cs, tcs, rmask,
+                                    _for_work(_step_size(z)))
+    return _ref.lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask)
+
+
+def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=False,
+                      rmask=None):
+    """BPTT of lstm_seq_forward: dz (T, B, 4u); dh, dc (B, u): the final
+    states' gradients in, the initial states' out (when need_initial)."""
+    mod = _seq_kernel(gates, R, cs, tcs, dH, dh, dc, dz, rmask)
+    if mod is not None:
+        return mod.lstm_seq_backward(gates, R, _skip8(skip), cs, tcs, dH, dh, dc, dz,
+                                     need_initial, rmask, _for_work(_step_size(gates)))
+    return _ref.lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial,
+                                  rmask)
+
+
+def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask=None):
+    """GRU over all steps: z (T, B, 3u) = x W + b_in in, gates [z, r, h~] out;
+    rec: (T, B, 3u) h R + brec (reset_after) or (T, B, u) r h."""
+    mod = _seq_kernel(z, R, brec, hs, rec, rmask)
+    if mod is not None:
+        return mod.gru_seq_forward(z, R, brec, _skip8(skip), hs, rec, reset_after, rmask,
+                                   _for_work(_step_size(z)))
+    return _ref.gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask)
+
+
+def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
+                     need_initial=False, rmask=None):
+    """BPTT of gru_seq_forward: dxp (T, B, 3u), drec (T, B, 3u) or None."""
+    mod = _seq_kernel(gates, R, hs, rec, dH, dh, dxp, drec, rmask)
+    if mod is not None:
+        return mod.gru_seq_backward(gates, R, _skip8(skip), hs, rec, dH, dh, dxp, drec,
+                                    reset_after, need_initial, rmask,
+                                    _for_work(_step_size(gates)))
+    return _ref.gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
+                                 need_initial, rmask)
+
+
+_SEQ_ACTS = ("linear", "relu", "sigmoid", "tanh")
+
+
+def rnn_seq_forward(z, R, skip, hs, activation, rmask=None):
+    """SimpleRNN over all steps: z (T, B, u) = x W + b in, outputs out."""
+    mod = _seq_kernel(z, R, hs, rmask) if activation in _SEQ_ACTS else None
+    if mod is not None:
+        return mod.rnn_seq_forward(z, R, _skip8(skip), hs, activation, rmask,
+                                   _for_work(_step_size(z)))
+    return _ref.rnn_seq_forward(z, R, skip, hs, activation, rmask)
+
+
+def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rmask=None):
+    """BPTT of rnn_seq_forward: dz (T, B, u); dh (B, u) in/out."""
+    mod = _seq_kernel(y, R, dH, dh, dz, rmask) if activation in _SEQ_ACTS else None
+    if mod is not None:
+        return mod.rnn_seq_backward(y, R, _skip8(skip), dH, dh, dz, activation,
+                                    need_initial, rmask, _for_work(_step_size(y)))
+    return _ref.rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial, rmask)

@@ -307,3 +307,135 @@ def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None):
     else:
         dc_prev[...] = dcp
     return dz, dc_prev
+
+
+# ---- whole sequences (time loop; see csrc/recurrent.h for the buffers) ----------
+# ``rmask`` (B, u) or None, recurrent dropout: the previous state enters the
+# recurrent GEMMs as h * rmask, the same at every step.
+
+def _carry_rows(new, old, skip_t):
+    if skip_t is not None:
+        np.copyto(new, old, where=skip_t[:, None])
+
+
+def _step_skip(skip, t):
+    return None if skip is None else skip[t].astype(bool)
+
+
+def _rin(h, rmask):
+    return h if rmask is None else h * rmask
+
+
+def lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask=None):
+    """z (T, B, 4u): x W + b in, gates out; hs, cs (T+1, B, u), [0] the
+    initial states; tcs (T, B, u) gets tanh(c). Masked samples (skip) keep
+    their states."""
+    for t in range(z.shape[0]):
+        z[t] += _rin(hs[t], rmask) @ R
+        lstm_gates_forward(z[t], cs[t], hs[t + 1], cs[t + 1], tcs[t])
+        sk = _step_skip(skip, t)
+        _carry_rows(hs[t + 1], hs[t], sk)
+        _carry_rows(cs[t + 1], cs[t], sk)
+
+
+def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=False,
+                      rmask=None):
+    """BPTT: dz (T, B, 4u); dh, dc (B, u) final-state gradients in, initial-
+    state gradients out (when need_initial)."""
+    for t in range(gates.shape[0] - 1, -1, -1):
+        if dH is not None:
+            dh += dH[t]
+        sk = _step_skip(skip, t)
+        dc_new = np.empty_like(dc)
+        lstm_gates_backward(dh, dc, gates[t], cs[t], tcs[t], dz[t], dc_new)
+        if sk is not None:
+            dz[t][sk] = 0
+            dc_new[sk] = dc[sk]
+        dc[...] = dc_new
+        if t == 0 and not need_initial:
+            return
+        nxt = _rin(dz[t] @ R.T, rmask)
+        if sk is not None:
+            nxt[sk] = dh[sk]
+        dh[...] = nxt
+
+
+def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask=None):
+    """z (T, B, 3u): x W + b_in in, gates [z, r, h~] out; hs (T+1, B, u).
+    reset_after: rec (T, B, 3u) = h R + brec, h~ = tanh(z_h + r rec_h);
+    else rec (T, B, u) = r h, h~ = tanh(z_h + rec R_h)."""
+    u = R.shape[0]
+    for t in range(z.shape[0]):
+        zt, hp = z[t], hs[t]
+        hin = _rin(hp, rmask)
+        if reset_after:
+            rec[t] = hin @ R + (0 if brec is None else brec)
+            zt[:, :2 * u] = _sig(zt[:, :2 * u] + rec[t][:, :2 * u])
+            zt[:, 2 * u:] = np.tanh(zt[:, 2 * u:] + zt[:, u:2 * u] * rec[t][:, 2 * u:])
+        else:
+            zt[:, :2 * u] = _sig(zt[:, :2 * u] + hin @ R[:, :2 * u])
+            rec[t] = zt[:, u:2 * u] * hin
+            zt[:, 2 * u:] = np.tanh(zt[:, 2 * u:] + rec[t] @ R[:, 2 * u:])
+        zg, hh = zt[:, :u], zt[:, 2 * u:]
+        hs[t + 1] = zg * hp + (1 - zg) * hh
+        _carry_rows(hs[t + 1], hp, _step_skip(skip, t))
+
+
+def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
+                     need_initial=False, rmask=None):
+    """BPTT: dxp (T, B, 3u) (gradient of z); drec (T, B, 3u) the gradient of
+    rec (reset_after; else unused); dh (B, u) in/out."""
+    u = R.shape[0]
+    for t in range(gates.shape[0] - 1, -1, -1):
+        if dH is not None:
+            dh += dH[t]
+        g, hp = gates[t], hs[t]
+        zg, r, hh = g[:, :u], g[:, u:2 * u], g[:, 2 * u:]
+        dzh = dh * (1 - zg) * (1 - hh * hh)
+        dzz = dh * (hp - hh) * zg * (1 - zg)
+        if reset_after:
+            dzr = dzh * rec[t][:, 2 * u:] * r * (1 - r)
+            dxp[t] = np.concatenate([dzz, dzr, dzh], axis=1)
+            drec[t] = np.concatenate([dzz, dzr, dzh * r], axis=1)
+            back = drec[t] @ R.T
+        else:
+            drh = dzh @ R[:, 2 * u:].T
+            dzr = drh * _rin(hp, rmask) * r * (1 - r)
+            dxp[t] = np.concatenate([dzz, dzr, dzh], axis=1)
+            back = drh * r + dxp[t][:, :2 * u] @ R[:, :2 * u].T
+        sk = _step_skip(skip, t)
+        if sk is not None:
+            dxp[t][sk] = 0
+            if reset_after:
+                drec[t][sk] = 0
+        if t == 0 and not need_initial:
+            return
+        nxt = dh * zg + _rin(back, rmask)
+        if sk is not None:
+            nxt[sk] = dh[sk]
+        dh[...] = nxt
+
+
+def rnn_seq_forward(z, R, skip, hs, activation, rmask=None):
+    """z (T, B, u): x W + b in, activation outputs out; hs (T+1, B, u)."""
+    for t in range(z.shape[0]):
+        z[t] = activation_from_output(activation, z[t] + _rin(hs[t], rmask) @ R)
+        hs[t + 1] = z[t]
+        _carry_rows(hs[t + 1], hs[t], _step_skip(skip, t))
+
+
+def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rmask=None):
+    """BPTT: y is rnn_seq_forward's z after the call; dz (T, B, u)."""
+    for t in range(y.shape[0] - 1, -1, -1):
+        if dH is not None:
+            dh += dH[t]
+        dz[t] = activation_backward_from_output(activation, dh, y[t])
+        sk = _step_skip(skip, t)
+        if sk is not None:
+            dz[t][sk] = 0
+        if t == 0 and not need_initial:
+            return
+        nxt = _rin(dz[t] @ R.T, rmask)
+        if sk is not None:
+            nxt[sk] = dh[sk]
+        dh[...] = nxt

@@ -28,19 +28,20 @@ def _sig(x):
 
 
 def ref_rnn(kind, x, weights, mask=None, go_backwards=False, return_sequences=False,
-            zero_output=False, reset_after=True):
+            zero_output=False, reset_after=True, rmask=None, h0=None, c0=None):
     """One sample-batch step at a time, written straight from the spec."""
     K, R, b = weights
     B, T, _ = x.shape
     u = R.shape[0]
-    h = np.zeros((B, u))
-    c = np.zeros((B, u))
-    outs, prev = [], np.zeros((B, u))
+    h = np.zeros((B, u)) if h0 is None else h0
+    c = np.zeros((B, u)) if c0 is None else c0
+    outs, prev = [], h
     for t in (range(T - 1, -1, -1) if go_backwards else range(T)):
         xt = x[:, t]
         c_new = c
+        hm = h if rmask is None else h * rmask     # recurrent dropout
         if kind == "lstm":
-            z = xt @ K + h @ R + b
+            z = xt @ K + hm @ R + b
             i, f = _sig(z[:, :u]), _sig(z[:, u:2 * u])
             g, o = np.tanh(z[:, 2 * u:3 * u]), _sig(z[:, 3 * u:])
             c_new = f * c + i * g
@@ -48,18 +49,18 @@ def ref_rnn(kind, x, weights, mask=None, go_backwards=False, return_sequences=Fa
         elif kind == "gru":
             if reset_after:
                 xz = xt @ K + b[0]
-                hz = h @ R + b[1]
+                hz = hm @ R + b[1]
                 zg = _sig(xz[:, :u] + hz[:, :u])
                 r = _sig(xz[:, u:2 * u] + hz[:, u:2 * u])
                 hh = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
             else:
                 xz = xt @ K + b
-                zg = _sig(xz[:, :u] + h @ R[:, :u])
-                r = _sig(xz[:, u:2 * u] + h @ R[:, u:2 * u])
-                hh = np.tanh(xz[:, 2 * u:] + (r * h) @ R[:, 2 * u:])
+                zg = _sig(xz[:, :u] + hm @ R[:, :u])
+                r = _sig(xz[:, u:2 * u] + hm @ R[:, u:2 * u])
+                hh = np.tanh(xz[:, 2 * u:] + (r * hm) @ R[:, 2 * u:])
             h_new = zg * h + (1 - zg) * hh
         else:
-            h_new = np.tanh(xt @ K + h @ R + b)
+            h_new = np.tanh(xt @ K + hm @ R + b)
         if mask is None:
             h, c, out = h_new, c_new, h_new
         else:
@@ -233,14 +234,95 @@ def test_input_dropout_training(kind):
     check_layer_gradients(layer, x, training=True, max_coords=20)
 
 
-def test_recurrent_dropout_and_stateful_errors():
-    layer = LSTM(3, recurrent_dropout=0.2)
-    x = np.zeros((2, 3, 4), np.float32)
-    assert layer(x).shape == (2, 3)            # inference is fine
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layer.forward(x, training=True)
-    with pytest.raises(NotImplementedError, match="stateful"):
-        GRU(3, stateful=True)
+class _ShapeRng:
+    """Dropout draws by shape: fixed uniforms, so forward is deterministic."""
+
+    def __init__(self, by_shape):
+        self.by_shape = by_shape
+
+    def random(self, shape, dtype=None):
+        return self.by_shape[tuple(shape)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_recurrent_dropout_training(kind):
+    rng = np.random.default_rng(8)
+    B, T, D, u = 3, 4, 5, 3
+    layer = _layer(kind, u, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)
+    x = rng.standard_normal((B, T, D))
+    layer(x)
+    _randomize(layer, rng)
+    ux, uh = rng.random((B, D)), rng.random((B, u))
+    layer._dropout_rng = _ShapeRng({(B, D): ux, (B, u): uh})
+    keep_x = (ux >= 0.3) / 0.7
+    keep_h = (uh >= 0.4) / 0.6
+    mask = _mask(rng, B, T)
+    # one input mask and one recurrent mask per sequence, fixed across time
+    y = layer.forward(x, training=True, mask=mask)[0]
+    want, _, _ = ref_rnn(kind.replace("_before", ""),
+                         x * keep_x[:, None, :], layer.get_weights(), mask=mask,
+                         return_sequences=True, reset_after=kind != "gru_before",
+                         rmask=keep_h)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer(x, mask=mask),
+                               ref_rnn(kind.replace("_before", ""), x, layer.get_weights(),
+                                       mask=mask, return_sequences=True,
+                                       reset_after=kind != "gru_before")[0],
+                               rtol=1e-5, atol=1e-6)      # inference: no dropout
+    check_layer_gradients(layer, x, training=True, mask=mask, max_coords=25)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stateful_carries_states_and_resets(kind):
+    rng = np.random.default_rng(9)
+    B, T, D, u = 2, 6, 3, 4
+    layer = _layer(kind, u, stateful=True, return_sequences=True)
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
+    whole = _layer(kind, u, return_sequences=True)
+    whole(x)
+    layer(x[:, :3])
+    layer.set_weights(whole.get_weights())
+    layer.reset_states()
+    a = layer(x[:, :3])
+    b = layer(x[:, 3:])                         # continues from a's final states
+    np.testing.assert_allclose(np.concatenate([a, b], 1), whole(x), rtol=1e-5, atol=1e-6)
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x[:, :3]), a, rtol=1e-6)
+    with pytest.raises(ValueError, match="batch size"):
+        layer(x[:1, :3])
+    with pytest.raises(AttributeError, match="stateful"):
+        whole.reset_states()
+    assert layer.get_config()["stateful"] is True
+
+
+def test_stateful_carry_over_gradients():
+    """Gradients within a batch start from the carried states (truncated BPTT)."""
+    rng = np.random.default_rng(10)
+    layer = LSTM(3, stateful=True)
+    x = rng.standard_normal((2, 4, 3))
+    layer(x)
+    _randomize(layer, rng)
+    layer.forward(x)                            # states now nonzero
+    carried = [s.copy() for s in layer.states]
+    assert np.abs(carried[0]).sum() > 0
+
+    def check():
+        layer.states = [s.copy() for s in carried]
+    # each forward restarts from the same carried states
+    orig = layer.forward
+
+    def forward(x, training=False, mask=None, initial_state=None):
+        check()
+        return orig(x, training, mask, initial_state)
+    layer.forward = forward
+    check_layer_gradients(layer, x, max_coords=20)
+
+
+def test_unroll_accepted():
+    layer = LSTM(3, unroll=True)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    assert layer(x).shape == (2, 3)
+    assert layer.get_config()["unroll"] is True
 
 
 def test_bad_inputs_name_the_layer():
@@ -287,6 +369,71 @@ def test_initial_state_and_cell_step():
     out, states = layer.cell(x[:, 0], [np.zeros((2, 3)), np.zeros((2, 3))])
     np.testing.assert_allclose(out, layer(x[:, :1])[0], rtol=1e-6)
     assert len(states) == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("go_backwards,masked", [(False, False), (True, True)])
+def test_gradients_through_initial_state(kind, go_backwards, masked):
+    rng = np.random.default_rng(11)
+    B, T, D, u = 2, 4, 3, 3
+    layer = _layer(kind, u, return_sequences=True, go_backwards=go_backwards)
+    x = rng.standard_normal((B, T, D))
+    states = [rng.standard_normal((B, u)) for _ in range(2 if kind == "lstm" else 1)]
+    layer._maybe_build([(None, T, D)] + [(None, u)] * len(states))
+    _randomize(layer, rng)
+    mask = _mask(rng, B, T) if masked else None
+    y = layer.forward([x] + states, mask=mask)[0]
+    want = ref_rnn(kind.replace("_before", ""), x, layer.get_weights(), mask=mask,
+                   go_backwards=go_backwards, return_sequences=True,
+                   reset_after=kind != "gru_before", h0=states[0],
+                   c0=states[1] if kind == "lstm" else None)[0]
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)
+    check_layer_gradients(layer, [x] + states, mask=mask, max_coords=20)
+
+
+def test_seq2seq_initial_state_from_encoder_in_functional_model(tmp_path):
+    """keras.io's seq2seq: encoder states feed the decoder LSTM."""
+    rng = np.random.default_rng(12)
+    enc_in, dec_in = Input((None, 5)), Input((None, 6))
+    _, h, c = LSTM(8, return_state=True, name="encoder")(enc_in)
+    dec_lstm = LSTM(8, return_sequences=True, return_state=True, name="decoder")
+    dec_out, _, _ = dec_lstm(dec_in, initial_state=[h, c])
+    out = Dense(6, activation="softmax", name="head")(dec_out)
+    model = ckeras.Model([enc_in, dec_in], out)
+    xe = rng.standard_normal((4, 7, 5)).astype(np.float32)
+    xd = rng.standard_normal((4, 3, 6)).astype(np.float32)
+    y = model.predict([xe, xd], verbose=0)
+    _, he, ce = model.get_layer("encoder")(xe)
+    seq = dec_lstm(xd, initial_state=[he, ce])[0]
+    np.testing.assert_allclose(y, model.get_layer("head")(seq), rtol=1e-5, atol=1e-6)
+    # the decoder's states are inputs of its node: the encoder trains through them
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    target = np.eye(6, dtype=np.float32)[rng.integers(0, 6, (4, 3))]
+    enc_w = model.get_layer("encoder").get_weights()[0].copy()
+    hist = model.fit([xe, xd], target, epochs=3, batch_size=4, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert not np.allclose(model.get_layer("encoder").get_weights()[0], enc_w)
+    path = str(tmp_path / "s2s.keras")
+    model.save(path)
+    again = ckeras.models.load_model(path)
+    np.testing.assert_allclose(again.predict([xe, xd], verbose=0),
+                               model.predict([xe, xd], verbose=0), rtol=1e-5, atol=1e-6)
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        layers = json.loads(zf.read("config.json"))["config"]["layers"]
+    decoder = [entry for entry in layers if entry["name"] == "decoder"][0]
+    # as Keras writes it: the states as the initial_state kwarg, build on the sequence
+    assert decoder["build_config"] == {"input_shape": [None, None, 6]}
+    node = decoder["inbound_nodes"][0]
+    assert node["args"][0]["config"]["keras_history"][0] == dec_in.history[0].name
+    assert [t["config"]["keras_history"] for t in node["kwargs"]["initial_state"]] == \
+        [["encoder", 0, 1], ["encoder", 0, 2]]
+
+
+def test_initial_state_mixing_symbolic_and_arrays_raises():
+    x = Input((None, 3))
+    with pytest.raises(ValueError, match="initial state"):
+        LSTM(2)(x, initial_state=[np.zeros((1, 2)), np.zeros((1, 2))])
 
 
 # ---- initializers / weights ---------------------------------------------------------
@@ -613,3 +760,161 @@ def test_load_real_keras_lstm_files(name, data):
     model = load_model(os.path.join(folder, name), compile=False)
     assert isinstance(model.layers[1], LSTM)
     np.testing.assert_allclose(model.predict(d["x"], verbose=0), d["y"], atol=1e-5)
+
+
+# ---- StackedRNNCells and cells of one's own -------------------------------------------
+
+def test_stacked_rnn_cells_match_stacked_layers_and_gradients():
+    rng = np.random.default_rng(13)
+    B, T, D = 2, 5, 3
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
+    mask = _mask(rng, B, T)
+    stacked = RNN([LSTMCell(4), GRUCell(3)], return_sequences=True, return_state=True)
+    y, h1, c1, h2 = stacked(x, mask=mask)
+    cell = stacked.cell
+    assert stacked.weights[3].path == f"{stacked.name}/{cell.name}/{cell.cells[1].name}/kernel"
+    assert cell.name.startswith("stacked_rnn_cells") and cell.cells[1].name.startswith("gru_cell")
+    lower = LSTM(4, return_sequences=True, return_state=True)
+    upper = GRU(3, return_sequences=True, return_state=True)
+    lower(x)
+    lower.set_weights(stacked.get_weights()[:3])
+    seq, lh, lc = lower(x, mask=mask)
+    upper(seq)
+    upper.set_weights(stacked.get_weights()[3:])
+    want, uh = upper(seq, mask=mask)
+    for a, b in ((y, want), (h1, lh), (c1, lc), (h2, uh)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert stacked.compute_output_shape((None, T, D)) == [(None, T, 3), (None, 4), (None, 4),
+                                                          (None, 3)]
+    config = json.loads(json.dumps(stacked.get_config()))
+    assert config["cell"]["class_name"] == "StackedRNNCells"
+    assert [c["class_name"] for c in config["cell"]["config"]["cells"]] == ["LSTMCell",
+                                                                             "GRUCell"]
+    clone = RNN.from_config(config)
+    clone(x)
+    clone.set_weights(stacked.get_weights())
+    np.testing.assert_allclose(clone(x)[0], stacked(x)[0], rtol=1e-6)
+    check_layer_gradients(stacked, x.astype(np.float64), mask=mask, max_coords=15)
+    init = [rng.standard_normal((B, n)) for n in (4, 4, 3)]
+    check_layer_gradients(stacked, [x.astype(np.float64)] + init, max_coords=15)
+
+
+def test_user_cell_needs_autodiff():
+    class MyCell(ckeras.layers.Layer):
+        state_size = 3
+
+        def call(self, inputs, states):
+            return inputs, states
+
+    with pytest.raises(NotImplementedError, match="autodiff"):
+        RNN(MyCell())
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_custom_backward_layer_masked_gradients(merge_mode):
+    rng = np.random.default_rng(14)
+    B, T, D = 2, 4, 3
+    bi = Bidirectional(LSTM(3, return_sequences=True), merge_mode=merge_mode,
+                       backward_layer=GRU(3, return_sequences=True, go_backwards=True))
+    x = rng.standard_normal((B, T, D))
+    bi(x)
+    _randomize(bi, rng)
+    assert isinstance(bi.backward_layer, GRU)
+    mask = _mask(rng, B, T)
+    out = bi.forward(x, mask=mask)[0]
+    f = bi.forward_layer.forward(x, mask=mask)[0]
+    b = bi.backward_layer.forward(x, mask=mask)[0][:, ::-1]
+    merged = {"concat": lambda: np.concatenate([f, b], -1), "sum": lambda: f + b,
+              "mul": lambda: f * b, "ave": lambda: (f + b) / 2, None: lambda: [f, b]}
+    want = merged[merge_mode]()
+    for a, w in zip(out if merge_mode is None else [out], want if merge_mode is None else [want]):
+        np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-7)
+    check_layer_gradients(bi, x, mask=mask, max_coords=15)
+
+
+@pytest.mark.parametrize("kind,kw", [
+    ("lstm", {"activation": "softsign"}),
+    ("gru", {"recurrent_activation": "hard_sigmoid"}),
+    ("gru_before", {"activation": "relu", "recurrent_activation": "linear"}),
+    ("simple", {"activation": "elu"}),
+])
+def test_recurrent_dropout_gradients_other_activations(kind, kw):
+    """The numpy time loop (non-default activations) with recurrent dropout."""
+    rng = np.random.default_rng(15)
+    B, T, D, u = 2, 4, 3, 3
+    layer = _layer(kind, u, recurrent_dropout=0.5, return_sequences=True, **kw)
+    x = rng.standard_normal((B, T, D))
+    layer(x)
+    _randomize(layer, rng)
+    layer._dropout_rng = _ShapeRng({(B, u): rng.random((B, u))})
+    check_layer_gradients(layer, x, training=True, mask=_mask(rng, B, T), max_coords=20)
+    y_train = layer.forward(x.astype(np.float32), training=True)[0]
+    assert not np.allclose(y_train, layer(x.astype(np.float32)))
+
+
+def test_seq2seq_inference_models_share_the_decoder():
+    """keras.io seq2seq sampling: the trained decoder LSTM called again on new
+    state Inputs, stepping one token at a time, equals the whole-sequence run."""
+    rng = np.random.default_rng(16)
+    enc_in, dec_in = Input((None, 4)), Input((None, 3))
+    _, h, c = LSTM(5, return_state=True)(enc_in)
+    dec_lstm = LSTM(5, return_sequences=True, return_state=True)
+    dense = Dense(3, activation="softmax")
+    seq, _, _ = dec_lstm(dec_in, initial_state=[h, c])
+    model = ckeras.Model([enc_in, dec_in], dense(seq))
+    encoder = ckeras.Model(enc_in, [h, c])
+    h_in, c_in = Input((5,)), Input((5,))
+    out, h2, c2 = dec_lstm(dec_in, initial_state=[h_in, c_in])
+    decoder = ckeras.Model([dec_in, h_in, c_in], [dense(out), h2, c2])
+    xe = rng.standard_normal((2, 6, 4)).astype(np.float32)
+    xd = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    whole = model.predict([xe, xd], verbose=0)
+    states = encoder.predict(xe, verbose=0)
+    for t in range(4):
+        step, *states = decoder.predict([xd[:, t:t + 1]] + list(states), verbose=0)
+        np.testing.assert_allclose(step[:, 0], whole[:, t], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_empty_batch_forward_and_backward(kind):
+    layer = _layer(kind, 3, return_sequences=True)
+    y, back = layer.forward(np.zeros((0, 4, 2), np.float32), training=True)
+    assert y.shape == (0, 4, 3)
+    assert back(np.zeros_like(y)).shape == (0, 4, 2)
+    assert not np.any(layer.weights[0].grad)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_bidirectional_initial_state_split_and_gradients(kind):
+    rng = np.random.default_rng(17)
+    B, T, D, u = 2, 4, 3, 3
+    bi = Bidirectional(_layer(kind, u, return_sequences=True))
+    x = rng.standard_normal((B, T, D))
+    n = 2 if kind == "lstm" else 1
+    states = [rng.standard_normal((B, u)) for _ in range(2 * n)]
+    bi._maybe_build([(None, T, D)] + [(None, u)] * (2 * n))
+    _randomize(bi, rng)
+    y = bi.forward([x] + states)[0]
+    f = bi.forward_layer.forward([x] + states[:n])[0]
+    b = bi.backward_layer.forward([x] + states[n:])[0][:, ::-1]
+    np.testing.assert_allclose(y, np.concatenate([f, b], -1), rtol=1e-6, atol=1e-7)
+    check_layer_gradients(bi, [x] + states, mask=_mask(rng, B, T), max_coords=15)
+    np.testing.assert_allclose(bi(x.astype(np.float32), initial_state=states), y, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="initial states"):
+        bi.forward([x] + states[:1])
+    # in a functional model, the states are node inputs written as initial_state
+    seq, hs = Input((T, D)), [Input((u,)) for _ in range(2 * n)]
+    model = ckeras.Model([seq] + hs, Bidirectional(_layer(kind, u))(seq, initial_state=hs))
+    node = model.get_config()["layers"][-1]["inbound_nodes"][0]
+    assert len(node["kwargs"]["initial_state"]) == 2 * n
+    xs = [x.astype(np.float32)] + [s.astype(np.float32) for s in states]
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0),
+                               rtol=1e-6)
+
+
+def test_rnn_constants_are_refused():
+    with pytest.raises(NotImplementedError, match="constants"):
+        LSTM(2)(np.zeros((1, 3, 2), np.float32), constants=[np.zeros((1, 2))])

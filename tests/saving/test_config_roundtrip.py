@@ -32,6 +32,9 @@ SAMPLE_ARGS = {
     "Reshape": lambda: {"target_shape": (2, 3)},
     "InputLayer": lambda: {"shape": (3, 4)},
     "Lambda": lambda: {"function": _double},
+    "Permute": lambda: {"dims": (2, 1)}, "RepeatVector": lambda: {"n": 3},
+    "StackedRNNCells": lambda: {"cells": [layer_cls("LSTMCell")(2), layer_cls("GRUCell")(3)]},
+    "TimeDistributed": lambda: {"layer": layer_cls("Dense")(2)},
 }
 NOT_STANDALONE = {"Model", "Functional", "Sequential"}   # tested below with real graphs
 
