@@ -9,9 +9,11 @@ What it measures, each framework (ckeras, PyTorch eager, Keras 3 on JAX) in
 its own child process pinned to n CPUs (benchmarks/harness.py), children
 interleaved over rounds, at 1 and 2 threads:
 
-* the workloads W1-W6, each defined once in its own script (bench_mlp.py,
-  bench_text.py, bench_rnn.py, bench_conv.py, bench_attention.py): train,
-  predict and evaluate samples/s, the first fit's overhead, peak RSS;
+* the workloads W1-W6 (and W1-ops), each defined once in its own script
+  (bench_mlp.py, bench_text.py, bench_rnn.py, bench_conv.py,
+  bench_attention.py, bench_autodiff.py): train samples/s (W1 also predict
+  and evaluate; every workload with --details), the first fit's overhead,
+  peak RSS;
 * fixed costs: a 20-32-2 MLP train step at batch 32, predict latency of 1 and
   1,024 samples, ``import`` time over ``import numpy``; ONNX Runtime as the
   predict anchor (W1 exported by hand from the ckeras model's weights);
@@ -19,10 +21,14 @@ interleaved over rounds, at 1 and 2 threads:
   workload its floor: the train step's GEMMs timed with numpy at their own
   shapes plus the optimizer's bytes at the copy bandwidth.
 
-Each (section, thread count) result is cached in benchmarks/.cache/run/ as
-JSON and reused by the next run with the same settings and commit, so an
-interrupted run resumes; ``--force`` re-measures. Missing peers are reported
-as skipped; a failing child is reported in the tables and the run goes on.
+Rounds are round-major (round 1 of every section, then round 2, ...); a
+round after the first is left out if it would end past ``--budget`` minutes.
+Each finished round of a (section, thread count) is cached in
+benchmarks/.cache/run/ as JSON and reused by the next run with the same
+settings and code, so an interrupted run resumes; ``--force`` re-measures.
+Missing peers are reported as skipped; a failing child is reported in the
+tables and the run goes on. ``--profile WID`` prints a cProfile of ckeras's
+train epochs of one workload instead (see NOTES.md).
 """
 import argparse
 import datetime
@@ -269,10 +275,6 @@ def evaluator(work):
             for i in range(0, len(tx), bs):
                 loss_fn(model(tx[i:i + bs]), ty[i:i + bs])
     return evaluate
-
-
-def spread(values):
-    return [min(values), max(values)]
 
 
 def measure_workload(wid, framework, repeats, quick, details=False, floor=True):
