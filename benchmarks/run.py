@@ -348,6 +348,10 @@ def layer_gemms(layer, in_shape, out_shape, other_shapes=()):
                 (b * tk, dkv, h * dv, 1, True), (b * t, h * dv, out_shape[-1], 1, True),
                 (t, dk, tk, b * h, True), (t, tk, dv, b * h, True)]
     kernel = _weight(layer, "kernel")
+    if kernel is None:        # a custom layer: its one 2-D weight fed by the input
+        fits = [w for w in layer.weights if len(w.shape) == 2 and in_shape
+                and w.shape[0] == in_shape[-1]]
+        kernel = fits[0] if len(fits) == 1 else None
     if kernel is None or len(kernel.shape) < 2:
         return None
     if kind.startswith("Conv") and "Transpose" not in kind:

@@ -120,6 +120,10 @@ def test_layer_gemms_rules(run):
     norm = type("LayerNormalization", (SimpleNamespace,), {})(
         weights=[SimpleNamespace(name="gamma", shape=(8,))])
     assert run.layer_gemms(norm, (2, 8), (2, 8)) is None
+    custom = type("OpsDense", (SimpleNamespace,), {})(weights=[
+        SimpleNamespace(name="variable", shape=(16, 8)), SimpleNamespace(name="v2", shape=(8,))])
+    assert run.layer_gemms(custom, (4, 16), (4, 8)) == [(4, 16, 8, 1, True)]
+    assert run.layer_gemms(custom, (4, 10), (4, 8)) is None       # no weight fits the input
     emb = type("Embedding", (SimpleNamespace,), {})(weights=[])
     assert run.layer_gemms(emb, (2, 8), (2, 8, 4)) == []
 
