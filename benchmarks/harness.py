@@ -15,6 +15,7 @@ and, through threadpoolctl, numpy's and scipy's BLAS pools).
         report(f"op ({n} thr)", res, baseline="numpy")
 """
 import contextlib
+import importlib.util
 import json
 import os
 import statistics
@@ -24,8 +25,10 @@ import time
 from pathlib import Path
 
 # benchmarks run from a checkout: make `import ckeras` work without installing
+# (but never let the checkout's uncompiled sources shadow an installed ckeras)
 _ROOT = Path(__file__).resolve().parent.parent
-if str(_ROOT) not in sys.path:
+_USE_CHECKOUT = importlib.util.find_spec("ckeras") is None
+if _USE_CHECKOUT and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 
@@ -68,20 +71,22 @@ def thread_env(n):
                         f"intra_op_parallelism_threads={n}")
     env["KERAS_BACKEND"] = "jax"
     env["JAX_PLATFORMS"] = "cpu"
-    env.setdefault("PYTHONPATH", str(_ROOT))
+    if _USE_CHECKOUT:
+        env.setdefault("PYTHONPATH", str(_ROOT))
     return env
 
 
-def run_child_at(n, argv):
-    """Run ``python argv...`` with ``n`` threads *and* pinned to ``n`` CPUs;
-    returns the JSON object its last stdout line holds.
+def run_child_at(n, argv, python=None):
+    """Run ``python argv...`` (``python``: this interpreter unless given) with
+    ``n`` threads *and* pinned to ``n`` CPUs; returns the JSON object its last
+    stdout line holds.
 
     Thread-count settings alone are not enough: XLA (Keras-JAX) ignores them
     and still runs its GEMMs on every core (seen: 134 GFLOP/s "at 1 thread"
     on a core that peaks near 95), so a 1-thread comparison without pinning
     measures JAX on two cores against the others on one."""
     cpus = pinned_cpus(n)
-    out = subprocess.run([sys.executable, *argv], env=thread_env(n), capture_output=True,
+    out = subprocess.run([python or sys.executable, *argv], env=thread_env(n), capture_output=True,
                          text=True, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
     if out.returncode:
         sys.stderr.write(out.stderr)
@@ -173,3 +178,28 @@ def report(title, results, baseline=None, flops=None, file=None):
         print(line, file=file)
         rows.append(row)
     return rows
+
+
+def try_child_at(n, argv, python=None, timeout=None):
+    """Like ``run_child_at`` but a failing child gives ``{"error": tail of
+    its stderr}`` instead of stopping the caller (a long run keeps going)."""
+    cpus = pinned_cpus(n)
+    try:
+        out = subprocess.run([python or sys.executable, *argv], env=thread_env(n),
+                             capture_output=True, text=True, timeout=timeout,
+                             preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return {"error": f"{type(err).__name__}: {err}"}
+    lines = out.stdout.strip().splitlines()
+    if out.returncode or not lines:
+        return {"error": (out.stderr.strip() or f"exit status {out.returncode}")[-1500:]}
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        return {"error": f"no JSON on the last stdout line: {lines[-1][:200]!r}"}
+
+
+def peak_rss_mb():
+    """This process's peak resident set size so far, in MB (Linux: KiB)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
