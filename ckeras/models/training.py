@@ -454,6 +454,33 @@ class TrainingMixin:
         outs, _ = self._run_forward(xs, training=False, fuse=None)
         return self._format_outputs(outs)
 
+    # ---- tf.keras 2's generator methods (gone in Keras 3; scripts still call them) ----
+    # max_queue_size/workers/use_multiprocessing are accepted and have no effect:
+    # ckeras reads the generator in the calling thread.
+    def fit_generator(self, generator: Any, steps_per_epoch: Optional[int] = None,
+                      epochs: int = 1, verbose: Union[str, int] = 1,
+                      callbacks: Optional[Sequence[Any]] = None, validation_data: Data = None,
+                      validation_steps: Optional[int] = None, validation_freq: int = 1,
+                      class_weight: Optional[Dict[int, float]] = None, max_queue_size: int = 10,
+                      workers: int = 1, use_multiprocessing: bool = False,
+                      shuffle: bool = True, initial_epoch: int = 0) -> Any:
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        class_weight=class_weight, shuffle=shuffle, initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator: Any, steps: Optional[int] = None,
+                           callbacks: Optional[Sequence[Any]] = None, max_queue_size: int = 10,
+                           workers: int = 1, use_multiprocessing: bool = False,
+                           verbose: Union[str, int] = 0) -> Any:
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator: Any, steps: Optional[int] = None,
+                          callbacks: Optional[Sequence[Any]] = None, max_queue_size: int = 10,
+                          workers: int = 1, use_multiprocessing: bool = False,
+                          verbose: Union[str, int] = 0) -> Any:
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
     def train_on_batch(self, x: ArrayLike, y: ArrayLike = None, sample_weight: ArrayLike = None,
                        class_weight: Optional[Dict[int, float]] = None,
                        return_dict: bool = False) -> Union[float, List[float], Logs]:

@@ -292,6 +292,24 @@ def test_evaluate_and_predict_generators_match_arrays():
                                rtol=1e-6)
 
 
+def test_tf_keras2_generator_methods_are_fit_evaluate_predict():
+    x, y = data()
+    a, b = linear_model(), linear_model()
+    for m in (a, b):
+        m.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    a.fit(forever(x, y, 10), steps_per_epoch=4, epochs=2, verbose=0, shuffle=False)
+    hist = b.fit_generator(forever(x, y, 10), steps_per_epoch=4, epochs=2, verbose=0,
+                           workers=4, use_multiprocessing=True, shuffle=False)
+    assert sorted(hist.history) == ["accuracy", "loss"] and len(hist.history["loss"]) == 2
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_allclose(b.evaluate_generator(batches_of(x, y, 10), steps=4),
+                               b.evaluate(x, y, batch_size=10, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(b.predict_generator(forever(x, y, 10), steps=4),
+                               b.predict(x, verbose=0), rtol=1e-6)
+
+
 def test_multi_input_generator_with_dict_and_list():
     a = keras.Input((3,), name="a")
     b = keras.Input((2,), name="b")
