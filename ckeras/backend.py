@@ -3,33 +3,9 @@
 ckeras computes in float32 on the CPU; ``set_num_threads`` controls both the
 OpenMP kernels and the BLAS pools (see ``ckeras.ops.threads``).
 """
+from ckeras.config import (epsilon, floatx, image_data_format, set_epsilon,  # noqa: F401
+                           set_floatx)
 from ckeras.ops import threads as _threads
-
-_EPSILON = 1e-7
-
-
-def floatx():
-    """The float dtype of weights and activations: always ``"float32"``."""
-    return "float32"
-
-
-def set_floatx(value):
-    if value != "float32":
-        raise ValueError(f"ckeras only supports floatx 'float32', got {value!r}")
-
-
-def epsilon():
-    """Fuzz factor used in numeric expressions (Keras default 1e-7)."""
-    return _EPSILON
-
-
-def set_epsilon(value):
-    global _EPSILON
-    _EPSILON = float(value)
-
-
-def image_data_format():
-    return "channels_last"
 
 
 def set_num_threads(n):

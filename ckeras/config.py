@@ -1,11 +1,34 @@
-"""``keras.config``: global settings (floatx, epsilon, the backend's name)."""
-from ckeras import backend as _backend
+"""``keras.config``: global settings (floatx, epsilon, the backend's name).
 
-floatx = _backend.floatx
-set_floatx = _backend.set_floatx
-epsilon = _backend.epsilon
-set_epsilon = _backend.set_epsilon
-image_data_format = _backend.image_data_format
+It imports nothing, so every floor (losses, constraints, layers) can read
+``epsilon()``; ``ckeras.backend`` re-exports these functions.
+"""
+_EPSILON = 1e-7
+
+
+def floatx():
+    """The float dtype of weights and activations: always ``"float32"``."""
+    return "float32"
+
+
+def set_floatx(value):
+    if value != "float32":
+        raise ValueError(f"ckeras only supports floatx 'float32', got {value!r}")
+
+
+def epsilon():
+    """Fuzz factor of clips and norms in losses, constraints and layers (Keras
+    default 1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format():
+    return "channels_last"
 
 
 def backend():

@@ -3,6 +3,7 @@
 Keras 3 formulas; norms are taken over ``axis`` (0 by default: for a Dense
 kernel (in, units) that is the incoming weight vector of each unit).
 """
+from ckeras.config import epsilon  # backend.set_epsilon reaches every use
 import numpy as np
 
 from ckeras.saving import registry
@@ -11,7 +12,6 @@ __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm",
            "max_norm", "non_neg", "unit_norm", "min_max_norm",
            "get", "serialize", "deserialize"]
 
-_EPSILON = 1e-7
 
 
 def _axis(axis):
@@ -53,7 +53,7 @@ class MaxNorm(Constraint):
         w = np.asarray(w)
         norms = _norms(w, self.axis)
         desired = np.clip(norms, 0.0, self.max_value)
-        return w * (desired / (norms + _EPSILON))
+        return w * (desired / (norms + epsilon()))
 
     def get_config(self):
         return {"max_value": self.max_value, "axis": self.axis}
@@ -75,7 +75,7 @@ class UnitNorm(Constraint):
 
     def __call__(self, w):
         w = np.asarray(w)
-        return w / (_norms(w, self.axis) + _EPSILON)
+        return w / (_norms(w, self.axis) + epsilon())
 
     def get_config(self):
         return {"axis": self.axis}
@@ -95,7 +95,7 @@ class MinMaxNorm(Constraint):
         norms = _norms(w, self.axis)
         desired = (self.rate * np.clip(norms, self.min_value, self.max_value)
                    + (1.0 - self.rate) * norms)
-        return w * (desired / (norms + _EPSILON))
+        return w * (desired / (norms + epsilon()))
 
     def get_config(self):
         return {"min_value": self.min_value, "max_value": self.max_value,

@@ -19,6 +19,7 @@ number of valid entries instead of N; the per-sample losses returned here
 already carry that factor (``total / valid``), so ``sum(w_i * l_i) / N`` over
 them is still Keras's value.
 """
+from ckeras.config import epsilon  # backend.set_epsilon reaches every use
 import math
 import re
 import warnings
@@ -30,7 +31,6 @@ from ckeras.ops import tape as _tape
 from ckeras.ops.array_ops import _record
 from ckeras.saving import registry
 
-_EPSILON = 1e-7
 _LOG2 = math.log(2.0)
 
 __all__ = [
@@ -431,7 +431,7 @@ class MeanAbsolutePercentageError(_BuiltinLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def _compute(self, t, p, need_grad):
-        denom = np.maximum(np.abs(t), _EPSILON)
+        denom = np.maximum(np.abs(t), epsilon())
         r = (p - t) / denom
         values = 100.0 * np.abs(r).mean(axis=-1)
         g = None
@@ -450,14 +450,14 @@ class MeanSquaredLogarithmicError(_BuiltinLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def _compute(self, t, p, need_grad):
-        pp1 = np.maximum(p, _EPSILON) + 1.0
-        d = np.log(pp1) - np.log(np.maximum(t, _EPSILON) + 1.0)
+        pp1 = np.maximum(p, epsilon()) + 1.0
+        d = np.log(pp1) - np.log(np.maximum(t, epsilon()) + 1.0)
         values = (d * d).mean(axis=-1)
         g = None
         if need_grad:
             g = d * 2.0
             g /= pp1
-            g *= p > _EPSILON
+            g *= p > epsilon()
         return values, g, None, p.shape[-1]
 
 
@@ -508,7 +508,7 @@ class Poisson(_BuiltinLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def _compute(self, t, p, need_grad):
-        pe = p + _EPSILON
+        pe = p + epsilon()
         values = (p - t * np.log(pe)).mean(axis=-1)
         g = None
         if need_grad:
@@ -550,7 +550,7 @@ class CosineSimilarity(_BuiltinLoss):
     @staticmethod
     def _normalize(x):
         norm = np.sqrt(np.einsum("...k,...k->...", x, x))[..., None]
-        denom = np.maximum(norm, _EPSILON)
+        denom = np.maximum(norm, epsilon())
         return x / denom, norm, denom
 
     def _compute(self, t, p, need_grad):
@@ -561,7 +561,7 @@ class CosineSimilarity(_BuiltinLoss):
         if need_grad:
             # d/dp of -tn.pn: (-tn - (-tn.pn) pn) / |p| above eps, -tn / eps below.
             radial = values[..., None]  # = -tn.pn
-            g = np.where(pnorm > _EPSILON, (-tn - radial * pn) / pdenom, -tn / _EPSILON)
+            g = np.where(pnorm > epsilon(), (-tn - radial * pn) / pdenom, -tn / epsilon())
             g = g.astype(p.dtype, copy=False)
         return values, g, None, 1
 
@@ -643,14 +643,14 @@ class KLDivergence(_BuiltinLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def _compute(self, t, p, need_grad):
-        tc = np.clip(t, _EPSILON, 1.0)
-        pc = np.clip(p, _EPSILON, 1.0)
+        tc = np.clip(t, epsilon(), 1.0)
+        pc = np.clip(p, epsilon(), 1.0)
         values = (tc * np.log(tc / pc)).sum(axis=-1)
         g = None
         if need_grad:
             g = tc / pc
             g *= -1.0
-            g *= (p >= _EPSILON) & (p <= 1.0)
+            g *= (p >= epsilon()) & (p <= 1.0)
         return values, g, None, 1
 
 
@@ -710,7 +710,7 @@ class BinaryCrossentropy(_CrossentropyBase):
                 np.ascontiguousarray(p).reshape(-1, k), t.reshape(-1, k))
             # the kernel's grad is already divided by k
             return losses.reshape(p.shape[:-1]), g.reshape(p.shape), None, 1
-        pc = np.clip(p, _EPSILON, 1.0 - _EPSILON)
+        pc = np.clip(p, epsilon(), 1.0 - epsilon())
         one_m = 1.0 - pc
         elem = t * np.log(pc)
         elem += (1.0 - t) * np.log(one_m)
@@ -720,7 +720,7 @@ class BinaryCrossentropy(_CrossentropyBase):
         if need_grad:
             g = (1.0 - t) / one_m
             g -= t / pc
-            g *= (p >= _EPSILON) & (p <= 1.0 - _EPSILON)
+            g *= (p >= epsilon()) & (p <= 1.0 - epsilon())
         return values, g, None, k
 
     def _fused(self, y_true, logits, sample_scale, want_probs):
@@ -774,7 +774,7 @@ class BinaryFocalCrossentropy(_UnfusedCrossentropy, BinaryCrossentropy):
         t = self._smooth(t)
         gamma, alpha = float(self.gamma), float(self.alpha)
         prob = ops.sigmoid(p) if self.from_logits else p
-        pc = np.clip(prob, _EPSILON, 1.0 - _EPSILON)
+        pc = np.clip(prob, epsilon(), 1.0 - epsilon())
         bce = -(t * np.log(pc) + (1.0 - t) * np.log(1.0 - pc))
         one_m_pt = 1.0 - (t * prob + (1.0 - t) * (1.0 - prob))  # 1 - p_t
         focal = one_m_pt ** gamma
@@ -782,7 +782,7 @@ class BinaryFocalCrossentropy(_UnfusedCrossentropy, BinaryCrossentropy):
         values = (w * focal * bce).mean(axis=-1).astype(p.dtype, copy=False)
         g = None
         if need_grad:
-            inside = (prob >= _EPSILON) & (prob <= 1.0 - _EPSILON)
+            inside = (prob >= epsilon()) & (prob <= 1.0 - epsilon())
             dbce = ((1.0 - t) / (1.0 - pc) - t / pc) * inside
             # d(1 - p_t)/dprob = 1 - 2t
             if gamma == 0.0:
@@ -863,13 +863,13 @@ class CategoricalCrossentropy(_CrossentropyBase):
             return losses.reshape(p.shape[:-1]), g.reshape(p.shape), None, 1
         s = p.sum(axis=-1, keepdims=True)
         q = p / s
-        qc = np.clip(q, _EPSILON, 1.0 - _EPSILON)
+        qc = np.clip(q, epsilon(), 1.0 - epsilon())
         values = -np.einsum("...k,...k->...", t, np.log(qc))
         g = None
         if need_grad:
             gq = t / qc
             gq *= -1.0
-            gq *= (q >= _EPSILON) & (q <= 1.0 - _EPSILON)
+            gq *= (q >= epsilon()) & (q <= 1.0 - epsilon())
             # through the normalisation q = p / sum(p)
             g = gq - np.einsum("...k,...k->...", gq, q)[..., None]
             g /= s
@@ -913,7 +913,7 @@ class CategoricalFocalCrossentropy(_UnfusedCrossentropy, CategoricalCrossentropy
         prob = ops.softmax(p) if self.from_logits else p
         s = prob.sum(axis=-1, keepdims=True)
         q = prob / s
-        qc = np.clip(q, _EPSILON, 1.0 - _EPSILON)
+        qc = np.clip(q, epsilon(), 1.0 - epsilon())
         logq = np.log(qc)
         mod = (1.0 - qc) ** gamma
         values = -(alpha * mod * t * logq).sum(axis=-1).astype(p.dtype, copy=False)
@@ -922,7 +922,7 @@ class CategoricalFocalCrossentropy(_UnfusedCrossentropy, CategoricalCrossentropy
             dmod = gamma * (1.0 - qc) ** (gamma - 1.0) if gamma != 0.0 else 0.0
             # d/dqc of -alpha * mod * t * log qc
             gq = alpha * (dmod * t * logq - mod * t / qc)
-            gq = gq * ((q >= _EPSILON) & (q <= 1.0 - _EPSILON))
+            gq = gq * ((q >= epsilon()) & (q <= 1.0 - epsilon()))
             gp = (gq - (gq * q).sum(axis=-1, keepdims=True)) / s
             if self.from_logits:
                 gp = prob * (gp - (gp * prob).sum(axis=-1, keepdims=True))
@@ -993,14 +993,14 @@ class SparseCategoricalCrossentropy(_CrossentropyBase):
             values = losses.reshape(p.shape[:-1])
             return values, g.reshape(p.shape), mask, 1
         # Keras (TF): log of the clipped probabilities, then softmax cross-entropy.
-        qc = np.clip(p, _EPSILON, 1.0 - _EPSILON)
+        qc = np.clip(p, epsilon(), 1.0 - epsilon())
         z = qc.sum(axis=-1)
         idx = labels[..., None]
         q_y = np.take_along_axis(qc, idx, axis=-1)[..., 0]
         values = np.log(z) - np.log(q_y)
         g = None
         if need_grad:
-            inside = (p >= _EPSILON) & (p <= 1.0 - _EPSILON)
+            inside = (p >= epsilon()) & (p <= 1.0 - epsilon())
             g = np.broadcast_to((1.0 / z)[..., None], p.shape).astype(p.dtype)
             g_y = np.take_along_axis(g, idx, -1) - (1.0 / q_y)[..., None]
             np.put_along_axis(g, idx, g_y, axis=-1)

@@ -181,3 +181,23 @@ def test_constraint_unknown_name():
     with pytest.raises(ValueError) as e:
         K.get("max_nrom")
     assert "max_nrom" in str(e.value) and "max_norm" in str(e.value)
+
+
+def test_set_epsilon_reaches_losses_and_constraints():
+    """backend.set_epsilon changes the epsilon every clip and norm reads."""
+    from ckeras import backend, constraints, losses
+    y = np.array([[1.0], [0.0]], np.float32)
+    p = np.array([[0.0], [1.0]], np.float32)       # clipped at epsilon
+    w = np.zeros((3, 2), np.float32)
+    w[0, 0] = 1e-9
+    before = float(losses.get("binary_crossentropy")(y, p))
+    old = backend.epsilon()
+    try:
+        backend.set_epsilon(1e-3)
+        after = float(losses.get("binary_crossentropy")(y, p))
+        np.testing.assert_allclose(after, -np.log(1e-3), rtol=1e-3)
+        assert after < before
+        unit = constraints.UnitNorm(axis=0)(w)
+        np.testing.assert_allclose(unit[0, 0], 1e-9 / (1e-9 + 1e-3), rtol=1e-3)
+    finally:
+        backend.set_epsilon(old)

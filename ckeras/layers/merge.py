@@ -1,11 +1,11 @@
 """Merge layers: combine a list of tensors (Concatenate, Add, Subtract,
 Multiply, Average, Maximum, Minimum, Dot) and Keras's lower-case helpers
 (``concatenate([a, b])`` == ``Concatenate()([a, b])``)."""
+from ckeras.config import epsilon  # backend.set_epsilon reaches every use
 import numpy as np
 
 from ckeras.layers.layer import Layer, as_float32
 
-_EPSILON = 1e-7  # Keras 3 ops.normalize: x * min(rsqrt(sum x^2), 1 / epsilon)
 
 
 def _fmt(shapes):
@@ -377,8 +377,8 @@ class Dot(Layer):
 def _l2_normalize(x, axis):
     """x * min(1/||x||, 1/eps) along axis, and its backward."""
     norm = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
-    big = norm > _EPSILON
-    inv = np.where(big, 1.0 / np.maximum(norm, _EPSILON), 1.0 / _EPSILON).astype(x.dtype)
+    big = norm > epsilon()
+    inv = np.where(big, 1.0 / np.maximum(norm, epsilon()), 1.0 / epsilon()).astype(x.dtype)
     y = x * inv
 
     def backward(dy):

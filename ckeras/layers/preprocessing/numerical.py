@@ -1,17 +1,17 @@
 """Numerical preprocessing layers: Normalization, Rescaling, Discretization,
 CategoryEncoding."""
+from ckeras.config import epsilon  # the smallest std divided by, as Keras
 import numpy as np
 
 from ckeras.layers.layer import as_float32
 from ckeras.layers.preprocessing.base import (PreprocessingLayer, adapt_batches,
                                               encode_categorical, encoded_shape)
 
-_EPSILON = 1e-7      # Keras's backend.epsilon(): the smallest std divided by
 
 
 class Normalization(PreprocessingLayer):
-    """y = (x - mean) / max(sqrt(variance), 1e-7) per position of ``axis``
-    (``invert=True``: x * max(sqrt(variance), 1e-7) + mean). Statistics from
+    """y = (x - mean) / max(sqrt(variance), epsilon()) per position of ``axis``
+    (``invert=True``: x * max(sqrt(variance), epsilon()) + mean). Statistics from
     ``mean``/``variance`` or from ``adapt(data)``; adapted ones are the
     non-trainable weights mean, variance, count (saved as Keras does)."""
 
@@ -116,14 +116,14 @@ class Normalization(PreprocessingLayer):
     def _call(self, x, training):
         x = as_float32(np.asarray(x))
         mean, var = self._stats()
-        std = np.maximum(np.sqrt(var), _EPSILON).astype(x.dtype)
+        std = np.maximum(np.sqrt(var), epsilon()).astype(x.dtype)
         if self.invert:
             return (x * std + mean).astype(x.dtype, copy=False)
         return ((x - mean) / std).astype(x.dtype, copy=False)
 
     def _backward(self, dy, x, y):
         _, var = self._stats()
-        std = np.maximum(np.sqrt(var), _EPSILON).astype(dy.dtype)
+        std = np.maximum(np.sqrt(var), epsilon()).astype(dy.dtype)
         return dy * std if self.invert else dy / std
 
     def get_config(self):
