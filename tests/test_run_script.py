@@ -86,11 +86,12 @@ def test_exit_code_and_missing_module(tmp_path):
 
 
 def test_usage_errors(tmp_path):
+    # cwd outside the checkout: its uncompiled ckeras/ must not shadow the installed one
     r = subprocess.run([sys.executable, "-m", "ckeras", "train.py"], capture_output=True,
-                       text=True)
+                       text=True, cwd=tmp_path)
     assert r.returncode == 2 and "usage: python -m ckeras run" in r.stderr
     r = subprocess.run([sys.executable, "-m", "ckeras", "run", str(tmp_path / "nope.py")],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 1 and "no such script" in r.stderr
 
 
