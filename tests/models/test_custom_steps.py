@@ -330,3 +330,14 @@ def test_tf_keras2_train_step_with_compiled_loss_and_metrics():
     hist = model.fit(x, y, epochs=10, batch_size=16, verbose=0)
     assert set(hist.history) == {"loss", "mae"}
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+def test_custom_train_step_under_mpi_strategy_is_a_clear_error():
+    """MPIDataParallel reduces the built-in step's gradients only; a model
+    with its own train_step must not silently train unsynchronised."""
+    x, y = regression(16)
+    model = CustomModel()
+    model.compile(optimizer="sgd", loss="mse")
+    model._distribution = object()     # what compile() attaches inside strategy.scope()
+    with pytest.raises(NotImplementedError, match="overrides train_step"):
+        model.fit(x, y, epochs=1, verbose=0)
