@@ -15,6 +15,7 @@ from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Opt
 from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
 from ckeras import optimizers as optimizers_mod
+from ckeras.ops.memory import pooled
 from ckeras.utils import arg_checks as _checks
 from ckeras.callbacks.base import CallbackList
 from ckeras.distribute import context as distribute_context
@@ -246,6 +247,7 @@ class TrainingMixin:
         return max(2, int(shape[-1]))
 
     # ---- fit ---------------------------------------------------------------------
+    @pooled
     def fit(self, x: Data = None, y: ArrayLike = None, batch_size: Optional[int] = None,
             epochs: int = 1, verbose: Union[str, int] = "auto",
             callbacks: Optional[Sequence[Any]] = None, validation_split: float = 0.0,
@@ -376,6 +378,7 @@ class TrainingMixin:
             cb.on_test_end(logs)
         return logs
 
+    @pooled
     def evaluate(self, x: Data = None, y: ArrayLike = None, batch_size: Optional[int] = None,
                  verbose: Union[str, int] = "auto", sample_weight: ArrayLike = None,
                  steps: Optional[int] = None, callbacks: Optional[Sequence[Any]] = None,
@@ -412,6 +415,7 @@ class TrainingMixin:
         return ordered[0] if len(ordered) == 1 else ordered
 
     # ---- predict -------------------------------------------------------------------
+    @pooled
     def predict(self, x: Data, batch_size: Optional[int] = None,
                 verbose: Union[str, int] = "auto", steps: Optional[int] = None,
                 callbacks: Optional[Sequence[Any]] = None) -> Any:
