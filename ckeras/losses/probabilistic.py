@@ -70,6 +70,20 @@ class _CrossentropyBase(_BuiltinLoss):
         """
         return self._fused(y_true, logits, sample_scale, want_probs=True)
 
+    def _fused(self, y_true, logits, sample_scale, want_probs):
+        """(losses (N,), dlogits, probabilities or None) from the fused kernel
+        ``_fused_kernel(logits (rows, k), targets (rows, k), row scales, want_probs)``."""
+        t, z, shape = self._prepare(y_true, logits, per_sample=True)
+        t = self._smooth(t)
+        k = z.shape[-1]
+        vshape = z.shape[:-1]
+        coef = _coef(vshape, z.dtype, sample_scale)
+        rows = coef.reshape(-1) if len(vshape) == 1 else np.broadcast_to(coef, vshape).reshape(-1)
+        losses, g, probs = self._fused_kernel(np.ascontiguousarray(z).reshape(-1, k),
+                                              t.reshape(-1, k), rows, want_probs)
+        per = _to_samples(losses.reshape(vshape))
+        return per, g.reshape(shape), (None if probs is None else probs.reshape(shape))
+
     def get_config(self):
         config = super().get_config()
         config["from_logits"] = self.from_logits
@@ -117,17 +131,9 @@ class BinaryCrossentropy(_CrossentropyBase):
             g *= (p >= epsilon()) & (p <= 1.0 - epsilon())
         return values, g, None, k
 
-    def _fused(self, y_true, logits, sample_scale, want_probs):
-        t, z, shape = self._prepare(y_true, logits, per_sample=True)
-        t = self._smooth(t)
-        k = z.shape[-1]
-        vshape = z.shape[:-1]
-        coef = _coef(vshape, z.dtype, sample_scale)
-        rows = coef.reshape(-1) if len(vshape) == 1 else np.broadcast_to(coef, vshape).reshape(-1)
-        losses, g, probs = ops.sigmoid_binary_cross_entropy(
-            np.ascontiguousarray(z).reshape(-1, k), t.reshape(-1, k), rows)
-        per = _to_samples(losses.reshape(vshape))
-        return per, g.reshape(shape), probs.reshape(shape)
+    @staticmethod
+    def _fused_kernel(z, t, rows, want_probs):
+        return ops.sigmoid_binary_cross_entropy(z, t, rows)
 
     def get_config(self):
         config = super().get_config()
@@ -271,17 +277,9 @@ class CategoricalCrossentropy(_CrossentropyBase):
             g /= s
         return values, g, None, 1
 
-    def _fused(self, y_true, logits, sample_scale, want_probs):
-        t, z, shape = self._prepare(y_true, logits, per_sample=True)
-        t = self._smooth(t)
-        c = z.shape[-1]
-        vshape = z.shape[:-1]
-        coef = _coef(vshape, z.dtype, sample_scale)
-        rows = coef.reshape(-1) if len(vshape) == 1 else np.broadcast_to(coef, vshape).reshape(-1)
-        losses, g, probs = ops.softmax_cross_entropy(
-            np.ascontiguousarray(z).reshape(-1, c), t.reshape(-1, c), rows, want_probs)
-        per = _to_samples(losses.reshape(vshape))
-        return per, g.reshape(shape), (probs.reshape(shape) if want_probs else None)
+    @staticmethod
+    def _fused_kernel(z, t, rows, want_probs):
+        return ops.softmax_cross_entropy(z, t, rows, want_probs)
 
     def get_config(self):
         config = super().get_config()

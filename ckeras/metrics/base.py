@@ -1,21 +1,5 @@
-"""The metric base classes: Metric, Mean, Sum, MeanMetricWrapper.
-
-Stateful metrics (Keras 3 names, defaults, formulas, config keys).
-
-Every metric has ``reset_state()``, ``update_state(y_true, y_pred,
-sample_weight=None)``, ``result()`` and ``.name``. Updates are vectorised
-numpy (no Python loop over samples). Mean-type metrics accumulate
-``Σ w·value`` and ``Σ w`` (float64), so the epoch value is the sample-weighted
-mean over everything seen since the last reset, whatever the batch size.
-
-``get("accuracy", y_true=..., y_pred=...)`` resolves ``"accuracy"``/``"acc"``
-(and ``"crossentropy"``/``"ce"``) from the shapes, Keras 3 rule
-(docs/spec/training_loop.md §1.4), and the returned metric is named exactly as written.
-
-Deliberate difference from Keras: when *both* ``y_true`` and ``y_pred`` are
-rank 1, Keras averages each batch into one value counted once; here every
-element is a sample (the batch size never changes the epoch value).
-"""
+"""The metric base classes: Metric, Mean, Sum, MeanMetricWrapper (the package
+docstring, ``ckeras/metrics/__init__.py``, says what every metric offers)."""
 import re
 
 import numpy as np
