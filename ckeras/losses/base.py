@@ -10,9 +10,11 @@ Every built-in loss object offers
 * ``forward_backward(y_true, y_pred, sample_scale)`` -> ``(losses (N,), grad)``
   with ``grad = sample_scale[i] * d losses_i / d y_pred`` (what the trainer calls
   each step, ``sample_scale = sample_weight / N``),
-* ``fused_activation`` ('softmax' / 'sigmoid' / None) and, for the
-  cross-entropies, ``logits_forward_backward(y_true, logits, sample_scale)`` ->
-  ``(losses, dlogits, probabilities)`` through the fused ``ops`` kernels.
+* ``fusable_activation`` (a class attribute: 'softmax' / 'sigmoid' / None), the
+  activation the loss's fused kernel folds in; the cross-entropies then offer
+  ``logits_forward_backward(y_true, logits, sample_scale)`` ->
+  ``(losses, dlogits, probabilities)``. When the trainer uses it is decided in
+  ``ckeras/models/output_fusion.py``.
 
 With ``ignore_class`` (SparseCategoricalCrossentropy), Keras divides by the
 number of valid entries instead of N; the per-sample losses returned here
@@ -230,7 +232,7 @@ class Loss:
     implement it, a custom subclass must too.
     """
 
-    fused_activation = None
+    fusable_activation = None   # see ckeras/models/output_fusion.py
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or _snake(type(self).__name__)

@@ -49,16 +49,17 @@ class Poisson(_BuiltinLoss):
 
 
 class _CrossentropyBase(_BuiltinLoss):
-    """Fused-kernel plumbing shared by the three cross-entropies."""
+    """Fused-kernel plumbing shared by the cross-entropies.
 
-    _fused_name = None
+    ``fusable_activation`` names the activation the loss's kernel folds in
+    (ckeras/models/output_fusion.py decides when the trainer uses it); None means
+    no kernel: the loss is always computed from its input, logits or not.
+    """
 
-    @property
-    def fused_activation(self):
-        return None if self.from_logits else self._fused_name
+    fusable_activation = None
 
     def forward_backward(self, y_true, y_pred, sample_scale):
-        if self.from_logits:
+        if self.from_logits and self.fusable_activation is not None:
             losses, grad, _ = self._fused(y_true, y_pred, sample_scale, want_probs=False)
             return losses, grad
         return super().forward_backward(y_true, y_pred, sample_scale)
@@ -68,6 +69,8 @@ class _CrossentropyBase(_BuiltinLoss):
 
         Returns (losses (N,), dlogits, y_pred probabilities for the metrics).
         """
+        if self.fusable_activation is None:
+            raise NotImplementedError(f"{self.name} has no fused-logits path.")
         return self._fused(y_true, logits, sample_scale, want_probs=True)
 
     def _fused(self, y_true, logits, sample_scale, want_probs):
@@ -93,7 +96,7 @@ class _CrossentropyBase(_BuiltinLoss):
 class BinaryCrossentropy(_CrossentropyBase):
     """mean(-(t log p + (1 - t) log(1 - p)), axis=-1); p clipped to [eps, 1 - eps]."""
 
-    _fused_name = "sigmoid"
+    fusable_activation = "sigmoid"
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
@@ -141,25 +144,10 @@ class BinaryCrossentropy(_CrossentropyBase):
         return config
 
 
-class _UnfusedCrossentropy:
-    """For focal losses built on a cross-entropy: they change the loss, so the
-    parent's fused softmax/sigmoid path must not be used."""
-
-    @property
-    def fused_activation(self):
-        return None
-
-    def forward_backward(self, y_true, y_pred, sample_scale):
-        return _BuiltinLoss.forward_backward(self, y_true, y_pred, sample_scale)
-
-    def logits_forward_backward(self, y_true, logits, sample_scale):
-        raise NotImplementedError(f"{self.name} has no fused-logits path.")
-
-
-class BinaryFocalCrossentropy(_UnfusedCrossentropy, BinaryCrossentropy):
+class BinaryFocalCrossentropy(BinaryCrossentropy):
     """Focal BCE: mean(w * (1 - p_t)**gamma * bce), p_t = t p + (1 - t)(1 - p)."""
 
-    _fused_name = None  # no fused kernel: always computed from probabilities
+    fusable_activation = None  # the focal factor changes the loss: no fused kernel
 
     def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
                  label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
@@ -221,7 +209,7 @@ class CategoricalCrossentropy(_CrossentropyBase):
 
     averages_last_axis = False
 
-    _fused_name = "softmax"
+    fusable_activation = "softmax"
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
@@ -287,10 +275,10 @@ class CategoricalCrossentropy(_CrossentropyBase):
         return config
 
 
-class CategoricalFocalCrossentropy(_UnfusedCrossentropy, CategoricalCrossentropy):
+class CategoricalFocalCrossentropy(CategoricalCrossentropy):
     """sum(alpha * (1 - q)**gamma * -y_true log q), q = clip(y_pred / sum(y_pred))."""
 
-    _fused_name = None
+    fusable_activation = None  # the focal factor changes the loss: no fused kernel
 
     def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_focal_crossentropy",
@@ -334,7 +322,7 @@ class SparseCategoricalCrossentropy(_CrossentropyBase):
 
     averages_last_axis = False
 
-    _fused_name = "softmax"
+    fusable_activation = "softmax"
 
     def __init__(self, from_logits=False, ignore_class=None,
                  reduction="sum_over_batch_size", name="sparse_categorical_crossentropy",
@@ -442,10 +430,6 @@ class AutoCrossentropy(Loss):
             else:
                 self.resolved = CategoricalCrossentropy(**kw)
         return self.resolved
-
-    @property
-    def fused_activation(self):
-        return None if self.resolved is None else self.resolved.fused_activation
 
     def call(self, y_true, y_pred):
         return self.resolve(y_true, y_pred).call(y_true, y_pred)
