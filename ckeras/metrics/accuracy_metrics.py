@@ -1,7 +1,7 @@
 """Accuracy metrics: exact, binary, categorical, sparse, top-k."""
 import numpy as np
 
-from ckeras.metrics.base import MeanMetricWrapper, _pair, squeeze_or_expand_to_same_rank
+from ckeras.metrics.base import FixedFunctionMetric, _pair, squeeze_or_expand_to_same_rank
 
 
 def _mean_last(x):
@@ -67,57 +67,37 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(y_true, y_pred, k).reshape(y_true.shape).astype(np.float32)
 
 
-class Accuracy(MeanMetricWrapper):
+class Accuracy(FixedFunctionMetric):
     """How often ``y_pred`` equals ``y_true`` exactly."""
 
     def __init__(self, name="accuracy", dtype=None):
         super().__init__(accuracy, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class BinaryAccuracy(MeanMetricWrapper):
+class BinaryAccuracy(FixedFunctionMetric):
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         if threshold is not None and (threshold <= 0 or threshold >= 1):
             raise ValueError("Invalid value for argument `threshold`. Expected a "
                              f"value in interval (0, 1). Received: threshold={threshold}")
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
-        self.threshold = threshold
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(FixedFunctionMetric):
     def __init__(self, name="categorical_accuracy", dtype=None):
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(FixedFunctionMetric):
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class TopKCategoricalAccuracy(MeanMetricWrapper):
+class TopKCategoricalAccuracy(FixedFunctionMetric):
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
-        self.k = k
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
 
 
-class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+class SparseTopKCategoricalAccuracy(FixedFunctionMetric):
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
-        self.k = k
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}

@@ -205,6 +205,21 @@ class MeanMetricWrapper(Mean):
         return cls(**config)
 
 
+class FixedFunctionMetric(MeanMetricWrapper):
+    """A built-in mean metric whose class fixes its function: the function's
+    arguments are attributes too, and the config is Keras 3's (name, dtype, those
+    arguments; no ``fn``)."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(fn, name=name, dtype=dtype, **kwargs)
+        self.__dict__.update(kwargs)
+
+    def get_config(self):
+        config = {"name": self.name, "dtype": self.dtype}
+        config.update({key: getattr(self, key) for key in self._fn_kwargs})
+        return config
+
+
 def _resolve_fn(fn):
     if isinstance(fn, dict):          # Keras 3 serialised function
         fn = fn.get("config", fn.get("class_name"))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ckeras.losses import probabilistic as _losses
-from ckeras.metrics.base import MeanMetricWrapper
+from ckeras.metrics.base import FixedFunctionMetric
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -41,58 +41,34 @@ def poisson(y_true, y_pred):
     return _losses.Poisson().sample_values(y_true, y_pred)
 
 
-class BinaryCrossentropy(MeanMetricWrapper):
+class BinaryCrossentropy(FixedFunctionMetric):
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0):
         super().__init__(binary_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
 
 
-class CategoricalCrossentropy(MeanMetricWrapper):
+class CategoricalCrossentropy(FixedFunctionMetric):
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0, axis=-1):
         super().__init__(categorical_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing,
                          axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class SparseCategoricalCrossentropy(MeanMetricWrapper):
+class SparseCategoricalCrossentropy(FixedFunctionMetric):
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None,
                  from_logits=False, axis=-1):
         super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits, axis=axis)
-        self.from_logits = from_logits
-        self.axis = axis
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
-                "axis": self.axis}
 
 
-class KLDivergence(MeanMetricWrapper):
+class KLDivergence(FixedFunctionMetric):
     def __init__(self, name="kl_divergence", dtype=None):
         super().__init__(kl_divergence, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class Poisson(MeanMetricWrapper):
+class Poisson(FixedFunctionMetric):
     def __init__(self, name="poisson", dtype=None):
         super().__init__(poisson, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}

@@ -3,7 +3,7 @@ RootMeanSquaredError and R2Score keep their own running sums."""
 import numpy as np
 
 from ckeras.losses import regression as _losses
-from ckeras.metrics.base import (Mean, MeanMetricWrapper, Metric, _divide_no_nan, _pair,
+from ckeras.metrics.base import (Mean, FixedFunctionMetric, Metric, _divide_no_nan, _pair,
                                  _scalar_or_array, squeeze_or_expand_to_same_rank)
 
 
@@ -32,36 +32,24 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     return -_losses.CosineSimilarity(axis=axis).sample_values(y_true, y_pred)
 
 
-class MeanSquaredError(MeanMetricWrapper):
+class MeanSquaredError(FixedFunctionMetric):
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class MeanAbsoluteError(MeanMetricWrapper):
+class MeanAbsoluteError(FixedFunctionMetric):
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class MeanAbsolutePercentageError(MeanMetricWrapper):
+class MeanAbsolutePercentageError(FixedFunctionMetric):
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
-
-class MeanSquaredLogarithmicError(MeanMetricWrapper):
+class MeanSquaredLogarithmicError(FixedFunctionMetric):
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
 
 class RootMeanSquaredError(Mean):
@@ -80,21 +68,14 @@ class RootMeanSquaredError(Mean):
         return float(np.sqrt(super().result()))
 
 
-class CosineSimilarity(MeanMetricWrapper):
+class CosineSimilarity(FixedFunctionMetric):
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
         super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
-        self.axis = axis
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
 
 
-class LogCoshError(MeanMetricWrapper):
+class LogCoshError(FixedFunctionMetric):
     def __init__(self, name="logcosh", dtype=None):
         super().__init__(log_cosh, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
 
 class R2Score(Metric):
