@@ -9,10 +9,12 @@ Every built-in loss object offers
   axes between the batch and the last one),
 * ``forward_backward(y_true, y_pred, sample_scale)`` -> ``(losses (N,), grad)``
   with ``grad = sample_scale[i] * d losses_i / d y_pred`` (what the trainer calls
-  each step, ``sample_scale = sample_weight / N``),
+  each step, ``sample_scale = sample_weight / N``), and ``value(y_true, y_pred)``
+  -> its losses alone (evaluation),
 * ``fused_activation`` ('softmax' / 'sigmoid' / None) and, for the
   cross-entropies, ``logits_forward_backward(y_true, logits, sample_scale)`` ->
-  ``(losses, dlogits, probabilities)`` through the fused ``ops`` kernels.
+  ``(losses, dlogits, probabilities)`` through the fused ``ops`` kernels, and
+  ``logits_value(y_true, logits)`` -> ``(losses, probabilities)``.
 
 With ``ignore_class`` (SparseCategoricalCrossentropy), Keras divides by the
 number of valid entries instead of N; the per-sample losses returned here
@@ -273,6 +275,15 @@ class Loss:
         values = np.atleast_1d(values)
         return _to_samples(values, mask)
 
+    def value(self, y_true, y_pred):
+        """Per-sample losses (N,) as ``forward_backward`` gives them, without
+        the gradient (evaluation). A scalar from ``call`` counts for every sample."""
+        values, mask = self._values_and_mask(y_true, y_pred)
+        if np.ndim(values) == 0:
+            n = np.shape(y_pred)[0] if np.ndim(y_pred) else 1
+            return np.full(n, values, np.result_type(values, np.float32))
+        return _to_samples(values, mask)
+
     def forward_backward(self, y_true, y_pred, sample_scale):
         """A subclass's ``call`` written with ckeras.ops: gradient from the tape."""
         return autodiff_forward_backward(self.call, self.name, y_true, y_pred, sample_scale)
@@ -384,6 +395,8 @@ class _BuiltinLoss(Loss):
         t, p, _ = self._prepare(y_true, y_pred, per_sample=True)
         values, _, mask, _ = self._compute(t, p, False)
         return _to_samples(values, mask)
+
+    value = per_sample   # the values forward_backward returns, no gradient
 
     def forward_backward(self, y_true, y_pred, sample_scale):
         t, p, shape = self._prepare(y_true, y_pred, per_sample=True)
@@ -676,6 +689,18 @@ class _CrossentropyBase(_BuiltinLoss):
         """
         return self._fused(y_true, logits, sample_scale, want_probs=True)
 
+    def value(self, y_true, y_pred):
+        if self.from_logits:   # the fused kernel's values, as in training
+            return self._fused(y_true, y_pred, None, want_probs=False)[0]
+        return super().value(y_true, y_pred)
+
+    def logits_value(self, y_true, logits):
+        """(losses (N,), probabilities) of ``logits_forward_backward`` for
+        evaluation. The kernel writes dlogits anyway (its buffer holds the
+        softmax on the way), unscaled and dropped here."""
+        losses, _, probs = self._fused(y_true, logits, None, want_probs=True)
+        return losses, probs
+
     def get_config(self):
         config = super().get_config()
         config["from_logits"] = self.from_logits
@@ -753,6 +778,12 @@ class _UnfusedCrossentropy:
         return _BuiltinLoss.forward_backward(self, y_true, y_pred, sample_scale)
 
     def logits_forward_backward(self, y_true, logits, sample_scale):
+        raise NotImplementedError(f"{self.name} has no fused-logits path.")
+
+    def value(self, y_true, y_pred):
+        return _BuiltinLoss.value(self, y_true, y_pred)
+
+    def logits_value(self, y_true, logits):
         raise NotImplementedError(f"{self.name} has no fused-logits path.")
 
 
@@ -1065,6 +1096,12 @@ class AutoCrossentropy(Loss):
 
     def logits_forward_backward(self, y_true, logits, sample_scale):
         return self.resolve(y_true, logits).logits_forward_backward(y_true, logits, sample_scale)
+
+    def value(self, y_true, y_pred):
+        return self.resolve(y_true, y_pred).value(y_true, y_pred)
+
+    def logits_value(self, y_true, logits):
+        return self.resolve(y_true, logits).logits_value(y_true, logits)
 
 
 # ---- functional forms (Keras values: shape y_pred.shape[:-1]) -------------------
