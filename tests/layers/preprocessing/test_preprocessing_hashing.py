@@ -10,7 +10,7 @@ from ckeras import layers as L
 from ckeras.layers import deserialize, serialize
 from ckeras.layers.preprocessing.hashing import fingerprint64
 
-with open(os.path.join(os.path.dirname(__file__), "..", "data", "farmhash",
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "data", "farmhash",
                        "fingerprint64.json")) as f:
     CASES = json.load(f)
 
