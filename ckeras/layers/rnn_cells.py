@@ -35,7 +35,8 @@ _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
 
 def _sigmoid_(v):
     """In place. Through exp: numpy's float32 exp is SIMD, expit/tanh are not
-    (3x here); exp overflow to inf gives the right limit 0."""
+    (how much faster: benchmarks/README.md); exp overflow to inf gives the right
+    limit 0."""
     np.negative(v, out=v)
     np.exp(v, out=v)
     v += 1
