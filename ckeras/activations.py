@@ -44,7 +44,7 @@ def _as_float(x):
 
 
 def _erf(x):
-    from scipy.special import erf  # lazily: importing scipy.special costs ~0.1 s
+    from scipy.special import erf  # lazily: scipy.special is slow to import (benchmarks/README.md)
     return erf(x)
 
 
@@ -53,10 +53,29 @@ def _softplus(x):
     return np.logaddexp(x, 0.0).astype(x.dtype, copy=False)
 
 
-# ---- module-level functions (array in, array out) ---------------------------
+# ---- each activation: its function (array in, array out), then its
+# derivative ``d(dy, x, y) -> dy * d act / dx`` (x the input, y the output),
+# registered for the ActivationFunction objects by ``@_derivative``.
+
+_PAIRS = {}   # name -> (forward used by the layers, derivative), in definition order
+
+
+def _derivative(name, forward=None):
+    """Pair the decorated derivative with activation ``name``: the module
+    function of that name, or ``forward`` (e.g. the ops kernel) when given."""
+    def register(grad):
+        _PAIRS[name] = (forward if forward is not None else globals()[name], grad)
+        return grad
+    return register
+
 
 def linear(x):
     return _as_float(x)
+
+
+@_derivative("linear")
+def _d_linear(dy, x, y):
+    return dy
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -76,9 +95,19 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return out.astype(x.dtype, copy=False)
 
 
+@_derivative("relu")
+def _d_relu(dy, x, y):
+    return dy * (y > 0)   # y > 0 exactly where x > 0; the output alone suffices
+
+
 def relu6(x):
     x = _as_float(x)
     return np.clip(x, 0.0, 6.0)
+
+
+@_derivative("relu6")
+def _d_relu6(dy, x, y):
+    return dy * ((x > 0) & (x < 6))
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -86,8 +115,18 @@ def leaky_relu(x, negative_slope=0.2):
     return np.where(x >= 0, x, negative_slope * x).astype(x.dtype, copy=False)
 
 
+@_derivative("leaky_relu")
+def _d_leaky_relu(dy, x, y):
+    return np.where(x >= 0, dy, 0.2 * dy)
+
+
 def sigmoid(x):
     return ops.sigmoid(_as_float(x))
+
+
+@_derivative("sigmoid", ops.sigmoid)
+def _d_sigmoid(dy, x, y):
+    return dy * y * (1.0 - y)
 
 
 def softmax(x, axis=-1):
@@ -99,19 +138,39 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@_derivative("softmax", ops.softmax)
+def _d_softmax(dy, x, y):
+    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
 def log_softmax(x, axis=-1):
     x = _as_float(x)
     z = x - x.max(axis=axis, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
+@_derivative("log_softmax")
+def _d_log_softmax(dy, x, y):
+    return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
+
+
 def tanh(x):
     return np.tanh(_as_float(x))
+
+
+@_derivative("tanh", np.tanh)
+def _d_tanh(dy, x, y):
+    return dy * (1.0 - y * y)
 
 
 def elu(x, alpha=1.0):
     x = _as_float(x)
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))).astype(x.dtype, copy=False)
+
+
+@_derivative("elu")
+def _d_elu(dy, x, y):
+    return np.where(x > 0, dy, dy * (y + 1.0))
 
 
 def selu(x):
@@ -120,19 +179,40 @@ def selu(x):
     return np.where(x > 0, _SELU_SCALE * x, neg).astype(x.dtype, copy=False)
 
 
+@_derivative("selu")
+def _d_selu(dy, x, y):
+    return np.where(x > 0, _SELU_SCALE * dy, dy * (y + _SELU_SCALE * _SELU_ALPHA))
+
+
 def celu(x, alpha=0.75):
     x = _as_float(x)
     neg = alpha * np.expm1(np.minimum(x, 0.0) / alpha)
     return (np.maximum(x, 0.0) + np.minimum(neg, 0.0)).astype(x.dtype, copy=False)
 
 
+@_derivative("celu")
+def _d_celu(dy, x, y):
+    return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0.0) / 0.75))
+
+
 def softplus(x):
     return _softplus(_as_float(x))
+
+
+@_derivative("softplus")
+def _d_softplus(dy, x, y):
+    return dy * ops.sigmoid(x)
 
 
 def softsign(x):
     x = _as_float(x)
     return x / (np.abs(x) + 1.0)
+
+
+@_derivative("softsign")
+def _d_softsign(dy, x, y):
+    d = 1.0 + np.abs(x)
+    return dy / (d * d)
 
 
 def gelu(x, approximate=False):
@@ -144,9 +224,22 @@ def gelu(x, approximate=False):
     return (0.5 * x * (1.0 + _erf(x / _SQRT_2))).astype(x.dtype, copy=False)
 
 
+@_derivative("gelu")
+def _d_gelu(dy, x, y):
+    cdf = 0.5 * (1.0 + _erf(x / _SQRT_2))
+    pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return dy * (cdf + x * pdf)
+
+
 def silu(x):
     x = _as_float(x)
     return x * ops.sigmoid(x)
+
+
+@_derivative("silu")
+def _d_silu(dy, x, y):
+    s = ops.sigmoid(x)
+    return dy * (s * (1.0 + x * (1.0 - s)))
 
 
 swish = silu
@@ -158,9 +251,21 @@ def hard_sigmoid(x):
     return np.clip(x + 3.0, 0.0, 6.0) / 6.0
 
 
+@_derivative("hard_sigmoid")
+def _d_hard_sigmoid(dy, x, y):
+    return np.where((x > -3.0) & (x < 3.0), dy / 6.0, 0.0).astype(dy.dtype, copy=False)
+
+
 def hard_silu(x):
     x = _as_float(x)
     return x * hard_sigmoid(x)
+
+
+@_derivative("hard_silu")
+def _d_hard_silu(dy, x, y):
+    # d/dx [x * relu6(x + 3) / 6] = (relu6(x + 3) + x * [-3 < x < 3]) / 6
+    inside = (x > -3.0) & (x < 3.0)
+    return dy * ((np.clip(x + 3.0, 0.0, 6.0) + np.where(inside, x, 0.0)) / 6.0)
 
 
 hard_swish = hard_silu
@@ -170,8 +275,18 @@ def hard_tanh(x):
     return np.clip(_as_float(x), -1.0, 1.0)
 
 
+@_derivative("hard_tanh")
+def _d_hard_tanh(dy, x, y):
+    return dy * ((x > -1.0) & (x < 1.0))
+
+
 def exponential(x):
     return np.exp(_as_float(x))
+
+
+@_derivative("exponential")
+def _d_exponential(dy, x, y):
+    return dy * y
 
 
 def mish(x):
@@ -179,9 +294,20 @@ def mish(x):
     return x * np.tanh(_softplus(x))
 
 
+@_derivative("mish")
+def _d_mish(dy, x, y):
+    t = np.tanh(_softplus(x))
+    return dy * (t + x * (1.0 - t * t) * ops.sigmoid(x))
+
+
 def log_sigmoid(x):
     x = _as_float(x)
     return -_softplus(-x)
+
+
+@_derivative("log_sigmoid")
+def _d_log_sigmoid(dy, x, y):
+    return dy * ops.sigmoid(-x)
 
 
 def tanh_shrink(x):
@@ -189,9 +315,20 @@ def tanh_shrink(x):
     return x - np.tanh(x)
 
 
+@_derivative("tanh_shrink")
+def _d_tanh_shrink(dy, x, y):
+    t = np.tanh(x)
+    return dy * (t * t)
+
+
 def squareplus(x, b=4):
     x = _as_float(x)
     return (x + np.sqrt(x * x + float(b))) / 2.0
+
+
+@_derivative("squareplus")
+def _d_squareplus(dy, x, y):
+    return dy * 0.5 * (1.0 + x / np.sqrt(x * x + 4.0))
 
 
 def soft_shrink(x, threshold=0.5):
@@ -200,9 +337,19 @@ def soft_shrink(x, threshold=0.5):
     return out.astype(x.dtype, copy=False)
 
 
+@_derivative("soft_shrink")
+def _d_soft_shrink(dy, x, y):
+    return dy * (np.abs(x) > 0.5)
+
+
 def hard_shrink(x, threshold=0.5):
     x = _as_float(x)
     return np.where(np.abs(x) > threshold, x, 0.0).astype(x.dtype, copy=False)
+
+
+@_derivative("hard_shrink")
+def _d_hard_shrink(dy, x, y):
+    return dy * (np.abs(x) > 0.5)
 
 
 def sparse_plus(x):
@@ -211,116 +358,7 @@ def sparse_plus(x):
     return np.where(x <= -1.0, 0.0, np.where(x >= 1.0, x, mid)).astype(x.dtype, copy=False)
 
 
-# ---- derivatives: d(act)/dx times dy, from x and/or y ----------------------
-
-def _d_linear(dy, x, y):
-    return dy
-
-
-def _d_relu(dy, x, y):
-    return dy * (x > 0)
-
-
-def _d_relu6(dy, x, y):
-    return dy * ((x > 0) & (x < 6))
-
-
-def _d_leaky_relu(dy, x, y):
-    return np.where(x >= 0, dy, 0.2 * dy)
-
-
-def _d_sigmoid(dy, x, y):
-    return dy * y * (1.0 - y)
-
-
-def _d_tanh(dy, x, y):
-    return dy * (1.0 - y * y)
-
-
-def _d_softmax(dy, x, y):
-    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
-
-
-def _d_log_softmax(dy, x, y):
-    return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
-
-
-def _d_elu(dy, x, y):
-    return np.where(x > 0, dy, dy * (y + 1.0))
-
-
-def _d_selu(dy, x, y):
-    return np.where(x > 0, _SELU_SCALE * dy, dy * (y + _SELU_SCALE * _SELU_ALPHA))
-
-
-def _d_celu(dy, x, y):
-    return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0.0) / 0.75))
-
-
-def _d_softplus(dy, x, y):
-    return dy * ops.sigmoid(x)
-
-
-def _d_softsign(dy, x, y):
-    d = 1.0 + np.abs(x)
-    return dy / (d * d)
-
-
-def _d_gelu(dy, x, y):
-    cdf = 0.5 * (1.0 + _erf(x / _SQRT_2))
-    pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-    return dy * (cdf + x * pdf)
-
-
-def _d_silu(dy, x, y):
-    s = ops.sigmoid(x)
-    return dy * (s * (1.0 + x * (1.0 - s)))
-
-
-def _d_hard_sigmoid(dy, x, y):
-    return np.where((x > -3.0) & (x < 3.0), dy / 6.0, 0.0).astype(dy.dtype, copy=False)
-
-
-def _d_hard_silu(dy, x, y):
-    # d/dx [x * relu6(x + 3) / 6] = (relu6(x + 3) + x * [-3 < x < 3]) / 6
-    inside = (x > -3.0) & (x < 3.0)
-    return dy * ((np.clip(x + 3.0, 0.0, 6.0) + np.where(inside, x, 0.0)) / 6.0)
-
-
-def _d_hard_tanh(dy, x, y):
-    return dy * ((x > -1.0) & (x < 1.0))
-
-
-def _d_exponential(dy, x, y):
-    return dy * y
-
-
-def _d_mish(dy, x, y):
-    t = np.tanh(_softplus(x))
-    return dy * (t + x * (1.0 - t * t) * ops.sigmoid(x))
-
-
-def _d_log_sigmoid(dy, x, y):
-    return dy * ops.sigmoid(-x)
-
-
-def _d_tanh_shrink(dy, x, y):
-    t = np.tanh(x)
-    return dy * (t * t)
-
-
-def _d_squareplus(dy, x, y):
-    return dy * 0.5 * (1.0 + x / np.sqrt(x * x + 4.0))
-
-
-def _d_soft_shrink(dy, x, y):
-    return dy * (np.abs(x) > 0.5)
-
-
-def _d_hard_shrink(dy, x, y):
-    return dy * (np.abs(x) > 0.5)
-
-
+@_derivative("sparse_plus")
 def _d_sparse_plus(dy, x, y):
     return dy * np.where(x <= -1.0, 0.0, np.where(x >= 1.0, 1.0, (x + 1.0) / 2.0))
 
@@ -376,35 +414,7 @@ def _builtin(name, fn, grad):
 
 
 def _make_builtins():
-    table = [
-        ("linear", linear, _d_linear),
-        ("relu", relu, _d_relu),
-        ("relu6", relu6, _d_relu6),
-        ("leaky_relu", leaky_relu, _d_leaky_relu),
-        ("sigmoid", ops.sigmoid, _d_sigmoid),
-        ("softmax", ops.softmax, _d_softmax),
-        ("log_softmax", log_softmax, _d_log_softmax),
-        ("tanh", np.tanh, _d_tanh),
-        ("elu", elu, _d_elu),
-        ("selu", selu, _d_selu),
-        ("celu", celu, _d_celu),
-        ("softplus", softplus, _d_softplus),
-        ("softsign", softsign, _d_softsign),
-        ("gelu", gelu, _d_gelu),
-        ("silu", silu, _d_silu),
-        ("hard_sigmoid", hard_sigmoid, _d_hard_sigmoid),
-        ("hard_silu", hard_silu, _d_hard_silu),
-        ("hard_tanh", hard_tanh, _d_hard_tanh),
-        ("exponential", exponential, _d_exponential),
-        ("mish", mish, _d_mish),
-        ("log_sigmoid", log_sigmoid, _d_log_sigmoid),
-        ("tanh_shrink", tanh_shrink, _d_tanh_shrink),
-        ("squareplus", squareplus, _d_squareplus),
-        ("soft_shrink", soft_shrink, _d_soft_shrink),
-        ("hard_shrink", hard_shrink, _d_hard_shrink),
-        ("sparse_plus", sparse_plus, _d_sparse_plus),
-    ]
-    objs = {name: _builtin(name, fn, grad) for name, fn, grad in table}
+    objs = {name: _builtin(name, fn, grad) for name, (fn, grad) in _PAIRS.items()}
     objs["swish"] = objs["silu"]            # Keras 3 aliases
     objs["hard_swish"] = objs["hard_silu"]
     return objs

@@ -5,9 +5,17 @@
             compiled path; skipped if it is not built) and "reference" (numpy)
 """
 import os
+import sys
 
 import numpy as np
 import pytest
+
+# Tests import the benchmark scripts' pure parts as the package `benchmarks`
+# (beside ckeras/ in the checkout): the checkout's root goes at the end of
+# sys.path, so an installed ckeras still comes first.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
 
 
 @pytest.fixture

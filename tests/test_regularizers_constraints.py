@@ -5,22 +5,9 @@ import pytest
 
 from ckeras import constraints as K
 from ckeras import regularizers as R
+from ckeras.testing import numeric_gradient
 
 RNG = np.random.default_rng(7)
-
-
-def numeric_grad(f, x, h=1e-6):
-    x = x.copy()
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        old = x.flat[i]
-        x.flat[i] = old + h
-        fp = f(x)
-        x.flat[i] = old - h
-        fm = f(x)
-        x.flat[i] = old
-        g.flat[i] = (fp - fm) / (2 * h)
-    return g
 
 
 # ---- regularizers ------------------------------------------------------------------
@@ -42,7 +29,7 @@ def test_gradient_matches_finite_differences(reg):
     w = RNG.normal(size=(4, 6))
     g = reg.gradient(w)
     assert g.shape == w.shape and g.dtype == np.float64
-    np.testing.assert_allclose(g, numeric_grad(reg, w), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(g, numeric_gradient(lambda: reg(w), w), rtol=1e-5, atol=1e-8)
     g32 = reg.gradient(w.astype(np.float32))
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, g, rtol=1e-4, atol=1e-6)

@@ -11,8 +11,8 @@ scipy's (``scipy.linalg.cython_blas``, always available, the fallback) or an
 ILP64 OpenBLAS already loaded in the process (numpy's wheels bundle one),
 called through function pointers with the same Fortran calling convention.
 
-Importing this module imports scipy.linalg (~0.3 s): ``ckeras.ops`` imports
-it lazily, on the first matmul / dense call.
+Importing this module imports scipy.linalg (slow; benchmarks/README.md):
+``ckeras.ops`` imports it lazily, on the first matmul / dense call.
 """
 import numpy as np
 cimport numpy as cnp
@@ -74,7 +74,7 @@ cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha,
     ldc = _clamp_ld(ldc, n)
     if m == 1 and k > 0 and n > 0:
         # One output row (predicting one sample): a matrix-vector product.
-        # scipy's OpenBLAS takes ~10x longer for this as an sgemm.
+        # scipy's OpenBLAS is much slower at this as an sgemm (benchmarks/README.md).
         # Row c = op(a) @ op(b) is c^T = op(b)^T a^T, with b read column-major.
         inc_x = lda if trans_a else 1
         tv = b'T' if trans_b else b'N'

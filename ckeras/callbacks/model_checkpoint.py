@@ -1,14 +1,10 @@
 """ModelCheckpoint: save the model (or its weights) during training, as Keras 3.
 
-The file format follows the file name, and no name is refused:
-
-* ``.keras``                -> Keras 3 archive (full model)
-* ``.weights.h5``           -> weights only, Keras 3 layout
-* ``.h5`` / ``.hdf5`` / any -> Keras HDF5 (full model, or legacy weights
-                               layout with ``save_weights_only=True``)
-
-Every save is atomic (see ckeras.saving.atomic), so a crash mid-save never
-corrupts the previous checkpoint.
+Each save is ``model.save(path)`` or, with ``save_weights_only=True``,
+``model.save_weights(path)``: the saving API picks the format from the name
+and refuses what it refuses when called directly (see ckeras/saving). Saves are
+atomic (ckeras.saving.atomic), so a crash mid-save never corrupts the previous
+checkpoint.
 """
 import os
 import warnings
@@ -114,21 +110,7 @@ class ModelCheckpoint(Callback):
             raise IOError("Please specify a non-directory filepath for ModelCheckpoint. "
                           f"Filepath used is an existing directory: {filepath}")
         if not is_secondary():          # replicas are identical: rank 0 writes
-            save_checkpoint(self.model, filepath, self.save_weights_only)
-
-
-def save_checkpoint(model, filepath, weights_only=False):
-    """Save in the format the file name asks for (legacy .h5 when unsure)."""
-    from ckeras.saving import keras_v3, legacy_h5
-    from ckeras.saving.atomic import atomic_write
-    name = filepath.lower()
-    if name.endswith(".weights.h5"):
-        writer = keras_v3.save_weights
-    elif weights_only:
-        writer = legacy_h5.save_weights
-    elif name.endswith(".keras"):
-        writer = keras_v3.save_model
-    else:
-        writer = legacy_h5.save_model
-    with atomic_write(filepath, overwrite=True) as f:
-        writer(model, f)
+            if self.save_weights_only:
+                self.model.save_weights(filepath, overwrite=True)
+            else:
+                self.model.save(filepath, overwrite=True)

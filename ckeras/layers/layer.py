@@ -62,25 +62,51 @@ def collect_activity_penalties():
         _activity_buckets.pop()
 
 
+def record_activity_penalty(layer, y):
+    """Add ``layer.activity_regularizer(y)`` (of the first output when there
+    are several) to the loss being collected; the regularizer, or None."""
+    reg = getattr(layer, "activity_regularizer", None)
+    if reg is None or not _activity_buckets:
+        return None
+    _activity_buckets[-1].append(float(reg(y[0] if isinstance(y, (list, tuple)) else y)))
+    return reg
+
+
 def with_activity_penalty(layer, y, backward):
     """Add ``layer.activity_regularizer(y)`` to the loss being collected, and
     its gradient to ``dy`` on the way back (Keras 3: no division by batch)."""
-    reg = getattr(layer, "activity_regularizer", None)
-    if reg is None or not _activity_buckets:
+    reg = record_activity_penalty(layer, y)
+    if reg is None:
         return backward
     if isinstance(y, (list, tuple)):  # e.g. an RNN with return_state: the first output
-        _activity_buckets[-1].append(float(reg(y[0])))
 
         def backward_first_penalised(dys, need_dx=True):
             dys = list(dys)
             dys[0] = (0 if dys[0] is None else dys[0]) + reg.gradient(y[0])
             return backward(dys, need_dx)
         return backward_first_penalised
-    _activity_buckets[-1].append(float(reg(y)))
 
     def backward_with_penalty(dy, need_dx=True):
         return backward(dy + reg.gradient(y), need_dx)
     return backward_with_penalty
+
+
+def run_layer(layer, x, training, mask, logits=False, need_backward=True):
+    """(y, backward) of one layer inside a model, its activity penalty
+    recorded. ``logits`` asks for the pre-activation (``forward_logits``, the
+    loss fuses the activation). Without ``need_backward`` (predict, evaluate)
+    backward is None and, outside training, the layer runs ``infer``."""
+    if need_backward:
+        y, back = (layer.forward_logits if logits else layer.forward)(x, training, mask)
+        return y, with_activity_penalty(layer, y, back)
+    if logits:
+        y = layer.forward_logits(x, training, mask)[0]
+    elif training:   # e.g. model(x, training=True): dropout on, still no gradient
+        y = layer.forward(x, True, mask)[0]
+    else:
+        y = layer.infer(x, mask)
+    record_activity_penalty(layer, y)
+    return y, None
 
 
 def to_snake_case(name):
@@ -425,18 +451,29 @@ class Layer:
             return y, backward
         return self._tape_forward(x, training, mask)
 
-    def _tape_forward(self, x, training, mask, fn=None):
+    def infer(self, x, mask=None):
+        """The output only, at inference (training=False), for predict and
+        evaluate: no backward is built. The default runs ``forward`` and drops
+        its closure; a layer whose forward does work only its backward needs
+        overrides this to skip that work."""
+        return self.forward(x, False, mask)[0]
+
+    def _tape_forward(self, x, training, mask, record=True, fn=None):
         """(y, backward) of ``call`` (or ``fn(inputs)``) run on a tape of its
         own; losses passed to ``add_loss`` meanwhile join the activity
-        penalties (the trainer's loss) and get gradient 1 in backward."""
-        tape = Tape()
+        penalties (the trainer's loss) and get gradient 1 in backward.
+        ``record=False`` runs it with no tape (inference: the layers inside
+        build no backward) and returns (y, None)."""
+        tape = Tape() if record else None
         added = []
         _loss_collectors.append(added)
         _training_stack.append(bool(training))
         _tape_mod._stack.append(tape)
         self.__dict__["_losses"] = []
         try:
-            if isinstance(x, dict):
+            if not record:
+                xs = x
+            elif isinstance(x, dict):
                 xs = {k: _watch(tape, v) for k, v in x.items()}
             else:
                 xs = [_watch(tape, v) for v in x] if isinstance(x, list) else _watch(tape, x)
@@ -457,6 +494,10 @@ class Layer:
         if added and _activity_buckets:
             _activity_buckets[-1].append(float(sum(float(np.asarray(_value_of(l)))
                                                    for l in added)))
+        if not record:
+            if keys is not None:
+                return dict(zip(keys, values)), None
+            return (values if multi else values[0]), None
 
         def backward(dy, need_dx=True):
             if isinstance(dy, dict):
@@ -539,10 +580,12 @@ class Layer:
             return y if tape is not None else eager(y)
         x = _as_arrays(inputs)
         self._maybe_build(_shapes_of(x))
+        if tape is None:   # nothing will ask for a gradient
+            y = self.infer(x, mask) if not training else self.forward(x, True, mask)[0]
+            self.__dict__["_called_shape"] = _shapes_of_any(y)
+            return eager(y)
         y, back = self.forward(x, bool(training), mask)
         self.__dict__["_called_shape"] = _shapes_of_any(y)
-        if tape is None:
-            return eager(y)
         return record_layer(tape, self, inputs, y, back)
 
     # ---- config ------------------------------------------------------------

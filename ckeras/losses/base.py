@@ -9,11 +9,13 @@ Every built-in loss object offers
   axes between the batch and the last one),
 * ``forward_backward(y_true, y_pred, sample_scale)`` -> ``(losses (N,), grad)``
   with ``grad = sample_scale[i] * d losses_i / d y_pred`` (what the trainer calls
-  each step, ``sample_scale = sample_weight / N``),
+  each step, ``sample_scale = sample_weight / N``), and ``value(y_true, y_pred)``
+  -> its losses alone (evaluation),
 * ``fusable_activation`` (a class attribute: 'softmax' / 'sigmoid' / None), the
   activation the loss's fused kernel folds in; the cross-entropies then offer
   ``logits_forward_backward(y_true, logits, sample_scale)`` ->
-  ``(losses, dlogits, probabilities)``. When the trainer uses it is decided in
+  ``(losses, dlogits, probabilities)`` and ``logits_value(y_true, logits)`` ->
+  ``(losses, probabilities)``. When the trainer uses them is decided in
   ``ckeras/models/output_fusion.py``.
 
 With ``ignore_class`` (SparseCategoricalCrossentropy), Keras divides by the
@@ -256,6 +258,15 @@ class Loss:
         values = np.atleast_1d(values)
         return _to_samples(values, mask)
 
+    def value(self, y_true, y_pred):
+        """Per-sample losses (N,) as ``forward_backward`` gives them, without
+        the gradient (evaluation). A scalar from ``call`` counts for every sample."""
+        values, mask = self._values_and_mask(y_true, y_pred)
+        if np.ndim(values) == 0:
+            n = np.shape(y_pred)[0] if np.ndim(y_pred) else 1
+            return np.full(n, values, np.result_type(values, np.float32))
+        return _to_samples(values, mask)
+
     def forward_backward(self, y_true, y_pred, sample_scale):
         """A subclass's ``call`` written with ckeras.ops: gradient from the tape."""
         return autodiff_forward_backward(self.call, self.name, y_true, y_pred, sample_scale)
@@ -384,6 +395,8 @@ class _BuiltinLoss(Loss):
         t, p, _ = self._prepare(y_true, y_pred, per_sample=True)
         values, _, mask, _ = self._compute(t, p, False)
         return _to_samples(values, mask)
+
+    value = per_sample   # the values forward_backward returns, no gradient
 
     def forward_backward(self, y_true, y_pred, sample_scale):
         t, p, shape = self._prepare(y_true, y_pred, per_sample=True)

@@ -73,6 +73,20 @@ class _CrossentropyBase(_BuiltinLoss):
             raise NotImplementedError(f"{self.name} has no fused-logits path.")
         return self._fused(y_true, logits, sample_scale, want_probs=True)
 
+    def value(self, y_true, y_pred):
+        if self.from_logits and self.fusable_activation is not None:
+            return self._fused(y_true, y_pred, None, want_probs=False)[0]  # as in training
+        return super().value(y_true, y_pred)
+
+    def logits_value(self, y_true, logits):
+        """(losses (N,), probabilities) of ``logits_forward_backward`` for
+        evaluation. The kernel writes dlogits anyway (its buffer holds the
+        softmax on the way), unscaled and dropped here."""
+        if self.fusable_activation is None:
+            raise NotImplementedError(f"{self.name} has no fused-logits path.")
+        losses, _, probs = self._fused(y_true, logits, None, want_probs=True)
+        return losses, probs
+
     def _fused(self, y_true, logits, sample_scale, want_probs):
         """(losses (N,), dlogits, probabilities or None) from the fused kernel
         ``_fused_kernel(logits (rows, k), targets (rows, k), row scales, want_probs)``."""
@@ -445,6 +459,12 @@ class AutoCrossentropy(Loss):
 
     def logits_forward_backward(self, y_true, logits, sample_scale):
         return self.resolve(y_true, logits).logits_forward_backward(y_true, logits, sample_scale)
+
+    def value(self, y_true, y_pred):
+        return self.resolve(y_true, y_pred).value(y_true, y_pred)
+
+    def logits_value(self, y_true, logits):
+        return self.resolve(y_true, logits).logits_value(y_true, logits)
 
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import serialize_layer, with_activity_penalty
+from ckeras.layers.layer import run_layer, serialize_layer
 from ckeras.models import summary as summary_mod
 from ckeras.models.model import Model
 
@@ -175,7 +175,7 @@ class Functional(Model):
             return None
         return layer
 
-    def _run_forward(self, xs, training, fuse=None):
+    def _run_forward(self, xs, training, fuse=None, need_backward=True):
         if len(xs) != len(self._inputs):
             raise ValueError(f"Model {self.name!r} expects {len(self._inputs)} inputs, "
                              f"got {len(xs)}.")
@@ -196,11 +196,8 @@ class Functional(Model):
             else:
                 x, m = x[0], m[0]
             layer = step.layer
-            if id(step.node) in fused:
-                y, back = layer.forward_logits(x, training, m)
-            else:
-                y, back = layer.forward(x, training, m)
-            back = with_activity_penalty(layer, y, back)
+            y, back = run_layer(layer, x, training, m, logits=id(step.node) in fused,
+                                need_backward=need_backward)
             out_mask = layer.compute_mask(x, m)
             ys = list(y) if step.multi_out else [y]
             ms = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(ys)
@@ -208,8 +205,11 @@ class Functional(Model):
                 values[k] = v
                 if mk is not None:
                     masks[k] = mk
-            tape.append((step, back, ys))
+            if need_backward:
+                tape.append((step, back, ys))
         outs = [values[id(t)] for t in self._outputs]
+        if not need_backward:
+            return outs, None
         inputs = list(xs)
 
         def backward(douts, need_dx=False):

@@ -103,9 +103,9 @@ class Model(StepsMixin, TrainingMixin, Layer):
             return dict(zip(keys, results))
         return TrainingMixin._format_outputs(self, results)
 
-    def _run_forward(self, xs, training, fuse=None):
+    def _run_forward(self, xs, training, fuse=None, need_backward=True):
         x = self._as_call_input(list(xs))
-        y, back = self._tape_forward(x, training, None)
+        y, back = self._tape_forward(x, training, None, record=need_backward)
         keys = None
         if isinstance(y, dict):   # outputs by name, in output_names order
             keys = getattr(self, "_output_keys", None) or sorted(y)
@@ -115,6 +115,8 @@ class Model(StepsMixin, TrainingMixin, Layer):
         outs = list(y) if multi else [y]
         if keys is None:
             self._n_outputs = len(outs)
+        if not need_backward:
+            return outs, None
 
         def backward(douts, need_dx=False):
             if multi:
@@ -216,6 +218,11 @@ class Model(StepsMixin, TrainingMixin, Layer):
             return dxs if isinstance(x, list) else dxs[0]
         return (outs if len(outs) > 1 else outs[0]), back
 
+    def infer(self, x, mask=None):
+        outs, _ = self._run_forward(x if isinstance(x, list) else [x], training=False,
+                                    fuse=None, need_backward=False)
+        return outs if len(outs) > 1 else outs[0]
+
     def __call__(self, inputs, *args, **kwargs):
         from ckeras.layers.keras_tensor import any_symbolic
         from ckeras.layers.layer import _training_stack, record_layer
@@ -231,7 +238,8 @@ class Model(StepsMixin, TrainingMixin, Layer):
             training = _training_stack[-1] if _training_stack else False
         tape = _tape_mod.current()
         if tape is None:
-            outs, _ = self._run_forward(xs, training=bool(training), fuse=None)
+            outs, _ = self._run_forward(xs, training=bool(training), fuse=None,
+                                        need_backward=False)
             return eager(self._format_outputs(outs))
         # On a tape (GradientTape, or a custom layer's forward): one node
         y, back = self.forward(xs if len(xs) > 1 else xs[0], bool(training))

@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers."""
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import Layer, serialize_layer, with_activity_penalty
+from ckeras.layers.layer import Layer, run_layer, serialize_layer
 from ckeras.models import summary as summary_mod
 from ckeras.models.model import Model
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
@@ -176,19 +176,19 @@ class Sequential(Model):
         """The layer whose output is the model's (models/output_fusion.py decides)."""
         return self._layers[-1] if self._layers else None
 
-    def _run_forward(self, xs, training, fuse=None):
+    def _run_forward(self, xs, training, fuse=None, need_backward=True):
         x = xs[0]
         mask = None
         backs = []
         last = len(self._layers) - 1
         for i, layer in enumerate(self._layers):
-            if i == last and fuse and fuse[0]:
-                y, back = layer.forward_logits(x, training, mask)
-            else:
-                y, back = layer.forward(x, training, mask)
+            y, back = run_layer(layer, x, training, mask, logits=i == last and bool(fuse and fuse[0]),
+                                need_backward=need_backward)
             mask = layer.compute_mask(x, mask)
-            backs.append(with_activity_penalty(layer, y, back))
+            backs.append(back)
             x = y
+        if not need_backward:
+            return [x], None
 
         def backward(douts, need_dx=False):
             d = douts[0]

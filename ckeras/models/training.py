@@ -1,10 +1,12 @@
 """compile / fit / evaluate / predict, shared by Sequential and functional models.
 
 A model provides:
-  * ``_run_forward(xs, training, fuse) -> (outputs, backward)`` where ``xs``
-    and ``outputs`` are lists of arrays, ``fuse[k]`` asks output k for its
-    pre-activation (the loss fuses the activation), and ``backward(douts)``
-    accumulates every weight gradient;
+  * ``_run_forward(xs, training, fuse, need_backward=True) -> (outputs, backward)``
+    where ``xs`` and ``outputs`` are lists of arrays, ``fuse[k]`` asks output k
+    for its pre-activation (the loss fuses the activation), and
+    ``backward(douts)`` accumulates every weight gradient; with
+    ``need_backward=False`` (predict, evaluate) no layer builds a backward and
+    ``backward`` is None;
   * ``_fusable_output_layer(k)``: the layer whose output is output k, when it
     may emit logits instead (models/output_fusion.py decides whether it does);
   * ``output_names``, ``input_names``, ``trainable_weights``, ``_ensure_built(xs)``.
@@ -131,7 +133,9 @@ class TrainingMixin:
         output_fusion.plan(self, self._outputs_spec, ys)
 
     def _losses_and_grads(self, ys, outs, sw, training):
-        """Loss per output (Σ w·l / N), metric updates, and d loss / d outputs."""
+        """Loss per output (Σ w·l / N), metric updates, and d loss / d outputs
+        (only when ``training``: evaluation asks the losses for values alone
+        and gets None gradients)."""
         n = len(outs[0])
         base = np.full(n, 1.0 / n, np.float32) if sw is None else (sw / n).astype(np.float32)
         total = 0.0
@@ -142,11 +146,15 @@ class TrainingMixin:
                 per_output.append(0.0)
                 continue
             scale = base * np.float32(spec.weight) if spec.weight != 1.0 else base
-            if spec.fuse:
+            d, y_pred = None, out
+            if spec.fuse and training:
                 l, d, y_pred = spec.loss.logits_forward_backward(y, out, scale)
-            else:
+            elif spec.fuse:
+                l, y_pred = spec.loss.logits_value(y, out)
+            elif training:
                 l, d = spec.loss.forward_backward(y, out, scale)
-                y_pred = out
+            else:
+                l = spec.loss.value(y, out)
             value = float(np.dot(l.astype(np.float64), base.astype(np.float64)))
             per_output.append(value)
             total += spec.weight * value
@@ -173,7 +181,8 @@ class TrainingMixin:
             self._plan_fusion(ys)   # "crossentropy": resolve before the first forward
         with collect_activity_penalties() as activity:
             outs, backward = self._run_forward(xs, training=training,
-                                               fuse=[s.fuse for s in self._outputs_spec])
+                                               fuse=[s.fuse for s in self._outputs_spec],
+                                               need_backward=training)
         if self._outputs_spec[0].metrics is None:
             self._resolve_metrics(ys, outs)
         _check_targets(self, ys, outs)
@@ -434,7 +443,7 @@ class TrainingMixin:
         chunks, seen = None, 0
         for step, (bx, _, _) in enumerate(data.batches(batch_size)):
             cb.on_predict_batch_begin(step)
-            outs, _ = self._run_forward(bx, training=False, fuse=None)
+            outs, _ = self._run_forward(bx, training=False, fuse=None, need_backward=False)
             if chunks is None:
                 chunks = [[] for _ in outs]
             for c, o in zip(chunks, outs):
@@ -458,7 +467,7 @@ class TrainingMixin:
     def predict_on_batch(self, x: ArrayLike) -> Any:
         xs = to_array_list(x, "x", getattr(self, "input_names", None))
         self._ensure_built(xs)
-        outs, _ = self._run_forward(xs, training=False, fuse=None)
+        outs, _ = self._run_forward(xs, training=False, fuse=None, need_backward=False)
         return self._format_outputs(outs)
 
     # ---- tf.keras 2's generator methods (gone in Keras 3; scripts still call them) ----

@@ -4,12 +4,11 @@ Two candidates, both OpenBLAS in the usual pip install:
 
 * ``numpy``: the ILP64 OpenBLAS numpy's wheels bundle (symbols
   ``scipy_sgemm_64_``...), found among the libraries already loaded in the
-  process. Preferred, for two reasons measured on the 2-core dev machine:
-  it is the pool ``numpy.matmul`` uses, so layers mixing numpy matmuls with
-  our kernels keep one BLAS thread pool (two OpenBLAS pools alternating at
-  2 threads spin against each other: one W1 step went 3.6 -> 43 ms); and
-  it is the newer build (0.3.31 vs scipy's 0.3.30 with scipy 1.17), whose
-  sgemm runs W1's shapes 11 % faster (see benchmarks/README.md).
+  process. Preferred, for two reasons: it is the pool ``numpy.matmul`` uses,
+  so layers mixing numpy matmuls with our kernels keep one BLAS thread pool
+  (two OpenBLAS pools alternating at 2 threads spin against each other);
+  and it is the newer build, whose sgemm was faster on W1's shapes (the
+  measurements: benchmarks/README.md, "Numbers behind rules in the code").
 * ``scipy``: ``scipy.linalg.cython_blas``, always there; the fallback when
   numpy carries no such library (conda's MKL numpy, Accelerate on macOS,
   a source build) or when ``CKERAS_BLAS=scipy`` asks for it.

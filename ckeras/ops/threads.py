@@ -24,12 +24,10 @@ import os
 
 # Below this many elements a kernel runs on one thread. Under the passive
 # wait policy (see ckeras._kernels) a parallel region first wakes a sleeping
-# worker: measured 150-200 us on the 2-vCPU dev VM, so a 2-thread pass only
-# pays off from about a million elements (relu backward 2^18: 77 -> 137 us
-# at 2 threads; Adam 2^20: 584 -> 383 us). With 64k, every W1 step started
-# seven regions that each cost more than their work: 2-thread step
-# 4.8 -> 4.4 ms at 1M. Machines with cheap wake-ups (bare metal, many
-# cores) can lower it with CKERAS_MIN_PARALLEL_WORK.
+# worker, which costs more than a small pass gains; the default is where a
+# 2-thread pass started to pay off (the measurements: benchmarks/README.md,
+# "Numbers behind rules in the code"). Machines with cheap wake-ups (bare
+# metal, many cores) can lower it with CKERAS_MIN_PARALLEL_WORK.
 def _min_parallel_work(default=1 << 20):
     value = os.environ.get("CKERAS_MIN_PARALLEL_WORK", "").strip()
     if not value:

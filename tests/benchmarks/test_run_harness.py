@@ -1,28 +1,18 @@
 """The pure parts of benchmarks/run.py: floor arithmetic, FLOP counting from a
 model's layers, aggregation, ratios, table formatting, the report, the
 resume cache and the child scheduling (with a fake child: no timing, no peers)."""
-import importlib.util
 import json
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def run():
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(BENCH))
+    from benchmarks import run as module   # the package beside ckeras/ (tests/conftest.py)
+    return module
 
 
 # ---- floor arithmetic --------------------------------------------------------------

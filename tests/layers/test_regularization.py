@@ -9,6 +9,7 @@ import ckeras as keras
 from ckeras import constraints, regularizers
 from ckeras.layers.core import Dense
 from ckeras.layers.normalization import BatchNormalization
+from ckeras.testing import numeric_gradient
 
 
 def _data(n=12, d=3, k=2, seed=0):
@@ -66,17 +67,8 @@ def test_trainer_gradient_includes_penalty(name, make, penalty):
     model.set_weights(before)
     eps = 1e-2   # loss is piecewise quadratic in the weights: central differences are exact
     for w, g in zip(model.trainable_weights, analytic):
-        flat = w.value.reshape(-1)
-        num = np.zeros(flat.size)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = model.test_on_batch(x, y)
-            flat[i] = old - eps
-            down = model.test_on_batch(x, y)
-            flat[i] = old
-            num[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(g.reshape(-1), num, rtol=2e-3, atol=2e-4)
+        num = numeric_gradient(lambda: model.test_on_batch(x, y), w.value, eps)
+        np.testing.assert_allclose(g, num, rtol=2e-3, atol=2e-4)
     # ...and it differs from the unregularised gradient by exactly d penalty / dw.
     plain = _model(Dense(2))
     plain.set_weights(before)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from ckeras.ops import reference as ref
+from ckeras.testing import numeric_gradient
 
 kern = pytest.importorskip("ckeras._kernels._recurrent")
 
@@ -77,17 +78,8 @@ def test_reference_gradients_by_central_differences():
     gates = z0.copy()
     _, _, tc = ref.lstm_gates_forward(gates, cp0)
     dz, dcp = ref.lstm_gates_backward(wh, wc, gates, cp0, tc)
-    eps = 1e-6
     for arr, grad in ((z0, dz), (cp0, dcp)):
-        num = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            lp = loss(z0, cp0)
-            arr[idx] = old - eps
-            lm = loss(z0, cp0)
-            arr[idx] = old
-            num[idx] = (lp - lm) / (2 * eps)
+        num = numeric_gradient(lambda: loss(z0, cp0), arr, 1e-6)
         np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)
 
 
@@ -220,17 +212,8 @@ def test_sequence_reference_gradients_by_central_differences(dropped):
 
         res = _run(ref, kind, case, True)
         dz = res.get("dz", res.get("dxp"))
-        eps = 1e-6
         for arr, grad in ((z0, dz), (h0, res["dh"])):
-            num = np.zeros_like(arr)
-            for idx in np.ndindex(arr.shape):
-                old = arr[idx]
-                arr[idx] = old + eps
-                lp = loss(z0, R0, h0)
-                arr[idx] = old - eps
-                lm = loss(z0, R0, h0)
-                arr[idx] = old
-                num[idx] = (lp - lm) / (2 * eps)
+            num = numeric_gradient(lambda: loss(z0, R0, h0), arr, 1e-6)
             np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-7, err_msg=kind)
 
 

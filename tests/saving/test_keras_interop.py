@@ -1,6 +1,5 @@
 """Real Keras loads what ckeras saves and vice versa (runs only where Keras is
 installed; see benchmarks/check_keras_interop.py for the full matrix)."""
-import importlib.util
 import os
 
 import pytest
@@ -8,15 +7,10 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "jax")
 keras = pytest.importorskip("keras")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 @pytest.fixture(scope="module")
 def interop():
-    spec = importlib.util.spec_from_file_location(
-        "check_keras_interop", os.path.join(ROOT, "benchmarks", "check_keras_interop.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from benchmarks import check_keras_interop as module   # (tests/conftest.py)
     from ckeras.saving.model_config import import_layer_modules
     import_layer_modules()
     return module

@@ -1,4 +1,4 @@
-"""ModelCheckpoint: file name formatting, best-only logic, formats by extension."""
+"""ModelCheckpoint: file name formatting, best-only logic, formats and errors from the saving API."""
 import os
 import zipfile
 
@@ -72,26 +72,51 @@ def test_missing_monitor_warns_and_skips(tmp_path):
     assert not path.exists()
 
 
+def _kind(path):
+    if zipfile.is_zipfile(path):
+        return "keras"
+    with h5py.File(path, "r") as f:
+        if "model_config" in f.attrs:
+            return "h5_model"
+        return "weights_v3" if "layers" in f else "weights_legacy"
+
+
+def _direct(model, path, weights_only):
+    """What the saving API does with this name when called directly."""
+    try:
+        (model.save_weights if weights_only else model.save)(str(path))
+    except Exception as e:   # noqa: BLE001 - compared with the checkpoint's error below
+        return type(e), str(e)
+    return _kind(path)
+
+
 @pytest.mark.parametrize("name, weights_only, kind", [
     ("m.keras", False, "keras"),
     ("m.h5", False, "h5_model"),
     ("m.hdf5", False, "h5_model"),
-    ("m.ckpt", False, "h5_model"),            # unknown extension: HDF5, never an error
-    ("m.weights.h5", False, "weights_v3"),
+    ("m.ckpt", False, ValueError),            # save() refuses an unknown extension
+    ("m.weights.h5", False, "h5_model"),      # what model.save() writes for this name
     ("m.weights.h5", True, "weights_v3"),
     ("m.h5", True, "weights_legacy"),
-    ("m.keras", True, "weights_legacy"),
+    ("m.ckpt", True, "weights_legacy"),
+    ("m.keras", True, ValueError),            # save_weights() refuses .keras
 ])
-def test_format_follows_extension(tmp_path, name, weights_only, kind):
-    path = tmp_path / name
+def test_format_and_errors_are_the_saving_apis(tmp_path, name, weights_only, kind):
+    """The checkpoint calls model.save / model.save_weights: the same file, or
+    the same error, as calling them directly."""
+    direct = _direct(mlp(), tmp_path / "direct" / name, weights_only)
+    path = tmp_path / "cb" / name
+    if isinstance(kind, type):
+        assert direct[0] is kind
+        with pytest.raises(kind) as err:
+            _fit(ModelCheckpoint(str(path), save_weights_only=weights_only), epochs=1)
+        assert (type(err.value), str(err.value).replace(str(path), "P")) == \
+            (direct[0], direct[1].replace(str(tmp_path / "direct" / name), "P"))
+        assert not path.exists()
+        return
+    assert direct == kind
     model, _ = _fit(ModelCheckpoint(str(path), save_weights_only=weights_only), epochs=1)
-    if kind == "keras":
-        assert zipfile.is_zipfile(path)
-    else:
-        with h5py.File(path, "r") as f:
-            assert ("model_config" in f.attrs) == (kind == "h5_model")
-            assert ("layers" in f) == (kind == "weights_v3")
-            assert ("layer_names" in f.attrs) == (kind == "weights_legacy")
+    assert _kind(path) == kind
     other = mlp()
     if kind in ("keras", "h5_model"):
         other = keras.models.load_model(path)
@@ -99,6 +124,26 @@ def test_format_follows_extension(tmp_path, name, weights_only, kind):
         other.load_weights(path)
     x, _ = mlp_data(4)
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_subclassed_model_h5_refused_as_by_save(tmp_path):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Net()
+    model.compile("sgd", "mse")
+    x = np.ones((4, 3), "float32")
+    with pytest.raises(NotImplementedError, match="subclassed model"):
+        model.fit(x, np.ones((4, 1), "float32"), verbose=0,
+                  callbacks=[ModelCheckpoint(str(tmp_path / "m.h5"))])
+    model.fit(x, np.ones((4, 1), "float32"), verbose=0,
+              callbacks=[ModelCheckpoint(str(tmp_path / "m.keras"))])
+    assert zipfile.is_zipfile(tmp_path / "m.keras")
 
 
 def test_save_freq_in_batches(tmp_path):

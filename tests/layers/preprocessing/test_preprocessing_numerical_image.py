@@ -12,7 +12,7 @@ from ckeras import layers as L
 from ckeras.layers import deserialize, serialize
 from ckeras.testing import check_layer_gradients
 
-G = np.load(os.path.join(os.path.dirname(__file__), "..", "data", "keras_preprocessing",
+G = np.load(os.path.join(os.path.dirname(__file__), "..", "..", "data", "keras_preprocessing",
                          "golden.npz"))
 IMG, TAB, IDS, VALS = G["img"], G["tab"], G["ids"], G["vals"]
 
@@ -258,6 +258,6 @@ def test_sequential_image_pipeline_trains():
                                          ("norm_model.h5", TAB, "tab_model/y"),
                                          ("image_model.keras", IMG, "img_model/y")])
 def test_models_saved_by_keras_load_and_predict_the_same(fname, x, key):
-    path = os.path.join(os.path.dirname(__file__), "..", "data", "keras_preprocessing", fname)
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "data", "keras_preprocessing", fname)
     model = keras.models.load_model(path)
     np.testing.assert_allclose(model.predict(x, verbose=0), G[key], rtol=1e-5, atol=1e-5)

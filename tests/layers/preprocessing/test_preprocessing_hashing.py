@@ -11,9 +11,9 @@ from ckeras import layers as L
 from ckeras.layers import deserialize, serialize
 from ckeras.layers.preprocessing.hashing import fingerprint64
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "keras_preprocessing"
+DATA = pathlib.Path(__file__).resolve().parents[2] / "data" / "keras_preprocessing"
 
-with open(os.path.join(os.path.dirname(__file__), "..", "data", "farmhash",
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "data", "farmhash",
                        "fingerprint64.json")) as f:
     CASES = json.load(f)
 

@@ -4,20 +4,9 @@ import copy
 import json
 import math
 import os
-import sys
-import types
 
 import numpy as np
 import pytest
-
-try:
-    import ckeras  # noqa: F401
-except ImportError:  # package __init__ in flux: load the submodules directly
-    for _k in [k for k in sys.modules if k == "ckeras" or k.startswith("ckeras.")]:
-        del sys.modules[_k]
-    _pkg = types.ModuleType("ckeras")
-    _pkg.__path__ = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ckeras")]
-    sys.modules["ckeras"] = _pkg
 
 from ckeras import optimizers
 from ckeras.optimizers import schedules
