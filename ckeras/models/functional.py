@@ -208,6 +208,7 @@ class Functional(Model):
             if need_backward:
                 tape.append((step, back, ys))
         outs = [values[id(t)] for t in self._outputs]
+        self.__dict__["_output_masks"] = [masks.get(id(t)) for t in self._outputs]
         if not need_backward:
             return outs, None
         inputs = list(xs)

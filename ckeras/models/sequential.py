@@ -187,6 +187,7 @@ class Sequential(Model):
             mask = layer.compute_mask(x, mask)
             backs.append(back)
             x = y
+        self.__dict__["_output_masks"] = [mask]   # the loss weighs masked steps out
         if not need_backward:
             return [x], None
 

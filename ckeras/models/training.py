@@ -28,6 +28,37 @@ from ckeras.models import output_fusion
 from ckeras.models.data import ArrayData, adapt, check_passes, is_stream, to_array_list
 
 
+def _masked_steps(mask, y, out, sw):
+    """Keras's loss on an output with a step mask, as per-step samples.
+
+    Keras weighs each value of the loss (shape (N, T)) by mask * N*T / valid
+    (0 where masked; valid = unmasked steps) before the sum-over-batch-size
+    mean, so the loss is Σ sw_i m_it l_it / valid; its metrics count the
+    unmasked steps only (docs/spec/training_loop.md, "Outputs with a step
+    mask"). Every built-in loss reduces over the last axis
+    alone, so the steps can be laid out as N*T samples: returns (y, out,
+    per-step base scale, metric weights, kept steps, output shape) for that
+    layout, or None when the output has no step mask."""
+    if mask is None:
+        return None
+    m = np.asarray(mask, dtype=bool)
+    if m.ndim < 2 or out.ndim != m.ndim + 1 or out.shape[:m.ndim] != m.shape:
+        return None
+    y = np.asarray(y)
+    if y.shape[:m.ndim] != m.shape:
+        return None
+    rows = m.size
+    valid = int(m.sum())
+    weight = m.astype(np.float32)
+    if sw is not None:
+        weight = weight * np.asarray(sw, np.float32).reshape((-1,) + (1,) * (m.ndim - 1))
+    base = (weight / valid).reshape(rows) if valid else np.zeros(rows, np.float32)
+    keep = m.reshape(rows)
+    metric_sw = None if sw is None else weight.reshape(rows)[keep]
+    return (y.reshape((rows,) + y.shape[m.ndim:]), out.reshape((rows,) + out.shape[m.ndim:]),
+            base.astype(np.float32), metric_sw, keep, out.shape)
+
+
 class _Mean:
     """Sample-count-weighted running mean (Keras's loss tracker)."""
 
@@ -132,20 +163,27 @@ class TrainingMixin:
         batch's targets ``ys``, shape-resolved losses are resolved first."""
         output_fusion.plan(self, self._outputs_spec, ys)
 
-    def _losses_and_grads(self, ys, outs, sw, training):
+    def _losses_and_grads(self, ys, outs, sw, training, masks=None):
         """Loss per output (Σ w·l / N), metric updates, and d loss / d outputs
         (only when ``training``: evaluation asks the losses for values alone
-        and gets None gradients)."""
+        and gets None gradients). An output with a mask over its steps
+        (``masks[k]``, shape (N, T) for an (N, T, C) output) has the loss of
+        its unmasked steps (see ``_masked_steps``)."""
         n = len(outs[0])
         base = np.full(n, 1.0 / n, np.float32) if sw is None else (sw / n).astype(np.float32)
         total = 0.0
         douts, per_output = [], []
-        for spec, y, out in zip(self._outputs_spec, ys, outs):
+        for k, (spec, y, out) in enumerate(zip(self._outputs_spec, ys, outs)):
             if spec.loss is None:
                 douts.append(None)
                 per_output.append(0.0)
                 continue
-            scale = base * np.float32(spec.weight) if spec.weight != 1.0 else base
+            steps = _masked_steps(masks[k] if masks else None, y, out, sw)
+            if steps is not None:
+                y, out, base_k, metric_sw, keep, shape = steps
+            else:
+                base_k, metric_sw, keep, shape = base, sw, None, None
+            scale = base_k * np.float32(spec.weight) if spec.weight != 1.0 else base_k
             d, y_pred = None, out
             if spec.fuse and training:
                 l, d, y_pred = spec.loss.logits_forward_backward(y, out, scale)
@@ -155,14 +193,16 @@ class TrainingMixin:
                 l, d = spec.loss.forward_backward(y, out, scale)
             else:
                 l = spec.loss.value(y, out)
-            value = float(np.dot(l.astype(np.float64), base.astype(np.float64)))
+            value = float(np.dot(l.astype(np.float64), base_k.astype(np.float64)))
             per_output.append(value)
             total += spec.weight * value
-            douts.append(d)
+            douts.append(d if d is None or shape is None else d.reshape(shape))
+            if keep is not None:   # metrics see the unmasked steps only
+                y, y_pred = y[keep], y_pred[keep]
             # Keras 3: `metrics` ignore sample/class weights; `weighted_metrics` use them.
             for i, m in enumerate(spec.metrics):
-                m.update_state(y, y_pred,
-                               sample_weight=sw if i >= getattr(spec, "n_unweighted", 0) else None)
+                weighted = i >= getattr(spec, "n_unweighted", 0)
+                m.update_state(y, y_pred, sample_weight=metric_sw if weighted else None)
         return total, per_output, douts
 
     def _regularization(self, apply_grads):
@@ -179,6 +219,7 @@ class TrainingMixin:
             return self._distribution.empty_step(self, training)
         if any(s.fuse_pending for s in self._outputs_spec):
             self._plan_fusion(ys)   # "crossentropy": resolve before the first forward
+        self.__dict__["_output_masks"] = None   # set by the forward of built-in models
         with collect_activity_penalties() as activity:
             outs, backward = self._run_forward(xs, training=training,
                                                fuse=[s.fuse for s in self._outputs_spec],
@@ -186,7 +227,8 @@ class TrainingMixin:
         if self._outputs_spec[0].metrics is None:
             self._resolve_metrics(ys, outs)
         _check_targets(self, ys, outs)
-        loss, per_output, douts = self._losses_and_grads(ys, outs, sw, training)
+        loss, per_output, douts = self._losses_and_grads(ys, outs, sw, training,
+                                                         self.__dict__.get("_output_masks"))
         loss += sum(activity)
         if training:
             weights = self.trainable_weights
