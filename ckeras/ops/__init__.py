@@ -42,9 +42,9 @@ from ckeras.ops import blas as _blas_choice
 from ckeras.ops import kernel_loading as _kernel_loading
 from ckeras.ops import reference as _ref
 from ckeras.ops import threads as _threads
+from ckeras.ops.errors import OutOfRangeError  # noqa: F401
 from ckeras.ops.reference import (  # noqa: F401
     FUSED_ACTIVATIONS,
-    OutOfRangeError,
     check_range,
 )
 
