@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ckeras import random as ck_random
-from ckeras.saving import registry
+from ckeras import registry
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -369,21 +369,12 @@ del _cls
 
 def get(identifier, custom_objects=None):
     """None -> None; str / dict / class / instance / callable -> an initializer."""
-    if identifier is None:
-        return None
-    obj = registry.resolve(identifier, _BUILTINS, "initializer", custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
-    return obj
+    return registry.get_object(identifier, _BUILTINS, "initializer", custom_objects)
 
 
 def serialize(initializer):
     """Keras 3 dict form: {"module": "keras.initializers", "class_name", "config", ...}."""
-    if initializer is None:
-        return None
-    if not isinstance(initializer, Initializer) and not hasattr(initializer, "get_config"):
+    if initializer is not None and not isinstance(initializer, Initializer) and not hasattr(initializer, "get_config"):
         raise ValueError(f"Cannot serialize initializer {initializer!r}: it has no "
                          "get_config(). Subclass ckeras.initializers.Initializer.")
     return registry.serialize(initializer, "keras.initializers")

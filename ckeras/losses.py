@@ -29,7 +29,7 @@ import numpy as np
 from ckeras import ops
 from ckeras.ops import tape as _tape
 from ckeras.ops.array_ops import _record
-from ckeras.saving import registry
+from ckeras import registry
 
 _LOG2 = math.log(2.0)
 
@@ -1225,9 +1225,7 @@ def get(identifier, custom_objects=None):
 
 def serialize(loss):
     """Keras 3 dict form (module "keras.losses")."""
-    if loss is None:
-        return None
-    if not isinstance(loss, Loss):
+    if loss is not None and not isinstance(loss, Loss):
         loss = get(loss)
     return registry.serialize(loss, "keras.losses")
 

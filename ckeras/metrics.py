@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from ckeras.losses import squeeze_or_expand_to_same_rank  # one rule for losses and metrics
-from ckeras.saving import registry
+from ckeras import registry
 
 EPSILON = 1e-7
 NEG_INF = -1e10
@@ -1261,10 +1261,7 @@ def serialize(metric):
 def deserialize(config, custom_objects=None):
     """Metric from a Keras 3 / Keras 2 dict (``MeanMetricWrapper`` with ``fn``
     included) or a name."""
-    obj = registry.resolve(config, _BUILTINS, "metric", custom_objects=custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    return obj
+    return registry.deserialize_object(config, _BUILTINS, "metric", custom_objects)
 
 
 def get(identifier, y_true=None, y_pred=None, custom_objects=None):

@@ -130,6 +130,10 @@ class Layer:
             BUILTIN_LAYERS[cls.__name__] = cls
 
     _builtin = True
+    # What a layer is, asked by saving and summary without importing models/:
+    # any Model (set on models.model.Model), and a Sequential/Functional graph.
+    _is_model = False
+    _is_graph_model = False
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -417,7 +421,13 @@ class Layer:
         """Default for custom layers: ``call`` on a tape and the tape's replay
         as backward, or (with a hand-written ``backward``) ``call`` forward and
         ``backward`` backward."""
-        if _mode(type(self)) == "manual":
+        mode = _mode(type(self))
+        if mode == "missing":
+            raise NotImplementedError(
+                f"Layer {self.name!r} ({type(self).__name__}) defines neither call(inputs) "
+                "nor forward(x, training, mask): implement call(inputs) on ckeras.ops "
+                "(its gradient comes from the tape), or forward returning (y, backward).")
+        if mode == "manual":
             y = self._call_with_optional_args(x, training, mask)
 
             def backward(dy, need_dx=True):
@@ -629,13 +639,16 @@ def _owner(cls, attr):
 def _mode(cls):
     """How a layer class computes its gradient: "kernel" (its own forward,
     e.g. the built-in layers), "manual" (call + hand-written backward) or
-    "autodiff" (call on ckeras.ops, differentiated by the tape)."""
+    "autodiff" (call on ckeras.ops, differentiated by the tape); "missing"
+    when the class defines neither call nor forward."""
     mode = _MODES.get(cls)
     if mode is None:
         call_owner, fwd_owner = _owner(cls, "call"), _owner(cls, "forward")
         # Whichever is defined further down the class tree wins; a class that
         # defines both (a built-in with a Keras-signature call) keeps forward.
-        if call_owner is Layer or (fwd_owner is not Layer and issubclass(fwd_owner, call_owner)):
+        if call_owner is Layer and fwd_owner is Layer:
+            mode = "missing"    # Layer.forward and Layer.call would call each other
+        elif call_owner is Layer or (fwd_owner is not Layer and issubclass(fwd_owner, call_owner)):
             mode = "kernel"
         elif _owner(cls, "backward") is not Layer:
             mode = "manual"
@@ -668,9 +681,8 @@ def _plain_config_value(v):
 
 
 def is_graph_model(cls):
-    """Sequential / functional (their own ``_run_forward``), not a subclassed Model."""
-    owner = _owner(cls, "_run_forward")
-    return owner is not None and owner.__module__ != "ckeras.models.model"
+    """Sequential / functional (``_is_graph_model``), not a subclassed Model."""
+    return getattr(cls, "_is_graph_model", False)
 
 
 def _unique(weights):
@@ -797,7 +809,7 @@ def as_float32(x):
 
 def serialize_layer(layer):
     """Keras 3's {"module", "class_name", "config", "registered_name"} entry."""
-    from ckeras.saving.registry import get_registered_name
+    from ckeras.registry import get_registered_name
     registered = get_registered_name(layer)
     # A class may be exported under another name (GroupedQueryAttention).
     class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
@@ -818,7 +830,7 @@ def serialize_layer(layer):
 
 def deserialize_layer(entry, custom_objects=None):
     """Build a layer from its config entry (Keras 2 or 3 form)."""
-    from ckeras.saving.registry import lookup_custom
+    from ckeras.registry import lookup_custom
     if isinstance(entry, Layer):
         return entry
     name = entry.get("class_name")

@@ -59,6 +59,7 @@ class _Step:
 
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)`` on symbolic tensors."""
+    _is_graph_model = True
 
     # ---- construction ---------------------------------------------------------------
     def _init_graph(self, inputs, outputs):

@@ -16,6 +16,7 @@ from ckeras.ops import tape as _tape_mod
 
 
 class Model(StepsMixin, TrainingMixin, Layer):
+    _is_model = True
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  trainable: bool = True, **kwargs: Any) -> None:

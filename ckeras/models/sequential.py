@@ -11,6 +11,7 @@ _FUSABLE_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 
 
 class Sequential(Model):
+    _is_graph_model = True
 
     def __init__(self, layers: Optional[Sequence[Any]] = None, name: Optional[str] = None,
                  trainable: bool = True, **kwargs: Any) -> None:

@@ -46,7 +46,7 @@ def _snake(name):
 
 
 def _is_model(obj):
-    return hasattr(obj, "_run_forward") and hasattr(obj, "layers")
+    return getattr(obj, "_is_model", False)
 
 
 def _is_layer(obj):

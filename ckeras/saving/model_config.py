@@ -9,7 +9,7 @@ functions are refused.
 """
 import json
 
-from ckeras.saving import registry
+from ckeras import registry
 
 KERAS_VERSION = "3.15.1"   # Keras-3-like, so readers take our files as Keras 3
 BACKEND = "tensorflow"     # what Keras 3 files most often say; informational only
@@ -180,7 +180,7 @@ def _model_class_name(model):
 
 
 def _is_model(layer):
-    return hasattr(layer, "_run_forward") and hasattr(layer, "layers")
+    return getattr(layer, "_is_model", False)
 
 
 def legacy_model_config(model):
