@@ -344,12 +344,6 @@ class Identity(Initializer):
 IdentityInitializer = Identity
 
 
-def _snake(name):
-    import re
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
             LecunUniform, LecunNormal, Orthogonal, Identity]
@@ -357,7 +351,7 @@ _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
 _BUILTINS = {}
 for _cls in _CLASSES:
     _BUILTINS[_cls.__name__] = _cls
-    _BUILTINS[_snake(_cls.__name__)] = _cls
+    _BUILTINS[registry.to_snake_case(_cls.__name__)] = _cls
 _BUILTINS.update({
     "OrthogonalInitializer": Orthogonal, "orthogonal_initializer": Orthogonal,
     "IdentityInitializer": Identity, "identity": Identity,

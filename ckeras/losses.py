@@ -21,7 +21,6 @@ them is still Keras's value.
 """
 from ckeras.config import epsilon  # backend.set_epsilon reaches every use
 import math
-import re
 import warnings
 
 import numpy as np
@@ -30,6 +29,7 @@ from ckeras import ops
 from ckeras.ops import tape as _tape
 from ckeras.ops.array_ops import _record
 from ckeras import registry
+from ckeras.registry import to_snake_case as _snake
 
 _LOG2 = math.log(2.0)
 
@@ -58,11 +58,6 @@ def standardize_reduction(reduction):
         raise ValueError("Invalid value for argument `reduction`. Expected one of "
                          f"{_REDUCTIONS}. Received: reduction={reduction!r}")
     return reduction
-
-
-def _snake(name):
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _as_float(x, dtype=None):

@@ -14,12 +14,11 @@ Deliberate difference from Keras: when *both* ``y_true`` and ``y_pred`` are
 rank 1, Keras averages each batch into one value counted once; here every
 element is a sample (the batch size never changes the epoch value).
 """
-import re
-
 import numpy as np
 
 from ckeras.losses import squeeze_or_expand_to_same_rank  # one rule for losses and metrics
 from ckeras import registry
+from ckeras.registry import to_snake_case as _to_snake_case
 
 EPSILON = 1e-7
 NEG_INF = -1e10
@@ -37,12 +36,6 @@ __all__ = [
     "Precision", "Recall", "AUC", "FBetaScore", "F1Score",
     "get", "serialize", "deserialize",
 ]
-
-
-def _to_snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 # ---- array helpers -----------------------------------------------------------

@@ -10,10 +10,21 @@ Ground floor: it imports only the standard library, so any module may use it.
 """
 import contextlib
 import inspect
+import re
 import warnings
 
 _REGISTERED = {}      # "Package>Name" -> object
 _SCOPE_STACK = []     # dicts pushed by custom_object_scope
+
+
+def to_snake_case(name):
+    """Keras's ``naming.to_snake_case``: ``"Dense" -> "dense"``,
+    ``"RMSprop" -> "rm_sprop"``, ``"AdamW" -> "adam_w"``. The default name of a
+    layer (before ``_1``, ``_2`` ...), loss, metric and optimizer, and the
+    snake-case alias of each built-in class name."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def register_keras_serializable(package="Custom", name=None):

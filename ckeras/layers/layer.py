@@ -21,13 +21,13 @@ as attributes are tracked: their weights are the layer's weights.
 """
 import contextlib
 import inspect
-import re
 
 import numpy as np
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras import initializers
 from ckeras.ops import tape as _tape_mod
+from ckeras.registry import to_snake_case
 from ckeras.ops.tape import Tape, Tensor, eager
 from ckeras.variables import Variable
 
@@ -81,11 +81,6 @@ def with_activity_penalty(layer, y, backward):
     def backward_with_penalty(dy, need_dx=True):
         return backward(dy + reg.gradient(y), need_dx)
     return backward_with_penalty
-
-
-def to_snake_case(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(base):
@@ -837,10 +832,9 @@ def deserialize_layer(entry, custom_objects=None):
     config = dict(entry.get("config") or {})
     cls = lookup_custom(name, entry.get("registered_name"), custom_objects)
     if cls is None:
-        if name in ("Functional", "Model"):
-            from ckeras.models.functional import Functional as cls
-        else:
-            cls = BUILTIN_LAYERS.get(name)
+        # A nested model too: Sequential and Functional register here like
+        # every built-in layer (so layers/ never imports models/).
+        cls = BUILTIN_LAYERS.get("Functional" if name == "Model" else name)
     if cls is None:
         raise ValueError(
             f"Unknown layer class {name!r}. If it is a custom layer, pass "
