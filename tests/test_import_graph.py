@@ -195,3 +195,21 @@ def test_no_import_cycles():
                        + "\n    all: " + ", ".join(comp)
                        for comp, circle in cycles)
     assert not cycles, f"{len(cycles)} import circle(s) among ckeras modules:\n{report}"
+
+
+def test_the_ground_floor_stays_on_the_ground():
+    """The registry and the shared error type import nothing of ckeras above
+    them; the compiled kernels and the layers do not import the numpy twins,
+    and nothing below models/ imports models/."""
+    graph = import_graph()
+    assert graph["ckeras.registry"] <= {"ckeras.config"}
+    assert graph["ckeras.ops.errors"] == set()
+    assert graph["ckeras.ops.operators"] == set()
+    for name, targets in graph.items():
+        if name.startswith(("ckeras._kernels.", "ckeras.layers")):
+            assert "ckeras.ops.reference" not in targets, name
+        if name.startswith(("ckeras.layers", "ckeras.saving", "ckeras.ops",
+                            "ckeras.utils.plot_model", "ckeras.utils.summary_utils")):
+            assert not any(t.startswith("ckeras.models") for t in targets), (name, targets)
+        if name.startswith("ckeras.layers"):
+            assert not any(t.startswith("ckeras.optimizers") for t in targets), name
