@@ -48,6 +48,7 @@ EXTENSIONS = [
     ("ckeras._kernels._conv", ["ckeras/_kernels/_conv.pyx", "csrc/conv.c", "csrc/depthwise.c",
                                "csrc/activation.c"]),
     ("ckeras._kernels._pool", ["ckeras/_kernels/_pool.pyx", "csrc/pool.c"]),
+    ("ckeras._kernels._alloc", ["ckeras/_kernels/_alloc.pyx", "csrc/buffer_pool.c"]),
 ]
 
 if sys.platform == "win32":  # MSVC (C11 for _Pragma; OpenMP 2.0 runtime vcomp)

@@ -224,7 +224,7 @@ def test_logits_forward_backward(case):
     np.testing.assert_allclose(dlogits, numeric_grad(f, logits), atol=1e-7, rtol=1e-5)
     # ...and the chain rule through the activation gives the probability-path gradient.
     _, dprob = loss.forward_backward(y, act(logits), scale)
-    name = loss.fused_activation
+    name = loss.fusable_activation
     chained = ops.activation_backward_from_output(name, dprob, act(logits))
     np.testing.assert_allclose(dlogits, chained, atol=1e-9, rtol=1e-6)
 
@@ -239,16 +239,23 @@ def test_logits_path_is_exact_where_probabilities_saturate():
     np.testing.assert_allclose(dlogits, [[1.0, 0.0, -1.0]], atol=1e-12)
 
 
-def test_fused_activation_attribute():
-    assert L.CategoricalCrossentropy().fused_activation == "softmax"
-    assert L.SparseCategoricalCrossentropy().fused_activation == "softmax"
-    assert L.BinaryCrossentropy().fused_activation == "sigmoid"
-    assert L.CategoricalCrossentropy(from_logits=True).fused_activation is None
-    assert L.SparseCategoricalCrossentropy(from_logits=True).fused_activation is None
-    assert L.BinaryCrossentropy(from_logits=True).fused_activation is None
+def test_fusable_activation_attribute():
+    from ckeras.models.output_fusion import loss_activation
+    assert L.CategoricalCrossentropy.fusable_activation == "softmax"
+    assert L.SparseCategoricalCrossentropy.fusable_activation == "softmax"
+    assert L.BinaryCrossentropy.fusable_activation == "sigmoid"
+    assert loss_activation(L.CategoricalCrossentropy()) == "softmax"
+    assert loss_activation(L.SparseCategoricalCrossentropy()) == "softmax"
+    assert loss_activation(L.BinaryCrossentropy()) == "sigmoid"
+    assert loss_activation(L.CategoricalCrossentropy(from_logits=True)) is None
+    assert loss_activation(L.SparseCategoricalCrossentropy(from_logits=True)) is None
+    assert loss_activation(L.BinaryCrossentropy(from_logits=True)) is None
     for cls in (L.MeanSquaredError, L.BinaryFocalCrossentropy, L.CategoricalFocalCrossentropy,
                 L.KLDivergence, L.Hinge):
-        assert cls().fused_activation is None
+        assert cls.fusable_activation is None and loss_activation(cls()) is None
+    for focal in (L.BinaryFocalCrossentropy(), L.CategoricalFocalCrossentropy()):
+        with pytest.raises(NotImplementedError, match="no fused-logits path"):
+            focal.logits_forward_backward(np.ones((2, 2)), np.zeros((2, 2)), np.ones(2))
 
 
 # ---- values -------------------------------------------------------------------------
@@ -485,7 +492,8 @@ def test_crossentropy_alias_resolves_by_shape():
     auto = L.get("crossentropy")
     y, p = onehot(LABELS, C), probs(N, C)
     assert auto(y, p) == pytest.approx(L.CategoricalCrossentropy()(y, p))
-    assert auto.fused_activation == "softmax"
+    from ckeras.models.output_fusion import loss_activation
+    assert loss_activation(auto) == "softmax"
 
 
 def test_unknown_name_lists_accepted():

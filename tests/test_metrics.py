@@ -523,3 +523,59 @@ def test_custom_metric_by_name():
     assert type(m) is Zero and m.name == "Zero"
     assert isinstance(metrics.deserialize({"class_name": "Zero", "config": {}},
                                           custom_objects={"Zero": Zero}), Zero)
+
+
+# ---- one formula: a metric that is the mean of a loss equals that loss ----------
+
+_LOSS_METRICS = [
+    ("MeanSquaredError", {}, "reg"), ("MeanAbsoluteError", {}, "reg"),
+    ("MeanAbsolutePercentageError", {}, "reg"), ("MeanSquaredLogarithmicError", {}, "pos"),
+    ("Poisson", {}, "pos"), ("Hinge", {}, "pm1"), ("SquaredHinge", {}, "pm1"),
+    ("CategoricalHinge", {}, "cat"), ("KLDivergence", {}, "cat"),
+    ("BinaryCrossentropy", {}, "bin"), ("BinaryCrossentropy", {"from_logits": True}, "logit"),
+    ("BinaryCrossentropy", {"label_smoothing": 0.1}, "bin"),
+    ("CategoricalCrossentropy", {}, "cat"),
+    ("CategoricalCrossentropy", {"from_logits": True}, "catlogit"),
+    ("CategoricalCrossentropy", {"label_smoothing": 0.2}, "cat"),
+]
+
+
+def _loss_metric_data(kind, rng):
+    if kind in ("cat", "catlogit"):
+        t = np.eye(4)[rng.integers(0, 4, 12)]
+        p = rng.normal(size=(12, 4)) if kind == "catlogit" else rng.dirichlet(np.ones(4), 12)
+        return t, p.astype(np.float32)
+    t = {"pm1": rng.choice([-1.0, 1.0], (12, 3)), "bin": rng.integers(0, 2, (12, 3)) * 1.0,
+         "logit": rng.integers(0, 2, (12, 3)) * 1.0}.get(kind, rng.uniform(0.1, 2, (12, 3)))
+    if kind == "bin":
+        p = rng.uniform(0, 1, (12, 3))
+        p[0, 0], p[1, 1] = 0.0, 1.0      # clipped ends: where log(p + eps) used to differ
+    elif kind in ("logit", "pm1"):
+        p = rng.normal(size=(12, 3))
+    else:
+        p = rng.uniform(0.1, 2, (12, 3))
+    return t, p.astype(np.float32)
+
+
+@pytest.mark.parametrize("name,kwargs,kind", _LOSS_METRICS,
+                         ids=[f"{n}-{k}-{sorted(kw)}" for n, kw, k in _LOSS_METRICS])
+def test_metric_equals_mean_of_its_loss(name, kwargs, kind):
+    """Keras 3's metric classes call the keras.losses function: same value."""
+    from ckeras import losses as L
+    t, p = _loss_metric_data(kind, np.random.default_rng(7))
+    loss_values = getattr(L, name)(reduction="none", **kwargs)(t, p)
+    w = np.linspace(0.5, 2.0, len(t))
+    assert value(getattr(metrics, name)(**kwargs), t, p) == pytest.approx(
+        float(np.mean(loss_values)), rel=1e-6)
+    assert value(getattr(metrics, name)(**kwargs), t, p, w) == pytest.approx(
+        float(np.sum(w * loss_values) / np.sum(w)), rel=1e-6)
+
+
+def test_binary_crossentropy_metric_clips_like_keras():
+    """Keras 3: -log(clip(p, eps, 1 - eps)), no extra +eps inside the log."""
+    eps = np.float32(1e-7)
+    got = value(metrics.BinaryCrossentropy(), [[1.0], [0.0]], [[0.0], [1.0]])
+    top = np.float32(1.0) - eps          # the float32 clip bound below 1
+    expected = (-math.log(eps) - math.log(np.float32(1.0) - top)) / 2
+    assert got == pytest.approx(expected, rel=1e-5)
+    # (the metric used to take log(p + eps): 15.38 here, not Keras's 16.03)

@@ -62,17 +62,64 @@ cdef inline bint _identity(ck_conv_geom *g) noexcept:
     return True
 
 
-cdef Py_ssize_t _chunk(Py_ssize_t batch, Py_ssize_t row_bytes, Py_ssize_t chunk_bytes):
-    """Images per chunk: a chunk's patch matrix and output in ~chunk_bytes."""
-    if row_bytes <= 0:
-        return max(batch, 1)
-    return max(1, min(batch, chunk_bytes // row_bytes))
+cdef (Py_ssize_t, int) _chunk_plan(Py_ssize_t batch, Py_ssize_t row_bytes,
+                                   Py_ssize_t patch_per_image, Py_ssize_t chunk_bytes,
+                                   int n_threads, Py_ssize_t min_parallel):
+    """(images per chunk, threads for a chunk's OpenMP passes).
+
+    A chunk's patch matrix and output fit in about ``chunk_bytes``; with
+    several threads the chunk grows until its patch matrix reaches
+    ``min_parallel`` elements, because below that a pass runs on one thread
+    (waking a team costs more than it saves, ckeras.ops.threads)."""
+    cdef Py_ssize_t nb = batch
+    if row_bytes > 0:
+        nb = chunk_bytes // row_bytes
+        if n_threads > 1 and patch_per_image > 0:
+            nb = max(nb, (min_parallel + patch_per_image - 1) // patch_per_image)
+    nb = max(1, min(batch, nb))
+    return nb, (n_threads if nb * patch_per_image >= min_parallel else 1)
 
 
-cdef int _chunk_threads(int n_threads, Py_ssize_t elements, Py_ssize_t min_parallel):
-    """Threads for one chunk's OpenMP passes: waking a team costs more than
-    it saves below ``min_parallel`` elements (ckeras.ops.threads)."""
-    return n_threads if elements >= min_parallel else 1
+cdef cnp.ndarray _five_d(object x):
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    return X
+
+
+cdef cnp.ndarray _conv_input(object x, object geo, ck_conv_geom *g):
+    """x as float32 5-D (batch, *geo input, C); fills g for C channels."""
+    cdef cnp.ndarray X = _five_d(x)
+    g[0] = make_geom(geo, X.shape[4])
+    return _tensor5(x, "x", tuple(geo[0]), -1)
+
+
+cdef cnp.ndarray _bias(object bias, Py_ssize_t F):
+    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
+    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
+        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    return Bv
+
+
+cdef cnp.ndarray _gradient_like(object dy, cnp.ndarray Yv, Py_ssize_t B):
+    """dy as float32 5-D of y's shape; x, y and dy must agree on the batch."""
+    cdef tuple shape = (<object>Yv).shape
+    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", shape[1:4],
+                                   shape[4])
+    if Yv.shape[0] != B or DY.shape[0] != B:
+        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
+                         f"{DY.shape[0]}")
+    return DY
+
+
+cdef ck_conv_geom _transpose_geom(object geo, cnp.ndarray Kn):
+    """Geometry of the convolution a transposed one is the adjoint of: its
+    input channels are the kernel's rows over the taps."""
+    cdef Py_ssize_t taps = geo[2][0] * geo[2][1] * geo[2][2]
+    if taps <= 0 or Kn.shape[0] % taps:
+        raise ValueError(f"kernel has {Kn.shape[0]} rows, expected a multiple of "
+                         f"prod(kernel_size) = {taps}")
+    return make_geom(geo, Kn.shape[0] // taps)
 
 
 cdef _check_kernel(cnp.ndarray K, Py_ssize_t rows, Py_ssize_t cols, str what):
@@ -129,11 +176,8 @@ cdef cnp.ndarray _dkernel(object dkernel, Py_ssize_t rows, Py_ssize_t cols):
 
 def im2col(x, geo, int n_threads=1):
     """(B*prod(out), prod(k)*C) patch matrix of x (B, D, H, W, C)."""
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
-    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _conv_input(x, geo, &g)
     cdef ck_index nb = X.shape[0]
     cdef cnp.ndarray cols = np.empty((nb * _prod3(g.out), _prod3(g.k) * g.c), np.float32)
     cdef const float *px = fptr(X)
@@ -165,17 +209,12 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
                  Py_ssize_t min_parallel=0):
     """act(conv(x, kernel) + bias): x (B, D, H, W, C), kernel (prod(k)*C, F)."""
     cdef int act = act_code(activation)
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
-    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _conv_input(x, geo, &g)
     cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
     cdef Py_ssize_t K = _prod3(g.k) * g.c, F = Kn.shape[1], B = X.shape[0]
     _check_kernel(Kn, K, F, "prod(kernel_size) * channels, filters")
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    cdef cnp.ndarray Bv = _bias(bias, F)
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[1]) + (F,), np.float32)
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * g.c
     if B == 0 or per_out == 0 or F == 0:
@@ -185,8 +224,10 @@ def conv_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
     cdef float *py = fptr(Y)
-    cdef Py_ssize_t nb = _chunk(B, per_out * (K + F) * 4, chunk_bytes)
-    cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
+    cdef Py_ssize_t nb
+    cdef int nt
+    nb, nt = _chunk_plan(B, per_out * (K + F) * 4, per_out * K, chunk_bytes, n_threads,
+                         min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
     _check_dims(dims, 3)
@@ -225,19 +266,13 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
     dkernel: float32 C-contiguous (prod(k)*C, F), overwritten when
     dkernel_fresh (it may hold garbage then)."""
     cdef int act = act_code(activation)
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
-    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _conv_input(x, geo, &g)
     cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
     cdef Py_ssize_t K = _prod3(g.k) * g.c, F = Kn.shape[1], B = X.shape[0]
     _check_kernel(Kn, K, F, "prod(kernel_size) * channels, filters")
     cdef cnp.ndarray Yv = _tensor5(y, "y", tuple(geo[1]), F)
-    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), F)
-    if Yv.shape[0] != B or DY.shape[0] != B:
-        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
-                         f"{DY.shape[0]}")
+    cdef cnp.ndarray DY = _gradient_like(dy, Yv, B)
     cdef cnp.ndarray DK = _dkernel(dkernel, K, F)
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * g.c
     if (not need_dx and 0 < K <= min(small_k, CK_SMALL_K) and 0 < F <= CK_SMALL_F
@@ -253,8 +288,10 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
             DX.fill(0)
         return DX
     cdef bint ident = _identity(&g)
-    cdef Py_ssize_t nb = _chunk(B, per_out * (K + F) * 4, chunk_bytes)
-    cdef int nt = _chunk_threads(n_threads, nb * per_out * K, min_parallel)
+    cdef Py_ssize_t nb
+    cdef int nt
+    nb, nt = _chunk_plan(B, per_out * (K + F) * 4, per_out * K, chunk_bytes, n_threads,
+                         min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_out; dims[1] = K; dims[2] = F
     _check_dims(dims, 3)
@@ -332,26 +369,20 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
     (B, *geo[1], Cin); kernel (prod(k)*F, Cin)."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef cnp.ndarray X = _five_d(x)
     cdef Py_ssize_t Cin = X.shape[4], B = X.shape[0]
     X = _tensor5(x, "x", tuple(geo[1]), Kn.shape[1])
-    cdef Py_ssize_t taps = geo[2][0] * geo[2][1] * geo[2][2]
-    if taps <= 0 or Kn.shape[0] % taps:
-        raise ValueError(f"kernel has {Kn.shape[0]} rows, expected a multiple of "
-                         f"prod(kernel_size) = {taps}")
-    cdef ck_conv_geom g = make_geom(geo, Kn.shape[0] // taps)
+    cdef ck_conv_geom g = _transpose_geom(geo, Kn)
     cdef Py_ssize_t F = g.c, K = Kn.shape[0]
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    cdef cnp.ndarray Bv = _bias(bias, F)
     cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[0]) + (F,), np.float32)
     if B == 0 or per_y == 0 or F == 0:
         return Y
-    cdef Py_ssize_t nb = _chunk(B, (per_x * K + per_y * F) * 4, chunk_bytes)
-    cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
+    cdef Py_ssize_t nb
+    cdef int nt
+    nb, nt = _chunk_plan(B, (per_x * K + per_y * F) * 4, per_x * K, chunk_bytes, n_threads,
+                         min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
     _check_dims(dims, 3)
@@ -386,22 +417,13 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
     """dkernel (+)= im2col(dz)^T x, dbias += sum(dz); return dx = im2col(dz) kernel."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray Kn = f32c_2d(kernel, "kernel")
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    cdef cnp.ndarray X = _five_d(x)
     cdef Py_ssize_t Cin = X.shape[4], B = X.shape[0]
     X = _tensor5(x, "x", tuple(geo[1]), Kn.shape[1])
-    cdef Py_ssize_t taps = geo[2][0] * geo[2][1] * geo[2][2]
-    if taps <= 0 or Kn.shape[0] % taps:
-        raise ValueError(f"kernel has {Kn.shape[0]} rows, expected a multiple of "
-                         f"prod(kernel_size) = {taps}")
-    cdef ck_conv_geom g = make_geom(geo, Kn.shape[0] // taps)
+    cdef ck_conv_geom g = _transpose_geom(geo, Kn)
     cdef Py_ssize_t F = g.c, K = Kn.shape[0]
     cdef cnp.ndarray Yv = _tensor5(y, "y", tuple(geo[0]), F)
-    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[0]), F)
-    if Yv.shape[0] != B or DY.shape[0] != B:
-        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
-                         f"{DY.shape[0]}")
+    cdef cnp.ndarray DY = _gradient_like(dy, Yv, B)
     cdef cnp.ndarray DK = _dkernel(dkernel, K, Cin)
     cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
     cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_y, F, n_threads)
@@ -412,8 +434,10 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
         if DX is not None:
             DX.fill(0)
         return DX
-    cdef Py_ssize_t nb = _chunk(B, (per_x * K + per_y * F) * 4, chunk_bytes)
-    cdef int nt = _chunk_threads(n_threads, nb * per_x * K, min_parallel)
+    cdef Py_ssize_t nb
+    cdef int nt
+    nb, nt = _chunk_plan(B, (per_x * K + per_y * F) * 4, per_x * K, chunk_bytes, n_threads,
+                         min_parallel)
     cdef Py_ssize_t dims[3]
     dims[0] = nb * per_x; dims[1] = K; dims[2] = Cin
     _check_dims(dims, 3)
@@ -455,22 +479,19 @@ def depthwise_forward(x, kernel, bias, str activation, geo, int n_threads=1,
     """act(depthwise_conv(x, kernel) + bias): x (B, D, H, W, C), kernel
     (prod(k), C, M) -> (B, *out, C*M), output channel c*M + m."""
     cdef int act = act_code(activation)
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
-    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _conv_input(x, geo, &g)
     cdef cnp.ndarray Kn = _depthwise_kernel(kernel, &g)
     cdef Py_ssize_t T = _prod3(g.k), C = g.c, M = Kn.shape[2], B = X.shape[0], F = C * M
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
+    cdef cnp.ndarray Bv = _bias(bias, F)
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[1]) + (F,), np.float32)
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
     if B == 0 or per_out == 0 or F == 0:
         return Y
-    cdef Py_ssize_t nb = _chunk(B, per_out * (T * C + F) * 4, chunk_bytes)
-    cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
+    cdef Py_ssize_t nb
+    cdef int nt
+    nb, nt = _chunk_plan(B, per_out * (T * C + F) * 4, per_out * T * C, chunk_bytes, n_threads,
+                         min_parallel)
     cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
@@ -498,18 +519,12 @@ def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
     """dkernel (prod(k), C, M) (+)= per-channel cols^T dz, dbias += sum(dz);
     return dx (or None)."""
     cdef int act = act_code(activation)
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = make_geom(geo, X.shape[4])
-    X = _tensor5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _conv_input(x, geo, &g)
     cdef cnp.ndarray Kn = _depthwise_kernel(kernel, &g)
     cdef Py_ssize_t T = _prod3(g.k), C = g.c, M = Kn.shape[2], B = X.shape[0], F = C * M
     cdef cnp.ndarray Yv = _tensor5(y, "y", tuple(geo[1]), F)
-    cdef cnp.ndarray DY = _tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), F)
-    if Yv.shape[0] != B or DY.shape[0] != B:
-        raise ValueError(f"x, y and dy disagree on the batch size: {B}, {Yv.shape[0]}, "
-                         f"{DY.shape[0]}")
+    cdef cnp.ndarray DY = _gradient_like(dy, Yv, B)
     cdef cnp.ndarray DK = f32c(dkernel, "dkernel", True)
     if (<object>DK).shape != (<object>Kn).shape:
         raise ValueError(f"dkernel has shape {(<object>DK).shape}, expected "
@@ -523,8 +538,10 @@ def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
         if DX is not None:
             DX.fill(0)
         return DX
-    cdef Py_ssize_t nb = _chunk(B, per_out * (T * C + F) * 4, chunk_bytes)
-    cdef int nt = _chunk_threads(n_threads, nb * per_out * T * C, min_parallel)
+    cdef Py_ssize_t nb
+    cdef int nt
+    nb, nt = _chunk_plan(B, per_out * (T * C + F) * 4, per_out * T * C, chunk_bytes, n_threads,
+                         min_parallel)
     cdef cnp.ndarray cols = np.empty(nb * per_out * T * C, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)

@@ -430,10 +430,10 @@ class Layer:
             return y, backward
         return self._tape_forward(x, training, mask)
 
-    def _tape_forward(self, x, training, mask):
-        """(y, backward) of ``call`` run on a tape of its own; losses passed
-        to ``add_loss`` meanwhile join the activity penalties (the trainer's
-        loss) and get gradient 1 in backward."""
+    def _tape_forward(self, x, training, mask, fn=None):
+        """(y, backward) of ``call`` (or ``fn(inputs)``) run on a tape of its
+        own; losses passed to ``add_loss`` meanwhile join the activity
+        penalties (the trainer's loss) and get gradient 1 in backward."""
         tape = Tape()
         added = []
         _loss_collectors.append(added)
@@ -445,7 +445,7 @@ class Layer:
                 xs = {k: _watch(tape, v) for k, v in x.items()}
             else:
                 xs = [_watch(tape, v) for v in x] if isinstance(x, list) else _watch(tape, x)
-            y = self._invoke(xs, (), {}, training, mask)
+            y = self._invoke(xs, (), {}, training, mask) if fn is None else fn(xs)
         finally:
             _tape_mod._stack.pop()
             _training_stack.pop()
@@ -788,7 +788,8 @@ def _shapes_of_any(x):
     if isinstance(x, dict):
         return {k: _shapes_of_any(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape"):
-        return [(None,) + tuple(np.shape(a))[1:] for a in x]
+        return [_shapes_of_any(a) if isinstance(a, (list, tuple, dict))
+                else (None,) + tuple(np.shape(a))[1:] for a in x]
     shape = tuple(np.shape(x.value if type(x) is Tensor else x))
     return (None,) + shape[1:] if shape else ()
 

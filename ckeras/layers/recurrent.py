@@ -1,5 +1,9 @@
-"""Recurrent layers: RNN (over a ckeras cell or StackedRNNCells), SimpleRNN,
-LSTM, GRU, Bidirectional.
+"""Recurrent layers: RNN (over a ckeras cell, StackedRNNCells or a cell of
+the user's own), SimpleRNN, LSTM, GRU, Bidirectional.
+
+A user's cell (``call(inputs, states)`` on ``ckeras.ops``, ``state_size``,
+optionally ``output_size``) runs one step at a time on the autodiff tape, with
+the same mask, go_backwards, initial_state and stateful rules as below.
 
 The layer handles what is about the sequence as a whole: layout (batch-major
 in, time-major inside), ``go_backwards``, the mask, the dropout masks,
@@ -73,14 +77,12 @@ class RNN(Layer):
             raise TypeError(
                 f"{type(self).__name__} {self.name!r}: `cell` must be an RNN cell (a layer "
                 f"with `state_size` and call(inputs, states)), got {type(cell).__name__}.")
-        if not isinstance(cell, (_Cell, StackedRNNCells)):
-            raise NotImplementedError(
-                f"{type(self).__name__} {self.name!r}: `cell` must be a ckeras "
-                f"SimpleRNNCell, LSTMCell, GRUCell or StackedRNNCells, got "
-                f"{type(cell).__name__}. A cell of your own (written with call()) needs "
-                "automatic differentiation through time, which ckeras does not have yet "
-                "(it is coming with the autodiff tape); until then, build the model from "
-                "the built-in cells or layers.")
+        # A cell of the user's own (call(inputs, states) on ckeras.ops) runs step
+        # by step on the autodiff tape; the built-in cells run compiled loops.
+        self._user_cell = not isinstance(cell, (_Cell, StackedRNNCells))
+        if self._user_cell and not hasattr(cell, "call"):
+            raise TypeError(f"{type(self).__name__} {self.name!r}: the cell "
+                            f"{type(cell).__name__} has no call(inputs, states).")
         self.cell = cell
         self.cell.trainable = self.trainable
         self.return_sequences = bool(return_sequences)
@@ -93,7 +95,8 @@ class RNN(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.supports_masking = True
         self._path_prefix = ""
-        self._dropout_rng = None if cell.seed is None else ck_random.generator(cell.seed)
+        seed = getattr(cell, "seed", None) if self._user_cell else cell.seed
+        self._dropout_rng = None if seed is None else ck_random.generator(seed)
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: read cell arguments through.
@@ -113,7 +116,22 @@ class RNN(Layer):
 
     @property
     def _n_states(self):
-        return self.cell._n_states
+        return len(self._state_units) if self._user_cell else self.cell._n_states
+
+    @property
+    def _state_units(self):
+        if not self._user_cell:
+            return self.cell._state_units
+        size = self.cell.state_size
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+        return [_units(n, self, "state_size") for n in sizes]
+
+    @property
+    def _output_units(self):
+        if not self._user_cell:
+            return self.cell.units
+        size = getattr(self.cell, "output_size", None)
+        return self._state_units[0] if size is None else _units(size, self, "output_size")
 
     # ---- building ------------------------------------------------------------------
     def _check_shape(self, input_shape):
@@ -128,9 +146,11 @@ class RNN(Layer):
             input_shape = input_shape[0]
             self._build_input_shape = input_shape   # Keras's build(sequences_shape)
         self._check_shape(input_shape)
-        if not self.cell.built:
+        if self._user_cell:
+            self._build_user_cell(input_shape)
+        elif not self.cell.built:
             self.cell.build((input_shape[0], input_shape[-1]))
-        self._weights = self.cell._weights
+        self._weights = list(self.cell.weights) if self._user_cell else self.cell._weights
         self._set_path_prefix(self._path_prefix)
         self.built = True
 
@@ -142,10 +162,10 @@ class RNN(Layer):
         if _is_shape_list(input_shape):
             input_shape = input_shape[0]
         self._check_shape(input_shape)
-        batch, steps, u = input_shape[0], input_shape[1], self.cell.units
+        batch, steps, u = input_shape[0], input_shape[1], self._output_units
         out = (batch, steps, u) if self.return_sequences else (batch, u)
         if self.return_state:
-            return [out] + [(batch, s) for s in self.cell._state_units]
+            return [out] + [(batch, s) for s in self._state_units]
         return out
 
     def compute_mask(self, inputs, mask=None):
@@ -216,7 +236,7 @@ class RNN(Layer):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects "
                              f"{self._n_states} initial state(s), got {len(states)}.")
         out = []
-        for s, units in zip(states, self.cell._state_units):
+        for s, units in zip(states, self._state_units):
             s = np.asarray(s, dtype)
             if s.shape != (batch, units):
                 raise ValueError(f"Layer {self.name!r}: each initial state must have shape "
@@ -239,6 +259,8 @@ class RNN(Layer):
                              "one timestep, got an input with 0 timesteps.")
         if not self.built:
             self._maybe_build((None,) + x.shape[1:])
+        if self._user_cell:
+            return self._forward_user_cell(x, training, mask, initial_state, listed)
         cell = self.cell
         expected = cell.kernel.shape[0]
         if x.shape[2] != expected:
@@ -300,6 +322,77 @@ class RNN(Layer):
             return [dx] + list(d_init) if listed else dx
         return outputs, backward
 
+    # ---- a cell of the user's own: step by step on the tape ---------------------------
+    def _build_user_cell(self, input_shape):
+        """Build the cell for one step (batch, features) and run it once on zeros,
+        so weights its sub-layers create on first call exist before training."""
+        if not self.cell.built:
+            self.cell._maybe_build((input_shape[0], input_shape[-1]))
+        step = np.zeros((1, input_shape[-1]), np.float32)
+        states = [np.zeros((1, n), np.float32) for n in self._state_units]
+        from ckeras.ops import tape as tape_mod
+        tape_mod._stack.append(None)   # records nothing
+        try:
+            self.cell(step, states)
+        finally:
+            tape_mod._stack.pop()
+
+    def _forward_user_cell(self, x, training, mask, initial_state, listed):
+        batch = x.shape[0]
+        if initial_state is not None:
+            initial = self._initial(initial_state, batch, x.dtype)
+        elif self.stateful and self.states is not None:
+            initial = self._stateful_initial(batch, x.dtype)
+        else:
+            initial = [np.zeros((batch, n), x.dtype) for n in self._state_units]
+        if mask is not None:
+            mask = np.asarray(mask).astype(bool)
+            if mask.shape != x.shape[:2]:
+                raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the mask "
+                                 f"must have shape (batch, timesteps) = {x.shape[:2]}, got "
+                                 f"{mask.shape}.")
+
+        def scan(inputs, finals):
+            seq, states = (inputs[0], list(inputs[1:])) if listed else (inputs, initial)
+            return self._scan_user_cell(seq, states, mask, training, finals)
+
+        inputs = [x] + initial if listed else x
+        finals = []
+        y, backward = self._tape_forward(inputs, training, None,
+                                         fn=lambda xs: scan(xs, finals))
+        if self.stateful:   # carried as values: no gradient across batches
+            self.states = [np.array(getattr(s, "value", s), np.float32) for s in finals]
+        return y, backward
+
+    def _scan_user_cell(self, seq, states, mask, training, finals):
+        """The Keras 3 loop: masked steps keep the states and repeat the
+        previous output (zeros before the first step, or always zeros with
+        zero_output_for_mask); the last states are appended to ``finals``."""
+        from ckeras import ops
+        steps = seq.shape[1]
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        outputs, previous = [], None
+        for t in order:
+            out, new_states = self.cell(seq[:, t], list(states), training=training)
+            new_states = (list(new_states) if isinstance(new_states, (list, tuple))
+                          else [new_states])
+            if len(new_states) != len(states):
+                raise ValueError(f"Layer {self.name!r}: the cell returned "
+                                 f"{len(new_states)} state(s), its state_size says "
+                                 f"{len(states)}.")
+            if mask is not None:
+                keep = mask[:, t][:, None]
+                if previous is None:
+                    previous = ops.zeros_like(out)
+                fallback = ops.zeros_like(out) if self.zero_output_for_mask else previous
+                out = ops.where(keep, out, fallback)
+                new_states = [ops.where(keep, n, s) for n, s in zip(new_states, states)]
+            previous, states = out, new_states
+            outputs.append(out)
+        finals.extend(states)
+        y = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return [y] + list(states) if self.return_state else y
+
     def _dropout_mask(self, training, rate, shape, dtype):
         """A (batch, n) keep mask scaled by 1/(1-rate), or None."""
         if not (training and 0 < rate < 1):
@@ -345,6 +438,20 @@ class RNN(Layer):
             else:
                 config[key] = cell_config[key]
         return config
+
+
+def _units(n, layer, what):
+    if isinstance(n, (list, tuple)) and len(n) == 1:
+        n = n[0]
+    try:
+        value = int(n)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value != n or value < 0:
+        raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}): the cell's "
+                         f"{what} must be a non-negative integer (or a list of them), "
+                         f"got {n!r}.")
+    return value
 
 
 def _cell_kwargs(kwargs):

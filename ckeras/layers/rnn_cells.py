@@ -636,7 +636,8 @@ class StackedRNNCells(Layer):
             if not isinstance(c, _Cell):
                 raise TypeError(
                     "StackedRNNCells: every cell must be a SimpleRNNCell, LSTMCell or "
-                    f"GRUCell, got {type(c).__name__}.")
+                    f"GRUCell, got {type(c).__name__}. Cells of your own run one per "
+                    "RNN layer in ckeras: stack RNN(cell, return_sequences=True) layers.")
         self.cells = cells
         self.seed = None
 

@@ -17,9 +17,6 @@ from ckeras.layers.layer import deserialize_layer, serialize_layer, with_activit
 from ckeras.utils import summary_utils as summary_mod
 from ckeras.models.model import Model
 
-# Output activations a loss can take over (fused softmax/sigmoid + cross-entropy).
-_FUSABLE_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
-
 
 _SUBCLASSES = {}
 
@@ -168,20 +165,16 @@ class Functional(Model):
     def _format_outputs(self, results):
         return _pack(self._out_kind, self._out_keys, list(results))
 
-    def _output_activation(self, k):
-        """The activation output k could hand to a fused loss, or None."""
+    def _fusable_output_layer(self, k):
+        """The layer producing output k when its node may emit logits instead, else
+        None (models/output_fusion.py decides whether it does)."""
         t = self._outputs[k]
         layer, _, _ = t.history
         node = _producer(t)
         # Fusing changes what the node emits: only when nobody else reads it.
         if self._uses.get(id(t), 0) != 1 or isinstance(node.outputs, (list, tuple)):
             return None
-        name = getattr(getattr(layer, "activation", None), "name", None)
-        if getattr(layer, "activity_regularizer", None) is not None:
-            return None  # the penalty must see the activated output
-        if hasattr(layer, "forward_logits") and name in _FUSABLE_OUTPUT_ACTIVATIONS:
-            return name
-        return None
+        return layer
 
     def _run_forward(self, xs, training, fuse=None):
         if len(xs) != len(self._inputs):
@@ -189,7 +182,7 @@ class Functional(Model):
                              f"got {len(xs)}.")
         fused = set()
         for k, f in enumerate(fuse or ()):
-            if f and self._output_activation(k) is not None:
+            if f and self._fusable_output_layer(k) is not None:
                 fused.add(id(_producer(self._outputs[k])))
         values = {id(t): _adjust_rank(t, x) for t, x in zip(self._inputs, xs)}
         masks = {}

@@ -95,8 +95,8 @@ class Model(StepsMixin, TrainingMixin, Layer):
         if not self.built and self._has_call():
             self._maybe_build(_shapes_of_any(self._as_call_input(list(xs))))
 
-    def _output_activation(self, k):
-        return None
+    def _fusable_output_layer(self, k):
+        return None   # a subclassed model's call() is opaque: nothing fuses
 
     def _format_outputs(self, results):
         keys = getattr(self, "_output_keys", None)

@@ -6,9 +6,6 @@ from ckeras.utils import summary_utils as summary_mod
 from ckeras.models.model import Model
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
-# Output activations a loss can take over (fused softmax/sigmoid + cross-entropy).
-_FUSABLE_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
-
 
 class Sequential(Model):
     _is_graph_model = True
@@ -176,16 +173,9 @@ class Sequential(Model):
         return [self._layers[-1].name] if self._layers else ["output"]
 
     # ---- running -------------------------------------------------------------------
-    def _output_activation(self, k):
-        last = self._layers[-1]
-        act = getattr(last, "activation", None)
-        name = getattr(act, "name", None)
-        # An activity penalty must see the activated output, so no fusion then.
-        if getattr(last, "activity_regularizer", None) is not None:
-            return None
-        if hasattr(last, "forward_logits") and name in _FUSABLE_OUTPUT_ACTIVATIONS:
-            return name
-        return None
+    def _fusable_output_layer(self, k):
+        """The layer whose output is the model's (models/output_fusion.py decides)."""
+        return self._layers[-1] if self._layers else None
 
     def _run_forward(self, xs, training, fuse=None):
         x = xs[0]

@@ -5,8 +5,8 @@ A model provides:
     and ``outputs`` are lists of arrays, ``fuse[k]`` asks output k for its
     pre-activation (the loss fuses the activation), and ``backward(douts)``
     accumulates every weight gradient;
-  * ``_output_activation(k)``: the activation name output k could hand to
-    the loss (or None);
+  * ``_fusable_output_layer(k)``: the layer whose output is output k, when it
+    may emit logits instead (models/output_fusion.py decides whether it does);
   * ``output_names``, ``input_names``, ``trainable_weights``, ``_ensure_built(xs)``.
 """
 import numpy as np
@@ -15,12 +15,14 @@ from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Opt
 from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
 from ckeras import optimizers as optimizers_mod
+from ckeras.ops.memory import pooled
 from ckeras.utils import arg_checks as _checks
 from ckeras.callbacks.base import CallbackList
 from ckeras.distribute import context as distribute_context
 from ckeras.layers.layer import collect_activity_penalties
 from ckeras.callbacks.history import History
 from ckeras.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
+from ckeras.models import output_fusion
 from ckeras.models.data import ArrayData, adapt, check_passes, is_stream, to_array_list
 
 
@@ -47,7 +49,8 @@ class _OutputSpec:
         self.weight = weight
         self.metric_ids = metric_ids
         self.metrics = None          # resolved on the first batch (needs shapes)
-        self.fuse = False
+        self.fuse = False            # see models/output_fusion.py
+        self.fuse_pending = False    # the loss is resolved from the shapes: plan again
 
 
 def _per_output(value, names, what, default=None):
@@ -122,11 +125,10 @@ class TrainingMixin:
             if spec.metrics is None:
                 spec.metrics = [metrics_mod.get(m, y_true=y, y_pred=out) for m in spec.metric_ids]
 
-    def _plan_fusion(self):
-        for k, spec in enumerate(self._outputs_spec):
-            act = self._output_activation(k)
-            spec.fuse = (spec.loss is not None and act is not None
-                         and getattr(spec.loss, "fused_activation", None) == act)
+    def _plan_fusion(self, ys=None):
+        """Which outputs hand their loss the logits (``spec.fuse``); with the coming
+        batch's targets ``ys``, shape-resolved losses are resolved first."""
+        output_fusion.plan(self, self._outputs_spec, ys)
 
     def _losses_and_grads(self, ys, outs, sw, training):
         """Loss per output (Σ w·l / N), metric updates, and d loss / d outputs."""
@@ -167,6 +169,8 @@ class TrainingMixin:
     def _step(self, xs, ys, sw, training):
         if self._distribution is not None and len(xs[0]) == 0:   # an empty shard
             return self._distribution.empty_step(self, training)
+        if any(s.fuse_pending for s in self._outputs_spec):
+            self._plan_fusion(ys)   # "crossentropy": resolve before the first forward
         with collect_activity_penalties() as activity:
             outs, backward = self._run_forward(xs, training=training,
                                                fuse=[s.fuse for s in self._outputs_spec])
@@ -246,6 +250,7 @@ class TrainingMixin:
         return max(2, int(shape[-1]))
 
     # ---- fit ---------------------------------------------------------------------
+    @pooled
     def fit(self, x: Data = None, y: ArrayLike = None, batch_size: Optional[int] = None,
             epochs: int = 1, verbose: Union[str, int] = "auto",
             callbacks: Optional[Sequence[Any]] = None, validation_split: float = 0.0,
@@ -376,6 +381,7 @@ class TrainingMixin:
             cb.on_test_end(logs)
         return logs
 
+    @pooled
     def evaluate(self, x: Data = None, y: ArrayLike = None, batch_size: Optional[int] = None,
                  verbose: Union[str, int] = "auto", sample_weight: ArrayLike = None,
                  steps: Optional[int] = None, callbacks: Optional[Sequence[Any]] = None,
@@ -412,6 +418,7 @@ class TrainingMixin:
         return ordered[0] if len(ordered) == 1 else ordered
 
     # ---- predict -------------------------------------------------------------------
+    @pooled
     def predict(self, x: Data, batch_size: Optional[int] = None,
                 verbose: Union[str, int] = "auto", steps: Optional[int] = None,
                 callbacks: Optional[Sequence[Any]] = None) -> Any:

@@ -263,27 +263,25 @@ def abs(x):
 absolute = abs
 
 
-def _cmp(f):
-    return lambda x1, x2: f(_v(x1), _v(x2))
+def _piecewise_constant(np_fn):
+    """numpy's elementwise ``np_fn`` as an op on values: its gradient is zero
+    wherever it is defined, so it records nothing on the tape."""
+    def apply(*xs):
+        return np_fn(*(_v(x) for x in xs))
+    apply.__name__ = apply.__qualname__ = np_fn.__name__
+    apply.__doc__ = f"numpy.{np_fn.__name__} elementwise (no gradient)."
+    return op(apply)
 
 
-less = _no_grad(_cmp(np.less))
-less_equal = _no_grad(_cmp(np.less_equal))
-greater = _no_grad(_cmp(np.greater))
-greater_equal = _no_grad(_cmp(np.greater_equal))
-equal = _no_grad(_cmp(np.equal))
-not_equal = _no_grad(_cmp(np.not_equal))
-logical_and = _no_grad(_cmp(np.logical_and))
-logical_or = _no_grad(_cmp(np.logical_or))
-for _f, _n in ((less, "less"), (less_equal, "less_equal"), (greater, "greater"),
-               (greater_equal, "greater_equal"), (equal, "equal"), (not_equal, "not_equal"),
-               (logical_and, "logical_and"), (logical_or, "logical_or")):
-    _f.__name__ = _f.__qualname__ = _n
-
-
-@op
-def logical_not(x):
-    return np.logical_not(_v(x))
+less = _piecewise_constant(np.less)
+less_equal = _piecewise_constant(np.less_equal)
+greater = _piecewise_constant(np.greater)
+greater_equal = _piecewise_constant(np.greater_equal)
+equal = _piecewise_constant(np.equal)
+not_equal = _piecewise_constant(np.not_equal)
+logical_and = _piecewise_constant(np.logical_and)
+logical_or = _piecewise_constant(np.logical_or)
+logical_not = _piecewise_constant(np.logical_not)
 
 
 # ---- products ----------------------------------------------------------------------
@@ -647,39 +645,17 @@ def reciprocal(x):
     return _unary(x, lambda a: 1.0 / _float(a), lambda g, a, y: -g * y * y)
 
 
-@op
-def sign(x):
-    return np.sign(_v(x))
-
-
-@op
-def floor(x):
-    return np.floor(_v(x))
-
-
-@op
-def ceil(x):
-    return np.ceil(_v(x))
+sign = _piecewise_constant(np.sign)
+floor = _piecewise_constant(np.floor)
+ceil = _piecewise_constant(np.ceil)
+isnan = _piecewise_constant(np.isnan)
+isinf = _piecewise_constant(np.isinf)
+isfinite = _piecewise_constant(np.isfinite)
 
 
 @op
 def round(x, decimals=0):
     return np.round(_v(x), decimals)
-
-
-@op
-def isnan(x):
-    return np.isnan(_v(x))
-
-
-@op
-def isinf(x):
-    return np.isinf(_v(x))
-
-
-@op
-def isfinite(x):
-    return np.isfinite(_v(x))
 
 
 @op

@@ -87,7 +87,7 @@ _BLAS_MODULES = ("_blas", "_dense")
 _blas_configured = False   # CKERAS_BLAS applied (ckeras.ops.blas)
 KERNEL_MODULES = ("_blas", "_activation", "_dense", "_losses", "_embedding", "_optim", "_recurrent")
 KERNEL_MODULES += ("_attention",)
-KERNEL_MODULES += ("_conv", "_pool")
+KERNEL_MODULES += ("_conv", "_pool", "_alloc")
 _BLAS_MODULES += ("_conv",)
 
 

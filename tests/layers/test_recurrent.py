@@ -799,15 +799,147 @@ def test_stacked_rnn_cells_match_stacked_layers_and_gradients():
     check_layer_gradients(stacked, [x.astype(np.float64)] + init, max_coords=15)
 
 
-def test_user_cell_needs_autodiff():
-    class MyCell(ckeras.layers.Layer):
+class MinimalCell(ckeras.layers.Layer):
+    """Keras's documented example of a cell of one's own, on ckeras.ops."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer="uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                initializer="uniform", name="recurrent_kernel")
+
+    def call(self, inputs, states):
+        h = ckeras.ops.matmul(inputs, self.kernel)
+        output = ckeras.ops.tanh(h + ckeras.ops.matmul(states[0], self.recurrent_kernel))
+        return output, [output]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class TwoStateCell(ckeras.layers.Layer):
+    """Two states and an output of another width (output_size)."""
+    state_size = [3, 2]
+    output_size = 4
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1] + 5, 9), name="w")
+
+    def call(self, inputs, states, training=False):
+        z = ckeras.ops.matmul(ckeras.ops.concatenate([inputs] + list(states), axis=-1), self.w)
+        a, b, out = z[:, :3], z[:, 3:5], z[:, 5:]
+        return ckeras.ops.tanh(out), [ckeras.ops.tanh(a) + states[0], ckeras.ops.sigmoid(b)]
+
+
+def test_user_cell_matches_a_numpy_loop():
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    layer = RNN(MinimalCell(6), return_sequences=True)
+    y = layer(x)
+    k, u = (w.numpy() for w in layer.weights)
+    h = np.zeros((3, 6), np.float32)
+    expected = []
+    for t in range(5):
+        h = np.tanh(x[:, t] @ k + h @ u)
+        expected.append(h)
+    np.testing.assert_allclose(y, np.stack(expected, 1), rtol=1e-5, atol=1e-6)
+    assert [w.path for w in layer.weights] == [f"{layer.name}/minimal_cell/kernel",
+                                               f"{layer.name}/minimal_cell/recurrent_kernel"]
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_user_cell_gradients_through_time(go_backwards, zero_output):
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((3, 5, 4))
+    mask = rng.random((3, 5)) > 0.3
+    for cell, kwargs in ((MinimalCell(6), {}), (TwoStateCell(), {"return_state": True})):
+        layer = RNN(cell, return_sequences=True, go_backwards=go_backwards,
+                    zero_output_for_mask=zero_output, **kwargs)
+        check_layer_gradients(layer, x, mask=mask, max_coords=15)
+    layer = RNN(TwoStateCell(), return_state=True, go_backwards=go_backwards)
+    init = [rng.standard_normal((3, 3)), rng.standard_normal((3, 2))]
+    check_layer_gradients(layer, [x] + init, max_coords=15)
+
+
+def test_user_cell_masked_steps_keep_state_and_output():
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    layer = RNN(MinimalCell(5), return_sequences=True, return_state=True)
+    seq, state = layer(x, mask=mask)
+    np.testing.assert_array_equal(seq[0, 2], seq[0, 1])
+    np.testing.assert_array_equal(seq[0, 3], seq[0, 1])
+    np.testing.assert_array_equal(state[0], seq[0, 1])
+    short, _ = RNN(MinimalCell(5), return_sequences=True, return_state=True)(x[:, :2])
+    assert short.shape == (2, 2, 5)
+    assert layer.compute_output_shape((None, 4, 3)) == [(None, 4, 5), (None, 5)]
+    assert RNN(TwoStateCell(), return_state=True).compute_output_shape((None, 4, 3)) == \
+        [(None, 4), (None, 3), (None, 2)]
+
+
+def test_user_cell_trains_saves_and_feeds_a_decoder(tmp_path):
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((64, 5, 4)).astype(np.float32)
+    target = x.sum(axis=(1, 2))[:, None] / 5
+    model = ckeras.Sequential([ckeras.Input((5, 4)), RNN(MinimalCell(8)),
+                               ckeras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(x, target, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+    # encoder states as the decoder's symbolic initial_state
+    enc_in, dec_in = ckeras.Input((5, 4)), ckeras.Input((3, 4))
+    _, h = RNN(MinimalCell(6), return_state=True)(enc_in)
+    out = RNN(MinimalCell(6), return_sequences=True)(dec_in, initial_state=[h])
+    seq2seq = ckeras.Model([enc_in, dec_in], out)
+    seq2seq.compile("adam", "mse")
+    seq2seq.fit([x, x[:, :3]], np.zeros((64, 3, 6)), epochs=1, verbose=0)
+    path = tmp_path / "seq2seq.keras"
+    seq2seq.save(path)
+    loaded = ckeras.models.load_model(path, custom_objects={"MinimalCell": MinimalCell})
+    np.testing.assert_allclose(loaded.predict([x, x[:, :3]], verbose=0),
+                               seq2seq.predict([x, x[:, :3]], verbose=0), rtol=1e-6)
+
+
+def test_user_cell_stateful_carries_states():
+    rng = np.random.default_rng(25)
+    x = rng.standard_normal((2, 6, 3)).astype(np.float32)
+    whole = RNN(MinimalCell(4), return_sequences=True)
+    y = whole(x)
+    halves = RNN(MinimalCell(4), return_sequences=True, stateful=True)
+    halves(x[:, :3])
+    halves.set_weights(whole.get_weights())
+    halves.reset_states()
+    first, second = halves(x[:, :3]), halves(x[:, 3:])
+    np.testing.assert_allclose(np.concatenate([first, second], 1), y, rtol=1e-5, atol=1e-6)
+    halves.reset_states()
+    np.testing.assert_allclose(halves(x[:, :3]), first, rtol=1e-6)
+
+
+def test_user_cell_errors_are_clear():
+    class NoCall:
         state_size = 3
+
+    with pytest.raises(TypeError, match="must be an RNN cell"):
+        RNN(object())
+    with pytest.raises(TypeError, match="no call"):
+        RNN(NoCall())
+
+    class BadSize(ckeras.layers.Layer):
+        state_size = "three"
 
         def call(self, inputs, states):
             return inputs, states
 
-    with pytest.raises(NotImplementedError, match="autodiff"):
-        RNN(MyCell())
+    with pytest.raises(ValueError, match="state_size must be a non-negative integer"):
+        RNN(BadSize())(np.zeros((1, 2, 3), np.float32))
+    with pytest.raises(TypeError, match="one per RNN layer"):
+        RNN([MinimalCell(3), MinimalCell(4)])
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])

@@ -11,6 +11,7 @@ import ckeras as keras
 from ckeras import layers
 from ckeras.layers.merge import Add, Concatenate, Multiply
 from ckeras.models.functional import Functional
+from ckeras.models.output_fusion import output_activation
 from ckeras.testing import check_layer_gradients
 from ckeras.utils.plot_model import plot_model
 
@@ -252,7 +253,7 @@ def test_multi_output_fit_history_and_evaluate_order():
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02),
                   loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5],
                   metrics=[["accuracy"], ["mae"]])
-    assert model._output_activation(0) == "softmax" and model._output_activation(1) is None
+    assert output_activation(model, 0) == "softmax" and output_activation(model, 1) is None
     hist = model.fit(x, y, epochs=25, batch_size=16, validation_split=0.25, verbose=0)
     h = hist.history
     assert list(h) == ["cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae",
@@ -281,7 +282,7 @@ def test_fused_softmax_not_used_when_output_feeds_other_layers():
     p = layers.Dense(3, activation="softmax", name="p")(x)
     q = layers.Dense(1, name="q")(p)
     model = keras.Model(x, [p, q])
-    assert model._output_activation(0) is None
+    assert output_activation(model, 0) is None
     model.compile(optimizer="sgd", loss=["categorical_crossentropy", "mse"])
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((8, 4)).astype(np.float32)
