@@ -2,6 +2,7 @@
 (tests/data/farmhash, made with pyfarmhash) and Keras's documented examples."""
 import json
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from ckeras import layers as L
 from ckeras.layers import deserialize, serialize
 from ckeras.layers.preprocessing.hashing import fingerprint64
+
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "keras_preprocessing"
 
 with open(os.path.join(os.path.dirname(__file__), "..", "data", "farmhash",
                        "fingerprint64.json")) as f:
@@ -42,7 +45,33 @@ def test_integers_hash_as_decimal_strings_and_output_modes():
 
 
 def test_unsupported_options_raise():
-    with pytest.raises(NotImplementedError, match="SipHash"):
-        L.Hashing(3, salt=133)
+    for bad in ("salt", [1, 2, 3], [1, -2], 2 ** 64, True):
+        with pytest.raises(ValueError, match="salt"):
+            L.Hashing(3, salt=bad)
     with pytest.raises(ValueError, match="num_bins"):
         L.Hashing(0)
+
+
+def test_siphash_reference_vectors():
+    from ckeras.layers.preprocessing.hashing import siphash24
+    # SipHash-2-4, key 00 01 .. 0f (Aumasson and Bernstein's paper, appendix A)
+    k0, k1 = int.from_bytes(bytes(range(8)), "little"), int.from_bytes(bytes(range(8, 16)),
+                                                                        "little")
+    assert siphash24(k0, k1, b"") == 0x726FDB47DD0E0E31
+    assert siphash24(k0, k1, bytes(range(15))) == 0xA129CA6149BE45E5
+
+
+def test_salted_hashing_matches_keras():
+    golden = json.loads((DATA / "hashing_salt.json").read_text())
+    values = np.array(golden["vals"])
+    for key, expected in golden.items():
+        if not key.startswith("["):
+            continue
+        salt, mask = json.loads(key)
+        layer = L.Hashing(num_bins=1000003, salt=salt, mask_value=mask)
+        np.testing.assert_array_equal(layer(values), expected, err_msg=key)
+    ints = np.array([[0, 1, 42, -5, 2 ** 40]])
+    np.testing.assert_array_equal(L.Hashing(num_bins=997, salt=[7, 9])(ints), golden["ints"])
+    config = L.Hashing(num_bins=5, salt=133).get_config()
+    assert config["salt"] == golden["config_salt"]
+    assert deserialize(serialize(L.Hashing(num_bins=5, salt=133))).salt == (133, 133)

@@ -229,8 +229,8 @@ def test_unsupported_feature_is_not_called_corruption(saved, tmp_path):
     # it must pass through unchanged.
     def change(c):
         _layers(c).insert(1, {"class_name": "Hashing", "config": {"name": "h", "num_bins": 3,
-                                                                 "salt": 5}})
+                                                                 "sparse": True}})
     path = _mutated(saved, tmp_path, _set_config(change))
-    with pytest.raises(NotImplementedError, match="salt") as e:
+    with pytest.raises(NotImplementedError, match="sparse") as e:
         keras.models.load_model(path)
     assert "corrupted" not in str(e.value)

@@ -5,8 +5,12 @@ Fingerprint64 here follows the published FarmHash algorithm (farmhashna
 Hash64: separate paths for 0-16, 17-32, 33-64 and longer inputs) in Python
 integer arithmetic modulo 2^64. Integers (and floats, truncated) are hashed
 as their decimal strings, as ``tf.as_string``. With ``mask_value``, that
-value goes to bin 0 and the others to 1 + hash % (num_bins - 1). A ``salt``
-selects Keras's keyed SipHash, not implemented here.
+value goes to bin 0 and the others to 1 + hash % (num_bins - 1).
+
+A ``salt`` selects keyed hashing instead (TensorFlow's
+``to_hash_bucket_strong``): SipHash-2-4 (Aumasson and Bernstein 2012) with the
+128-bit key (k0, k1); an integer salt s means the key (s, s), as Keras writes
+it in the config.
 """
 import numpy as np
 
@@ -32,6 +36,44 @@ def _rot(v, s):
 
 def _shift_mix(v):
     return v ^ (v >> 47)
+
+
+def _rotl(v, s):
+    return _rot(v, 64 - s)
+
+
+def _sip_round(v0, v1, v2, v3):
+    v0 = (v0 + v1) & _M
+    v1 = _rotl(v1, 13) ^ v0
+    v0 = _rotl(v0, 32)
+    v2 = (v2 + v3) & _M
+    v3 = _rotl(v3, 16) ^ v2
+    v0 = (v0 + v3) & _M
+    v3 = _rotl(v3, 21) ^ v0
+    v2 = (v2 + v1) & _M
+    v1 = _rotl(v1, 17) ^ v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+def siphash24(k0, k1, data):
+    """SipHash-2-4 of bytes ``data`` under the key (k0, k1), as an unsigned
+    64-bit int: two compression rounds per 8-byte word, four finalisation."""
+    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D,
+         k0 ^ 0x6C7967656E657261, k1 ^ 0x7465646279746573]
+    n = len(data)
+    whole = n - n % 8
+    # the last word: the remaining bytes, and the length's low byte on top
+    words = [_u64(data, i) for i in range(0, whole, 8)]
+    words.append(((n & 0xFF) << 56) | int.from_bytes(data[whole:], "little"))
+    v0, v1, v2, v3 = v
+    for m in words:
+        v0, v1, v2, v3 = _sip_round(*_sip_round(v0, v1, v2, v3 ^ m))
+        v0 ^= m
+    v2 ^= 0xFF
+    for _ in range(4):
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
 
 
 def _len16(u, v, mul):
@@ -154,6 +196,18 @@ def _as_bytes(v):
     return str(int(v)).encode("ascii")
 
 
+def _check_salt(salt):
+    """None, or the SipHash key (k0, k1) from an int or a pair of ints."""
+    if salt is None:
+        return None
+    pair = list(salt) if isinstance(salt, (list, tuple)) else [salt, salt]
+    if len(pair) != 2 or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                                 and 0 <= k <= _M for k in pair):
+        raise ValueError(f"Hashing: `salt` must be an integer or a pair of integers in "
+                         f"[0, 2**64), got {salt!r}.")
+    return int(pair[0]), int(pair[1])
+
+
 class Hashing(PreprocessingLayer):
     """Hash strings or integers into ``num_bins`` bins (Keras 3's Hashing)."""
 
@@ -167,13 +221,11 @@ class Hashing(PreprocessingLayer):
             output_mode = "multi_hot"
         if output_mode not in ("int", "one_hot", "multi_hot", "count"):
             raise ValueError(f"Hashing: unknown `output_mode` {output_mode!r}.")
-        if salt is not None:
-            raise NotImplementedError("Hashing: `salt` selects Keras's keyed SipHash, which "
-                                      "ckeras does not implement; use salt=None.")
+        salt = _check_salt(salt)
         if sparse:
             raise NotImplementedError("Hashing: sparse=True is not supported.")
         self.num_bins = int(num_bins)
-        self.mask_value, self.salt = mask_value, None
+        self.mask_value, self.salt = mask_value, salt
         self.output_mode, self.sparse = output_mode, False
         self.output_dtype = "int64" if output_mode == "int" else "float32"
 
@@ -188,12 +240,18 @@ class Hashing(PreprocessingLayer):
         mask = self.mask_value is not None and bins > 1
         if mask:
             bins -= 1
+        if self.salt is None:
+            hash64 = fingerprint64
+        else:
+            k0, k1 = self.salt
+            def hash64(data):
+                return siphash24(k0, k1, data)
         out = np.empty(flat.size, np.int64)
         for i, v in enumerate(flat):
             if mask and v == self.mask_value:
                 out[i] = 0
             else:
-                out[i] = fingerprint64(_as_bytes(v)) % bins + (1 if mask else 0)
+                out[i] = hash64(_as_bytes(v)) % bins + (1 if mask else 0)
         return out.reshape(np.shape(x))
 
     def _call(self, x, training):
@@ -204,6 +262,8 @@ class Hashing(PreprocessingLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_bins": self.num_bins, "salt": None, "mask_value": self.mask_value,
+        config.update({"num_bins": self.num_bins,
+                       "salt": None if self.salt is None else list(self.salt),
+                       "mask_value": self.mask_value,
                        "output_mode": self.output_mode, "sparse": False})
         return config
