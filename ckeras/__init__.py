@@ -2,7 +2,7 @@
 
     import ckeras as keras
 """
-__version__ = "0.1.0"
+from ckeras._version import __version__  # noqa: E402,F401
 
 from ckeras import activations, initializers, losses, metrics, optimizers  # noqa: E402
 from ckeras import callbacks, datasets, layers, models, utils, backend  # noqa: E402
@@ -11,6 +11,6 @@ from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402
 from ckeras import distribute  # noqa: E402
 from ckeras import preprocessing  # noqa: E402
-from ckeras import config, ops, random  # noqa: E402
+from ckeras import config, ops, random, saving  # noqa: E402
 from ckeras.ops.tape import GradientTape  # noqa: E402
 from ckeras._show_config import show_config  # noqa: E402

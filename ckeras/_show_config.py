@@ -27,13 +27,13 @@ def config():
     """What ``show_config()`` prints, as a dict."""
     import numpy
     import scipy
-    import ckeras
     from ckeras import ops
+    from ckeras._version import __version__
     from ckeras.ops import blas, threads
 
     info = {
-        "ckeras": {"version": ckeras.__version__,
-                   "path": os.path.dirname(os.path.abspath(ckeras.__file__))},
+        "ckeras": {"version": __version__,
+                   "path": os.path.dirname(os.path.abspath(__file__))},
         "python": {"version": platform.python_version(), "executable": sys.executable,
                    "platform": platform.platform()},
         "dependencies": {"numpy": numpy.__version__, "scipy": scipy.__version__},

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ckeras import ops
-from ckeras.saving import registry
+from ckeras import registry
 
 __all__ = [
     "ActivationFunction", "get", "serialize", "deserialize",

@@ -6,7 +6,7 @@ kernel (in, units) that is the incoming weight vector of each unit).
 from ckeras.config import epsilon  # backend.set_epsilon reaches every use
 import numpy as np
 
-from ckeras.saving import registry
+from ckeras import registry
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm",
            "max_norm", "non_neg", "unit_norm", "min_max_norm",
@@ -116,19 +116,10 @@ _BUILTINS = {
 
 
 def get(identifier, custom_objects=None):
-    if identifier is None:
-        return None
-    obj = registry.resolve(identifier, _BUILTINS, "constraint", custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
-    return obj
+    return registry.get_object(identifier, _BUILTINS, "constraint", custom_objects)
 
 
 def serialize(constraint):
-    if constraint is None:
-        return None
     return registry.serialize(constraint, "keras.constraints")
 
 

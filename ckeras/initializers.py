@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ckeras import random as ck_random
-from ckeras.saving import registry
+from ckeras import registry
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -344,12 +344,6 @@ class Identity(Initializer):
 IdentityInitializer = Identity
 
 
-def _snake(name):
-    import re
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
             LecunUniform, LecunNormal, Orthogonal, Identity]
@@ -357,7 +351,7 @@ _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
 _BUILTINS = {}
 for _cls in _CLASSES:
     _BUILTINS[_cls.__name__] = _cls
-    _BUILTINS[_snake(_cls.__name__)] = _cls
+    _BUILTINS[registry.to_snake_case(_cls.__name__)] = _cls
 _BUILTINS.update({
     "OrthogonalInitializer": Orthogonal, "orthogonal_initializer": Orthogonal,
     "IdentityInitializer": Identity, "identity": Identity,
@@ -369,21 +363,12 @@ del _cls
 
 def get(identifier, custom_objects=None):
     """None -> None; str / dict / class / instance / callable -> an initializer."""
-    if identifier is None:
-        return None
-    obj = registry.resolve(identifier, _BUILTINS, "initializer", custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
-    return obj
+    return registry.get_object(identifier, _BUILTINS, "initializer", custom_objects)
 
 
 def serialize(initializer):
     """Keras 3 dict form: {"module": "keras.initializers", "class_name", "config", ...}."""
-    if initializer is None:
-        return None
-    if not isinstance(initializer, Initializer) and not hasattr(initializer, "get_config"):
+    if initializer is not None and not isinstance(initializer, Initializer) and not hasattr(initializer, "get_config"):
         raise ValueError(f"Cannot serialize initializer {initializer!r}: it has no "
                          "get_config(). Subclass ckeras.initializers.Initializer.")
     return registry.serialize(initializer, "keras.initializers")

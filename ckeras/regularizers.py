@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ckeras.saving import registry
+from ckeras import registry
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer",
            "l1", "l2", "l1_l2", "orthogonal_regularizer",
@@ -190,21 +190,12 @@ _BUILTINS = {
 
 
 def get(identifier, custom_objects=None):
-    if identifier is None:
-        return None
     if isinstance(identifier, str) and identifier == "l1_l2":
         return l1_l2()
-    obj = registry.resolve(identifier, _BUILTINS, "regularizer", custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
-    return obj
+    return registry.get_object(identifier, _BUILTINS, "regularizer", custom_objects)
 
 
 def serialize(regularizer):
-    if regularizer is None:
-        return None
     return registry.serialize(regularizer, "keras.regularizers")
 
 

@@ -153,7 +153,7 @@ def test_user_function_with_gradient_and_custom_objects():
 
 
 def test_registered_custom_activation_round_trips():
-    from ckeras.saving.registry import register_keras_serializable
+    from ckeras.registry import register_keras_serializable
 
     @register_keras_serializable(package="ckeras_test_activations")
     def scaled_tanh(x):

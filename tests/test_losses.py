@@ -578,7 +578,7 @@ def test_custom_loss_via_custom_objects():
 
 
 def test_registered_custom_loss_round_trips():
-    from ckeras.saving.registry import register_keras_serializable
+    from ckeras.registry import register_keras_serializable
 
     @register_keras_serializable(package="ckeras_test_losses")
     class DoubledMSE(L.MeanSquaredError):

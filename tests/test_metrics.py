@@ -20,7 +20,7 @@ except ImportError:  # package __init__ in flux: load the submodules directly
     sys.modules["ckeras"] = _pkg
 
 from ckeras import metrics
-from ckeras.saving import registry
+from ckeras import registry
 
 
 def value(metric, y_true, y_pred, sample_weight=None):

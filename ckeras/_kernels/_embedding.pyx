@@ -1,7 +1,7 @@
 """Embedding gather / scatter-add kernels (csrc/embedding.c).
 
 ids are flat C-contiguous int32 or int64 arrays; they are range-checked
-before the nogil loop and a bad one raises ckeras.ops.reference.OutOfRangeError
+before the nogil loop and a bad one raises ckeras.ops.errors.OutOfRangeError
 (an IndexError and ValueError with .index, .position and .limit)."""
 import numpy as np
 cimport numpy as cnp
@@ -38,7 +38,7 @@ cdef int _check_ids(cnp.ndarray ids, bint is64, Py_ssize_t vocab) except -1:
         else:
             bad = ck_find_bad_id_i32(<const int32_t *>p, n, vocab)
     if bad >= 0:
-        from ckeras.ops.reference import out_of_range_error
+        from ckeras.ops.errors import out_of_range_error
         raise out_of_range_error("id", ids[bad], bad, vocab)
     return 0
 

@@ -66,7 +66,7 @@ def softmax_xent(logits, labels, sample_scale=None, bint want_probs=False, int n
             raise ValueError(f"{L.shape[0]} labels for {B} rows of logits")
         bad = _first_bad_label(L, C)
         if bad >= 0:
-            from ckeras.ops.reference import out_of_range_error
+            from ckeras.ops.errors import out_of_range_error
             raise out_of_range_error("label", L[bad], bad, C)
     else:
         sparse = False

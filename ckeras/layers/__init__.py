@@ -12,6 +12,7 @@ from ckeras.layers.normalization import BatchNormalization, LayerNormalization
 from ckeras.layers.noise import (SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
                                  GaussianNoise, GaussianDropout, AlphaDropout)
 from ckeras.layers.lambda_layer import Lambda
+from ckeras.layers import tensor_op as _tensor_op  # noqa: F401  (ops on KerasTensors: TensorOp)
 from ckeras.layers.embedding import Embedding
 from ckeras.layers.pooling import (GlobalAveragePooling1D, GlobalAveragePooling2D,
                                    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,

@@ -8,13 +8,14 @@ the id, where it sits in the batch and ``input_dim``.
 ``sparse_grad=True`` (a ckeras extension, not written to the config) also
 records which rows a step touched, so zeroing the gradient and a plain-SGD
 update cost O(touched rows) instead of O(input_dim); see
-``ckeras.optimizers.sparse``. Results are identical to the dense path.
+``ckeras.variables.RowSparseVariable``. Results are identical to the dense path.
 """
 import numpy as np
 
 from ckeras import constraints, initializers, ops, regularizers
 from ckeras.layers.layer import Layer
-from ckeras.ops.reference import OutOfRangeError
+from ckeras.variables import RowSparseVariable
+from ckeras.ops.errors import OutOfRangeError
 
 
 class Embedding(Layer):
@@ -73,7 +74,6 @@ class Embedding(Layer):
             self._use_row_sparse_variable()
 
     def _use_row_sparse_variable(self):
-        from ckeras.optimizers.sparse import RowSparseVariable
         if not isinstance(self.embeddings, RowSparseVariable):
             var = RowSparseVariable.from_variable(self.embeddings)
             self._weights[self._weights.index(self.embeddings)] = var

@@ -26,7 +26,7 @@ import inspect
 import numpy as np
 
 from ckeras.layers.layer import Layer, _is_shape_list
-from ckeras.saving.registry import lookup_custom
+from ckeras.registry import lookup_custom
 
 _LAMBDA_ENTRY = {"class_name": "__lambda__",
                  "config": {"code": None, "defaults": None, "closure": None}}

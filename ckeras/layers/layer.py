@@ -21,13 +21,13 @@ as attributes are tracked: their weights are the layer's weights.
 """
 import contextlib
 import inspect
-import re
 
 import numpy as np
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 from ckeras import initializers
 from ckeras.ops import tape as _tape_mod
+from ckeras.registry import to_snake_case
 from ckeras.ops.tape import Tape, Tensor, eager
 from ckeras.variables import Variable
 
@@ -109,11 +109,6 @@ def run_layer(layer, x, training, mask, logits=False, need_backward=True):
     return y, None
 
 
-def to_snake_case(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
 def unique_name(base):
     """Keras auto-naming: dense, dense_1, dense_2, ... per process."""
     n = _name_counts.get(base, 0)
@@ -156,6 +151,10 @@ class Layer:
             BUILTIN_LAYERS[cls.__name__] = cls
 
     _builtin = True
+    # What a layer is, asked by saving and summary without importing models/:
+    # any Model (set on models.model.Model), and a Sequential/Functional graph.
+    _is_model = False
+    _is_graph_model = False
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -443,7 +442,13 @@ class Layer:
         """Default for custom layers: ``call`` on a tape and the tape's replay
         as backward, or (with a hand-written ``backward``) ``call`` forward and
         ``backward`` backward."""
-        if _mode(type(self)) == "manual":
+        mode = _mode(type(self))
+        if mode == "missing":
+            raise NotImplementedError(
+                f"Layer {self.name!r} ({type(self).__name__}) defines neither call(inputs) "
+                "nor forward(x, training, mask): implement call(inputs) on ckeras.ops "
+                "(its gradient comes from the tape), or forward returning (y, backward).")
+        if mode == "manual":
             y = self._call_with_optional_args(x, training, mask)
 
             def backward(dy, need_dx=True):
@@ -672,13 +677,16 @@ def _owner(cls, attr):
 def _mode(cls):
     """How a layer class computes its gradient: "kernel" (its own forward,
     e.g. the built-in layers), "manual" (call + hand-written backward) or
-    "autodiff" (call on ckeras.ops, differentiated by the tape)."""
+    "autodiff" (call on ckeras.ops, differentiated by the tape); "missing"
+    when the class defines neither call nor forward."""
     mode = _MODES.get(cls)
     if mode is None:
         call_owner, fwd_owner = _owner(cls, "call"), _owner(cls, "forward")
         # Whichever is defined further down the class tree wins; a class that
         # defines both (a built-in with a Keras-signature call) keeps forward.
-        if call_owner is Layer or (fwd_owner is not Layer and issubclass(fwd_owner, call_owner)):
+        if call_owner is Layer and fwd_owner is Layer:
+            mode = "missing"    # Layer.forward and Layer.call would call each other
+        elif call_owner is Layer or (fwd_owner is not Layer and issubclass(fwd_owner, call_owner)):
             mode = "kernel"
         elif _owner(cls, "backward") is not Layer:
             mode = "manual"
@@ -711,9 +719,8 @@ def _plain_config_value(v):
 
 
 def is_graph_model(cls):
-    """Sequential / functional (their own ``_run_forward``), not a subclassed Model."""
-    owner = _owner(cls, "_run_forward")
-    return owner is not None and owner.__module__ != "ckeras.models.model"
+    """Sequential / functional (``_is_graph_model``), not a subclassed Model."""
+    return getattr(cls, "_is_graph_model", False)
 
 
 def _unique(weights):
@@ -841,7 +848,7 @@ def as_float32(x):
 
 def serialize_layer(layer):
     """Keras 3's {"module", "class_name", "config", "registered_name"} entry."""
-    from ckeras.saving.registry import get_registered_name
+    from ckeras.registry import get_registered_name
     registered = get_registered_name(layer)
     # A class may be exported under another name (GroupedQueryAttention).
     class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
@@ -862,17 +869,16 @@ def serialize_layer(layer):
 
 def deserialize_layer(entry, custom_objects=None):
     """Build a layer from its config entry (Keras 2 or 3 form)."""
-    from ckeras.saving.registry import lookup_custom
+    from ckeras.registry import lookup_custom
     if isinstance(entry, Layer):
         return entry
     name = entry.get("class_name")
     config = dict(entry.get("config") or {})
     cls = lookup_custom(name, entry.get("registered_name"), custom_objects)
     if cls is None:
-        if name in ("Functional", "Model"):
-            from ckeras.models.functional import Functional as cls
-        else:
-            cls = BUILTIN_LAYERS.get(name)
+        # A nested model too: Sequential and Functional register here like
+        # every built-in layer (so layers/ never imports models/).
+        cls = BUILTIN_LAYERS.get("Functional" if name == "Model" else name)
     if cls is None:
         raise ValueError(
             f"Unknown layer class {name!r}. If it is a custom layer, pass "

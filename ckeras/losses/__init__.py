@@ -14,7 +14,7 @@ call it):
 
 This module re-exports them and owns the string names and get/serialize/deserialize.
 """
-from ckeras.saving import registry
+from ckeras import registry
 from ckeras.losses.base import (Loss, LossFunctionWrapper, autodiff_forward_backward,  # noqa: F401
                                 squeeze_or_expand_to_same_rank, standardize_reduction)
 from ckeras.losses.regression import (  # noqa: F401
@@ -122,9 +122,7 @@ def get(identifier, custom_objects=None):
 
 def serialize(loss):
     """Keras 3 dict form (module "keras.losses")."""
-    if loss is None:
-        return None
-    if not isinstance(loss, Loss):
+    if loss is not None and not isinstance(loss, Loss):
         loss = get(loss)
     return registry.serialize(loss, "keras.losses")
 

@@ -24,14 +24,14 @@ already carry that factor (``total / valid``), so ``sum(w_i * l_i) / N`` over
 them is still Keras's value.
 """
 import math
-import re
 
 import numpy as np
 
 from ckeras import ops
 from ckeras.ops import tape as _tape
 from ckeras.ops.array_ops import _record
-from ckeras.saving import registry
+from ckeras import registry
+from ckeras.registry import to_snake_case as _snake
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
@@ -43,11 +43,6 @@ def standardize_reduction(reduction):
         raise ValueError("Invalid value for argument `reduction`. Expected one of "
                          f"{_REDUCTIONS}. Received: reduction={reduction!r}")
     return reduction
-
-
-def _snake(name):
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _as_float(x, dtype=None):

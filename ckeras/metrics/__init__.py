@@ -24,7 +24,7 @@ element is a sample (the batch size never changes the epoch value).
 """
 import numpy as np
 
-from ckeras.saving import registry
+from ckeras import registry
 from ckeras.metrics.base import (Metric, Mean, Sum, MeanMetricWrapper,  # noqa: F401
                                  _FUNCTIONS, _to_snake_case)
 from ckeras.metrics.accuracy_metrics import (  # noqa: F401
@@ -173,10 +173,7 @@ def serialize(metric):
 def deserialize(config, custom_objects=None):
     """Metric from a Keras 3 / Keras 2 dict (``MeanMetricWrapper`` with ``fn``
     included) or a name."""
-    obj = registry.resolve(config, _BUILTINS, "metric", custom_objects=custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    return obj
+    return registry.deserialize_object(config, _BUILTINS, "metric", custom_objects)
 
 
 def get(identifier, y_true=None, y_pred=None, custom_objects=None):
@@ -204,10 +201,7 @@ def get(identifier, y_true=None, y_pred=None, custom_objects=None):
                 return _ShapeResolvedMetric(identifier)
             cls = _SHAPE_RESOLVED[key][_KIND_INDEX[resolve_by_shape(y_true, y_pred)]]
             return cls(name=identifier)
-        obj = registry.resolve(identifier, _BUILTINS, "metric",
-                               custom_objects=custom_objects)
-        if isinstance(obj, type):
-            obj = obj()
+        obj = registry.deserialize_object(identifier, _BUILTINS, "metric", custom_objects)
         if not isinstance(obj, Metric):
             if not callable(obj):
                 raise ValueError(f"Could not interpret metric identifier: {identifier}")

@@ -1,23 +1,17 @@
 """The metric base classes: Metric, Mean, Sum, MeanMetricWrapper (the package
 docstring, ``ckeras/metrics/__init__.py``, says what every metric offers)."""
-import re
 
 import numpy as np
 
 from ckeras.losses.base import squeeze_or_expand_to_same_rank  # one rule for losses and metrics
-from ckeras.saving import registry
+from ckeras import registry
+from ckeras.registry import to_snake_case as _to_snake_case
 
 EPSILON = 1e-7
 
 # name -> metric function (what MeanMetricWrapper's ``fn`` may name); filled by
 # ckeras.metrics from the family modules.
 _FUNCTIONS = {}
-
-
-def _to_snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _pair(y_true, y_pred):

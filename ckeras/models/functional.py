@@ -13,21 +13,9 @@ import numpy as np
 
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import run_layer, serialize_layer
-from ckeras.models import summary as summary_mod
+from ckeras.layers.layer import deserialize_layer, run_layer, serialize_layer
+from ckeras.utils import summary_utils as summary_mod
 from ckeras.models.model import Model
-
-
-def init_graph(model, inputs, outputs):
-    """Turn ``model`` (being built by ``Model(inputs, outputs)``) into a
-    Functional: ``type(model)`` becomes Functional (or a Functional mix-in of
-    the user's Model subclass), as Keras's ``Model.__new__`` does."""
-    cls = type(model)
-    if cls is Model:
-        model.__class__ = Functional
-    elif not isinstance(model, Functional):
-        model.__class__ = _functional_subclass(cls)
-    model._init_graph(inputs, outputs)
 
 
 _SUBCLASSES = {}
@@ -56,6 +44,19 @@ class _Step:
 
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)`` on symbolic tensors."""
+    _is_graph_model = True
+
+    @staticmethod
+    def adopt(model, inputs, outputs):
+        """Turn ``model`` (being built by ``Model(inputs, outputs)``) into a
+        Functional: ``type(model)`` becomes Functional (or a Functional mix-in
+        of the user's Model subclass), as Keras's ``Model.__new__`` does."""
+        cls = type(model)
+        if cls is Model:
+            model.__class__ = Functional
+        elif not isinstance(model, Functional):
+            model.__class__ = _functional_subclass(cls)
+        model._init_graph(inputs, outputs)
 
     # ---- construction ---------------------------------------------------------------
     def _init_graph(self, inputs, outputs):
@@ -548,11 +549,10 @@ def _io_refs(spec):
 
 
 def _from_config(cls, config, custom_objects):
-    from ckeras.layers import deserialize
     created, pending = {}, []
     for entry in config.get("layers", []):
         inner = {k: v for k, v in entry.items() if k not in ("name", "inbound_nodes")}
-        layer = deserialize(inner, custom_objects=custom_objects)
+        layer = deserialize_layer(inner, custom_objects=custom_objects)
         name = entry.get("name") or layer.name
         if name in created:
             raise ValueError(f"Functional config: duplicate layer name {name!r}.")

@@ -8,14 +8,15 @@ its gradient comes from the tape (``Layer._tape_forward``).
 import numpy as np
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
-from ckeras.layers.layer import Layer, _shapes_of_any, is_graph_model, unique_name
-from ckeras.models import summary as summary_mod
+from ckeras.layers.layer import BUILTIN_LAYERS, Layer, _shapes_of_any, is_graph_model, unique_name
+from ckeras.utils import summary_utils as summary_mod
 from ckeras.models.steps import StepsMixin
 from ckeras.models.training import TrainingMixin
 from ckeras.ops import tape as _tape_mod
 
 
 class Model(StepsMixin, TrainingMixin, Layer):
+    _is_model = True
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  trainable: bool = True, **kwargs: Any) -> None:
@@ -31,8 +32,8 @@ class Model(StepsMixin, TrainingMixin, Layer):
             if inputs is None or outputs is None:
                 raise ValueError("Model(inputs, outputs): both are required for a "
                                  "functional model.")
-            from ckeras.models import functional
-            functional.init_graph(self, inputs, outputs)
+            # Functional subclasses Model, so it is found by name, not imported.
+            BUILTIN_LAYERS["Functional"].adopt(self, inputs, outputs)
 
     # ---- subclassed models (no graph of their own) ------------------------------
     @property

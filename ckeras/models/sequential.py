@@ -1,13 +1,14 @@
 """Sequential: a plain stack of layers."""
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import Layer, run_layer, serialize_layer
-from ckeras.models import summary as summary_mod
+from ckeras.layers.layer import Layer, deserialize_layer, run_layer, serialize_layer
+from ckeras.utils import summary_utils as summary_mod
 from ckeras.models.model import Model
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
 
 class Sequential(Model):
+    _is_graph_model = True
 
     def __init__(self, layers: Optional[Sequence[Any]] = None, name: Optional[str] = None,
                  trainable: bool = True, **kwargs: Any) -> None:
@@ -226,7 +227,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ckeras.layers import deserialize as deserialize_layer
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config.get("layers", []):
             model.add(deserialize_layer(entry, custom_objects=custom_objects))

@@ -6,7 +6,7 @@ tape ``Tensor``s. It computes with numpy (2-D float32 products with ckeras's
 GEMM kernel); when a tape is recording and an input needs a gradient it
 returns a ``Tensor`` and records ``backward(g) -> one gradient per input``;
 otherwise it returns the plain array. Given a symbolic ``KerasTensor`` (the
-functional API) it adds a graph node instead (``ckeras.ops.symbolic``).
+functional API) it adds a graph node instead (``ckeras.layers.tensor_op``).
 
 Gradient conventions where the function has a kink: ties of ``max``/``min``
 and of ``maximum``/``minimum``/``clip`` share the gradient equally (the
@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ckeras.layers.keras_tensor import KerasTensor
+from ckeras.ops import dispatch as _dispatch
 from ckeras.ops import operators as _operators
 from ckeras.ops.tape import GradientTape, Tensor, _stack  # noqa: F401
 from ckeras.variables import Variable
@@ -45,7 +46,7 @@ __all__ = [
     "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "eye",
     "linspace", "convert_to_tensor", "convert_to_numpy", "cast", "shape", "ndim", "size",
     "stop_gradient", "one_hot", "segment_sum", "top_k", "identity",
-    "tril", "triu", "unstack", "normalize", "cond", "fori_loop", "while_loop", "is_tensor",
+    "tril", "triu", "unstack", "cond", "fori_loop", "while_loop", "is_tensor",
     "custom_gradient", "vectorized_map",
     "Tensor", "GradientTape",
 ]
@@ -71,8 +72,12 @@ def op(fn, takes_lists=False):
         try:
             return fn(*args, **kwargs)
         except SymbolicInput:
-            from ckeras.ops import symbolic
-            return symbolic.apply(wrapper, args, kwargs)
+            # On a KerasTensor the op becomes a TensorOp layer; layers sit
+            # above ops/, so ckeras.layers.tensor_op installs this hook.
+            if _operators._symbolic_apply is None:
+                raise RuntimeError(f"ops.{fn.__name__} on a KerasTensor needs ckeras.layers "
+                                   "imported (import ckeras).") from None
+            return _operators._symbolic_apply(wrapper, args, kwargs)
     return wrapper
 
 
@@ -284,15 +289,13 @@ logical_not = _piecewise_constant(np.logical_not)
 def _gemm(a, b):
     """a @ b, through ckeras's GEMM kernel for 2-D float32 operands."""
     if a.ndim == 2 and b.ndim == 2 and a.dtype == _F32 and b.dtype == _F32:
-        from ckeras import ops as _kops
-        return _kops.matmul(a, b)
+        return _dispatch.matmul(a, b)
     return np.matmul(a, b)
 
 
 def _gemm_t(a, b, trans_a, trans_b):
     if a.ndim == 2 and b.ndim == 2 and a.dtype == _F32 and b.dtype == _F32:
-        from ckeras import ops as _kops
-        return _kops.matmul(a, b, trans_a, trans_b)
+        return _dispatch.matmul(a, b, trans_a, trans_b)
     a = np.swapaxes(a, -1, -2) if trans_a else a
     b = np.swapaxes(b, -1, -2) if trans_b else b
     return np.matmul(a, b)
@@ -333,9 +336,8 @@ def _gemm_into_grad(var, a, g):
             and type(a) is _ndarray and a.ndim == 2 and a.dtype == _F32
             and isinstance(g, _ndarray) and g.ndim == 2 and g.dtype == _F32):
         return False
-    from ckeras import ops as _kops
     buf, fresh = var.grad_for_overwrite()
-    _kops.matmul(a, np.ascontiguousarray(g), True, False, out=buf, beta=0.0 if fresh else 1.0)
+    _dispatch.matmul(a, np.ascontiguousarray(g), True, False, out=buf, beta=0.0 if fresh else 1.0)
     return True
 
 
@@ -1208,13 +1210,6 @@ def unstack(x, num=None, axis=0):
         index[axis] = i
         out.append(getitem(x, tuple(index)))
     return out
-
-
-@op
-def normalize(x, axis=-1, order=2):
-    """x / ||x|| along ``axis`` (the norm floored at 1e-12, as Keras)."""
-    from ckeras.ops import linalg
-    return divide(x, maximum(linalg.norm(x, ord=order, axis=axis, keepdims=True), 1e-12))
 
 
 def cond(pred, true_fn, false_fn):

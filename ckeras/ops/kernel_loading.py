@@ -41,8 +41,9 @@ def _installed_copy(package_dir):
 
 
 def not_built_message(missing):
-    import ckeras
-    package_dir = os.path.dirname(os.path.abspath(ckeras.__file__))
+    # ckeras/ (this file is ckeras/ops/kernel_loading.py); not `import ckeras`,
+    # which would be an import circle: ckeras imports ops, ops imports us.
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     root = os.path.dirname(package_dir)
     lines = [f"ckeras's compiled kernels are not built: {package_dir}{os.sep}_kernels "
              f"has no extension module for {', '.join(missing)}."]

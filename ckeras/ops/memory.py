@@ -21,8 +21,8 @@ _ENABLED = os.environ.get("CKERAS_BUFFER_POOL", "").strip().lower() not in ("0",
 
 
 def _module():
-    from ckeras import ops
-    return ops._load("_alloc")
+    from ckeras.ops import dispatch   # the kernel loader (memory sits beside it)
+    return dispatch._load("_alloc")
 
 
 @contextlib.contextmanager

@@ -5,6 +5,8 @@ import math
 import numpy as np
 
 from ckeras.ops import array_ops as _a
+from ckeras.ops import dispatch as _dispatch
+from ckeras.ops import linalg as _linalg
 from ckeras.ops.array_ops import _float, _need, _record, _stack, _unary, _v, op
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "log_sigmoid",
     "moments", "batch_normalization", "one_hot", "sparse_categorical_crossentropy",
     "categorical_crossentropy", "binary_crossentropy", "conv", "max_pool", "average_pool",
+    "normalize",
 ]
 
 tanh = _a.tanh
@@ -21,8 +24,7 @@ _EPS = 1e-7
 
 
 def _kernels():
-    from ckeras import ops as _kops
-    return _kops
+    return _dispatch
 
 
 def _fused32(a):
@@ -383,3 +385,14 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 @op
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     return _pool(inputs, pool_size, strides, padding, "mean")
+
+
+@op
+def normalize(x, axis=-1, order=2):
+    """x / ||x|| along ``axis`` (the norm floored at 1e-12, as Keras)."""
+    norm = _linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return _a.divide(x, _a.maximum(norm, 1e-12))
+
+
+# dispatch.sigmoid/softmax hand tensors to us; we sit above it.
+_dispatch._nn = __import__(__name__, fromlist=["_"])

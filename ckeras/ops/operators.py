@@ -4,10 +4,14 @@ tensors, layer weights (``Variable``) and symbolic ``KerasTensor``s.
 Each operator is one ``ckeras.ops`` call, so ``x * 2 + self.b`` records on the
 tape exactly as ``ops.add(ops.multiply(x, 2), self.b)`` does. This module
 imports nothing: ``ckeras.ops.array_ops`` installs itself as ``_ops`` when it
-is imported (``Variable`` needs the mix-in before ``ckeras.ops`` exists).
+is imported (``Variable`` needs the mix-in before ``ckeras.ops`` exists), and
+``ckeras.layers.tensor_op`` its ``apply`` as ``_symbolic_apply``.
 """
 
 _ops = None   # ckeras.ops.array_ops, set on its import
+# ckeras.layers.tensor_op.apply, set on its import: an op on a KerasTensor
+# becomes a TensorOp layer (array_ops calls it; it cannot import a layer).
+_symbolic_apply = None
 
 
 def _no_out(out, what):

@@ -21,27 +21,7 @@ Conventions shared with the kernels:
 """
 import numpy as np
 
-
-class OutOfRangeError(IndexError, ValueError):
-    """An integer id or class label outside ``[0, limit)``."""
-
-    def __init__(self, message, index=None, position=None, limit=None):
-        super().__init__(message)
-        self.index = index
-        self.position = position
-        self.limit = limit
-
-
-def out_of_range_error(kind, value, position, limit):
-    """Build the error for a bad ``kind`` ("id" or "label") at ``position``."""
-    value, position, limit = int(value), int(position), int(limit)
-    if kind == "label":
-        msg = (f"label {value} at row {position} is out of range for {limit} "
-               f"classes (valid labels are 0..{limit - 1})")
-    else:
-        msg = (f"id {value} at flat position {position} is out of range for "
-               f"input_dim {limit} (valid ids are 0..{limit - 1})")
-    return OutOfRangeError(msg, index=value, position=position, limit=limit)
+from ckeras.ops.errors import OutOfRangeError, out_of_range_error  # noqa: F401  (re-exported)
 
 
 def check_range(ids, limit, kind="id"):

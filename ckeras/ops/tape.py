@@ -17,6 +17,7 @@ the tape.
 """
 import numpy as np
 
+from ckeras.ops import operators as _operators
 from ckeras.ops.operators import OperatorMixin
 from ckeras.variables import Variable
 
@@ -93,8 +94,7 @@ class Tensor(OperatorMixin):
 
 
 def _ops():
-    from ckeras.ops import array_ops
-    return array_ops
+    return _operators._ops   # array_ops, installed on its import (it imports us)
 
 
 class Array(np.ndarray):

@@ -3,7 +3,7 @@
 ``get("adam")``, ``get({"class_name": "Adam", "config": {...}})`` (Keras 2
 ``"Custom>Adam"`` too), ``get(instance)``; ``serialize`` / ``deserialize``.
 """
-from ckeras.saving import registry as _registry
+from ckeras import registry as _registry
 from ckeras.optimizers import schedules
 from ckeras.optimizers.base import Optimizer
 from ckeras.optimizers.sgd import SGD

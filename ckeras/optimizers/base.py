@@ -29,19 +29,13 @@ import warnings
 import numpy as np
 
 from ckeras.optimizers import schedules as _schedules
+from ckeras.registry import to_snake_case
 
 _LR_TYPE_MESSAGE = (
     "Argument `learning_rate` should be float, or an instance of "
     "LearningRateSchedule, or a callable (that takes in the current iteration "
     "value and returns the corresponding learning rate value). "
     "Received instead: learning_rate={!r}")
-
-
-def to_snake_case(name):
-    """Keras's auto-naming: ``"RMSprop" -> "rm_sprop"``, ``"AdamW" -> "adam_w"``."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _variable_slot_prefix(variable):

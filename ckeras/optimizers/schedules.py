@@ -7,7 +7,7 @@ keys follow Keras 3.
 """
 import math
 
-from ckeras.saving import registry
+from ckeras import registry
 
 __all__ = [
     "LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
@@ -261,13 +261,8 @@ def serialize(learning_rate_schedule):
 
 def deserialize(config, custom_objects=None):
     """Schedule from a Keras 2 or Keras 3 dict (or a class name with no args)."""
-    if isinstance(config, LearningRateSchedule):
-        return config
-    obj = registry.resolve(config, _BUILTINS, "learning rate schedule",
-                           custom_objects=custom_objects)
-    if isinstance(obj, type):
-        obj = obj()
-    return obj
+    return registry.deserialize_object(config, _BUILTINS, "learning rate schedule",
+                                       custom_objects)
 
 
 def get(identifier, custom_objects=None):

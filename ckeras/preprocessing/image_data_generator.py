@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ckeras.preprocessing.image import array_to_img, img_to_array, load_img, pil_image
+from ckeras.preprocessing.image_utils import array_to_img, img_to_array, load_img, pil_image
 from ckeras.utils.py_dataset import PyDataset
 
 _IMAGE_FORMATS = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")

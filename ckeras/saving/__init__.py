@@ -15,8 +15,10 @@ import os
 import zipfile
 from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Optional, PathLike, Sequence, Shape, Union  # noqa: F401
 
-from ckeras.saving.registry import (register_keras_serializable, custom_object_scope,
-                                    get_registered_name)
+# The registry lives on the ground floor (ckeras/registry.py); Keras has its
+# public names here.
+from ckeras.registry import (register_keras_serializable, custom_object_scope,
+                             get_registered_name)
 from ckeras.saving.atomic import atomic_write
 
 CustomObjectScope = custom_object_scope
@@ -31,7 +33,7 @@ _ZIP_SIGNATURE = b"PK\x03\x04"
 
 def get_custom_objects():
     """The global registry of ``@register_keras_serializable`` objects."""
-    from ckeras.saving.registry import _REGISTERED
+    from ckeras.registry import _REGISTERED
     return _REGISTERED
 
 

@@ -22,12 +22,12 @@ full serialization with ``compile_config``) and ``model.weights.h5``.
 import datetime
 import io
 import json
-import re
 import warnings
 import zipfile
 
 import numpy as np
 
+from ckeras.registry import to_snake_case
 from ckeras.saving import safety
 from ckeras.saving.legacy_h5 import (largest_weight, legacy_weights, read_optimizer_values,
                                      restore_optimizer_state)
@@ -39,14 +39,8 @@ METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 
 
-def _snake(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def _is_model(obj):
-    return hasattr(obj, "_run_forward") and hasattr(obj, "layers")
+    return getattr(obj, "_is_model", False)
 
 
 def _is_layer(obj):
@@ -63,7 +57,7 @@ def _container_keys(objs):
     """Keras's names for a list of saveables: snake class name + counter."""
     used, keys = {}, []
     for obj in objs:
-        key = _snake(type(obj).__name__)
+        key = to_snake_case(type(obj).__name__)
         if key in used:
             used[key] += 1
             key = f"{key}_{used[key]}"

@@ -9,7 +9,7 @@ functions are refused.
 """
 import json
 
-from ckeras.saving import registry
+from ckeras import registry
 
 KERAS_VERSION = "3.15.1"   # Keras-3-like, so readers take our files as Keras 3
 BACKEND = "tensorflow"     # what Keras 3 files most often say; informational only
@@ -110,7 +110,8 @@ def import_layer_modules():
             importlib.import_module(f"ckeras.layers.{info.name}")
         except Exception:  # a broken module must not block loading other models
             continue
-    import ckeras.models.functional  # noqa: F401
+    # Sequential and Functional are registered too: ckeras/__init__ imports
+    # models/ before anything can be loaded (and saving/ never imports models/).
     _LAYER_MODULES_IMPORTED = True
 
 
@@ -168,11 +169,11 @@ def _shape_tuple(shape):
 # ---- writing -----------------------------------------------------------------------
 
 def _model_class_name(model):
-    from ckeras.models.sequential import Sequential
+    from ckeras.layers.layer import BUILTIN_LAYERS
     registered = registry.get_registered_name(model)
     if registered:
         return registered
-    if isinstance(model, Sequential):
+    if isinstance(model, BUILTIN_LAYERS["Sequential"]):   # saving/ never imports models/
         return "Sequential"
     if type(model).__name__ in ("Model", "Functional"):
         return "Functional"
@@ -180,7 +181,7 @@ def _model_class_name(model):
 
 
 def _is_model(layer):
-    return hasattr(layer, "_run_forward") and hasattr(layer, "layers")
+    return getattr(layer, "_is_model", False)
 
 
 def legacy_model_config(model):

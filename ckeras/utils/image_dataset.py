@@ -18,7 +18,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     width, channels) with values 0..255, labels int32 / one-hot float32 /
     float32 (n, 1) for label_mode int / categorical / binary. Resizing uses
     Pillow's filters, so pixel values can differ slightly from TensorFlow's."""
-    from ckeras.preprocessing.image import _data_format, pil_image
+    from ckeras.preprocessing.image_utils import _data_format, pil_image
     pil_image("image_dataset_from_directory")
     if color_mode not in _CHANNELS:
         raise ValueError(f'`color_mode` must be one of {{"rgb", "rgba", "grayscale"}}. '
@@ -38,7 +38,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
 
 
 def load_image(path, image_size, color_mode, interpolation, crop, pad, channels_first):
-    from ckeras.preprocessing.image import img_to_array, load_img, resize_array
+    from ckeras.preprocessing.image_utils import img_to_array, load_img, resize_array
     img = img_to_array(load_img(path, color_mode=color_mode), "channels_last")
     height, width = img.shape[:2]
     th, tw = image_size

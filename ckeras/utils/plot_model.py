@@ -6,7 +6,7 @@ box with the layer name, class and (optionally) input -> output shapes.
     in_b --> [ branch_b (Dense) | (None, 4) -> (None, 8) ]
     branch_a, branch_b --> [ concat (Concatenate) | [(None, 8), (None, 8)] -> (None, 16) ]
 """
-from ckeras.models.summary import format_shape
+from ckeras.utils.summary_utils import format_shape
 
 
 def plot_model(model, to_file=None, show_shapes=True, show_layer_names=True,

@@ -307,3 +307,16 @@ def test_float64_constants_in_call_give_float32_outputs():
     model.compile("sgd", "mse")
     model.fit(x, np.ones((2, 1), "float32"), verbose=0)
     check_layer_gradients(Shift(), np.random.default_rng(0).standard_normal((2, 3)))
+
+
+def test_a_layer_with_neither_call_nor_forward_says_what_to_implement():
+    class Blank(keras.layers.Layer):
+        pass
+
+    layer = Blank(name="blank")
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(NotImplementedError, match=r"'blank' \(Blank\) defines neither "
+                                                  r"call\(inputs\) nor forward"):
+        layer(x)
+    with pytest.raises(NotImplementedError, match="Blank"):
+        layer.forward(x)

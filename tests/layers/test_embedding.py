@@ -9,7 +9,8 @@ import ckeras as keras
 from ckeras.layers.embedding import Embedding
 from ckeras.layers.pooling import GlobalAveragePooling1D
 from ckeras.optimizers import SGD, Adam
-from ckeras.optimizers.sparse import RowSparseVariable, sgd_update_rows
+from ckeras.optimizers.sparse import sgd_update_rows
+from ckeras.variables import RowSparseVariable
 from ckeras.testing import numeric_gradient, to_float64
 
 

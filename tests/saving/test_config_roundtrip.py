@@ -35,6 +35,7 @@ SAMPLE_ARGS = {
     "Permute": lambda: {"dims": (2, 1)}, "RepeatVector": lambda: {"n": 3},
     "StackedRNNCells": lambda: {"cells": [layer_cls("LSTMCell")(2), layer_cls("GRUCell")(3)]},
     "TimeDistributed": lambda: {"layer": layer_cls("Dense")(2)},
+    "TensorOp": lambda: {"function": "mean", "arguments": ((_slot(0),), {"axis": 1})},
 }
 NOT_STANDALONE = {"Model", "Functional", "Sequential"}   # tested below with real graphs
 
@@ -42,6 +43,11 @@ NOT_STANDALONE = {"Model", "Functional", "Sequential"}   # tested below with rea
 @keras.saving.register_keras_serializable(package="ck_test")
 def _double(x):
     return 2 * x
+
+
+def _slot(i):
+    from ckeras.layers.tensor_op import _Slot   # where an op's symbolic input goes
+    return _Slot(i)
 
 
 def _json(obj):

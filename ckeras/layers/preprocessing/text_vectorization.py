@@ -247,7 +247,7 @@ def _serialize_function(fn):
 
 
 def _deserialize_function(entry, key):
-    from ckeras.saving import registry
+    from ckeras import registry
     fn = registry.lookup_custom(entry.get("config"), entry.get("registered_name"))
     if fn is None:
         raise ValueError(f"TextVectorization: unknown `{key}` function {entry.get('config')!r}; "

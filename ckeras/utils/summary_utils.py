@@ -1,4 +1,8 @@
-"""model.summary(): Keras 3's table, drawn with box characters."""
+"""model.summary(): Keras 3's table, drawn with box characters.
+
+Formatting only: the models build the rows and call render(); it reads a
+model-like object (name, weights, optimizer) and imports nothing of models/,
+so utils/plot_model.py shares format_shape."""
 import textwrap
 
 import numpy as np

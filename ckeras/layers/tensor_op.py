@@ -8,8 +8,11 @@ serialises its ops differently).
 """
 import numpy as np
 
+from ckeras import ops
 from ckeras.layers.keras_tensor import KerasTensor
 from ckeras.layers.layer import Layer, unique_name
+from ckeras.ops import operators as _operators
+from ckeras.ops.tape import _stack
 
 
 class _Slot:
@@ -87,7 +90,6 @@ def _from_json(v):
 
 
 def _resolve(name):
-    from ckeras import ops
     fn = getattr(ops, name, None)
     if fn is None or not callable(fn):
         raise ValueError(f"TensorOp: unknown op {name!r} (not in ckeras.ops).")
@@ -114,7 +116,6 @@ class TensorOp(Layer):
     def compute_output_shape(self, input_shape):
         shapes = input_shape if isinstance(input_shape, list) and input_shape and \
             isinstance(input_shape[0], (tuple, list)) else [input_shape]
-        from ckeras.ops.tape import _stack
         runs = []
         _stack.append(None)  # shape inference records nothing
         try:
@@ -159,3 +160,6 @@ def apply(fn, args, kwargs):
         for t, dt in zip(out if isinstance(out, list) else [out], dtypes):
             t.dtype = dt
     return tuple(out) if isinstance(out, list) else out
+
+
+_operators._symbolic_apply = apply   # ckeras.ops cannot import a layer module

@@ -1,14 +1,30 @@
 """Name -> class lookup for deserialisation, and the register decorator.
 
-Built-in modules (layers, losses, ...) resolve their own names; this module
+Built-in modules (layers, losses, ...) keep their own name tables; this module
 holds what users add: ``@register_keras_serializable`` classes and the
 ``custom_objects`` passed to ``load_model`` (active inside
-``custom_object_scope``).
+``custom_object_scope``), and the get/serialize/deserialize logic every object
+family (activations, initializers, ..., schedules) shares.
+
+Ground floor: it imports only the standard library, so any module may use it.
 """
 import contextlib
+import inspect
+import re
+import warnings
 
 _REGISTERED = {}      # "Package>Name" -> object
 _SCOPE_STACK = []     # dicts pushed by custom_object_scope
+
+
+def to_snake_case(name):
+    """Keras's ``naming.to_snake_case``: ``"Dense" -> "dense"``,
+    ``"RMSprop" -> "rm_sprop"``, ``"AdamW" -> "adam_w"``. The default name of a
+    layer (before ``_1``, ``_2`` ...), loss, metric and optimizer, and the
+    snake-case alias of each built-in class name."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def register_keras_serializable(package="Custom", name=None):
@@ -91,8 +107,30 @@ def resolve(identifier, builtins, kind, custom_objects=None):
     return obj
 
 
+def deserialize_object(identifier, builtins, kind, custom_objects=None):
+    """A family's ``deserialize``: ``resolve``, then a class found by name is
+    instantiated with no arguments."""
+    obj = resolve(identifier, builtins, kind, custom_objects)
+    return obj() if isinstance(obj, type) else obj
+
+
+def get_object(identifier, builtins, kind, custom_objects=None, instance_of=()):
+    """A family's ``get``: None -> None; an ``instance_of`` object -> itself;
+    else ``deserialize_object``, which must give something callable."""
+    if identifier is None:
+        return None
+    if instance_of and isinstance(identifier, instance_of):
+        return identifier
+    obj = deserialize_object(identifier, builtins, kind, custom_objects)
+    if not callable(obj):
+        raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")
+    return obj
+
+
 def serialize(obj, module):
-    """Keras 3's dict form of an object with get_config()."""
+    """Keras 3's dict form of an object with get_config() (None -> None)."""
+    if obj is None:
+        return None
     registered = get_registered_name(obj)
     return {"module": None if registered else module,
             "class_name": type(obj).__name__,
@@ -103,8 +141,6 @@ def serialize(obj, module):
 def known_kwargs(cls, config, kind):
     """Drop (with a warning) config keys cls.__init__ does not take: files from a
     newer Keras may carry arguments ckeras does not know yet."""
-    import inspect
-    import warnings
     params = inspect.signature(cls.__init__).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return dict(config)
