@@ -67,15 +67,12 @@ cdef (Py_ssize_t, int) _chunk_plan(Py_ssize_t batch, Py_ssize_t row_bytes,
                                    int n_threads, Py_ssize_t min_parallel):
     """(images per chunk, threads for a chunk's OpenMP passes).
 
-    A chunk's patch matrix and output fit in about ``chunk_bytes``; with
-    several threads the chunk grows until its patch matrix reaches
-    ``min_parallel`` elements, because below that a pass runs on one thread
-    (waking a team costs more than it saves, ckeras.ops.threads)."""
+    A chunk's patch matrix and output fit in about ``chunk_bytes``; its passes
+    run on one thread below ``min_parallel`` elements of patch matrix (waking
+    a team costs more than it saves, ckeras.ops.threads)."""
     cdef Py_ssize_t nb = batch
     if row_bytes > 0:
         nb = chunk_bytes // row_bytes
-        if n_threads > 1 and patch_per_image > 0:
-            nb = max(nb, (min_parallel + patch_per_image - 1) // patch_per_image)
     nb = max(1, min(batch, nb))
     return nb, (n_threads if nb * patch_per_image >= min_parallel else 1)
 
