@@ -74,16 +74,30 @@ void *ck_pool_malloc(size_t size)
         return NULL;
     const size_t rounded = (size + PAGE - 1) / PAGE * PAGE;
     LOCK();
-    for (size_t i = n_slots; i-- > 0;) {       /* newest first: still warm in cache */
-        if (slots[i].size == rounded) {
-            void *data = slots[i].data;
-            slots[i] = slots[--n_slots];
-            stats.hits++;
-            stats.cached_bytes -= rounded;
-            stats.cached_blocks--;
-            UNLOCK();
-            return data;
+    /* The newest block of exactly this size (still warm in cache), else the
+     * smallest cached block up to twice the size: a smaller request (the last,
+     * partial batch of an epoch) reuses a larger block instead of adding new
+     * memory beside the cached one. */
+    size_t best = n_slots;
+    for (size_t i = n_slots; i-- > 0;) {
+        const size_t have = slots[i].size;
+        if (have == rounded) {
+            best = i;
+            break;
         }
+        if (have > rounded && have / 2 <= rounded
+                && (best == n_slots || have < slots[best].size))
+            best = i;
+    }
+    if (best < n_slots) {
+        void *data = slots[best].data;
+        const size_t have = slots[best].size;
+        slots[best] = slots[--n_slots];
+        stats.hits++;
+        stats.cached_bytes -= have;
+        stats.cached_blocks--;
+        UNLOCK();
+        return data;
     }
     stats.misses++;
     UNLOCK();

@@ -5,7 +5,8 @@
  * patch matrices, gradients). Fresh large blocks come from mmap, so every
  * step pays page faults and the kernel's page zeroing for memory it just gave
  * back. While a pool is active, blocks of at least CK_POOL_MIN_BYTES are kept
- * on free and handed out again for a request of the same (page-rounded) size.
+ * on free and handed out again for a request of the same (page-rounded) size,
+ * or of at least half their size when no block fits exactly.
  * Smaller blocks go straight to malloc. Every block carries a header with
  * its size, so free and realloc never trust the caller's size.
  *

@@ -62,14 +62,20 @@ def test_a_freed_block_is_reused_and_zeros_are_zero(alloc):
         assert z.ctypes.data % 64 == 0
 
 
-def test_sizes_do_not_mix(alloc):
+def test_a_smaller_request_reuses_a_larger_block(alloc):
     with memory.pooled_buffers():
         a = np.ones(BIG, np.float32)
+        address = a.ctypes.data
         del a
         b = np.ones(2 * BIG, np.float32)           # larger: never the small block
-        assert b.sum() == 2 * BIG
-        c = np.ones(BIG // 2 + 3, np.float64)
-        assert c.sum() == BIG // 2 + 3
+        assert b.ctypes.data != address and b.sum() == 2 * BIG
+        c = np.ones(BIG // 2 + 3, np.float32)      # at least half: the cached block
+        assert c.ctypes.data == address and c.sum() == BIG // 2 + 3
+        d = np.ones(BIG // 4, np.float32)          # less than half: a block of its own
+        assert d.ctypes.data != address
+        del c
+        e = np.ones(BIG, np.float32)               # the block keeps its whole size
+        assert e.ctypes.data == address and e.sum() == BIG
 
 
 def test_small_arrays_and_outliving_arrays(alloc):
