@@ -25,9 +25,9 @@ Dispatch rules, per call:
     purpose (no error, no warning). ``kernel_status()`` and
     ``ckeras.show_config()`` tell what was loaded and why not.
   * Modules load lazily on first use: ``_blas``/``_dense`` import scipy's
-    BLAS (slow to import; benchmarks/README.md), which ``import ckeras`` must not pay. Which BLAS the
-    GEMMs then call (numpy's OpenBLAS or scipy's) is ``ckeras.ops.blas``'s
-    choice, made on that first load.
+    BLAS (slow to import; benchmarks/README.md), which ``import ckeras``
+    must not pay. Which BLAS the GEMMs then call (numpy's OpenBLAS or
+    scipy's) is ``ckeras.ops.blas``'s choice, made on that first load.
   * ``n_threads`` comes from ``ckeras.ops.threads.for_work`` (1 thread for
     small work). Results are bitwise identical at any thread count.
 
