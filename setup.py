@@ -146,7 +146,11 @@ extensions = [
         name,
         sources=sources,
         include_dirs=[numpy.get_include(), "csrc"],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # NPY_TARGET_VERSION: numpy >= 1.22's C API (the data-memory handler
+        # _alloc installs); numpy 2.0 would otherwise hide it (its default
+        # target is 1.19). The runtime floor is numpy 2.0 anyway.
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         libraries=libraries,

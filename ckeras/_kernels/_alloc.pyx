@@ -9,6 +9,7 @@ correctly whenever they die) and returns the handler it replaced;
 last deactivate (over all threads), freed large blocks are cached; the last
 deactivate hands them back to the system.
 """
+cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from libc.stdint cimport uint8_t, uint64_t, int64_t
 from libc.string cimport strcpy
@@ -43,9 +44,8 @@ cdef extern from "numpy/arrayobject.h":
         uint8_t version
         PyDataMemAllocator allocator
     object PyDataMem_SetHandler(object handler)
-    void import_array()
 
-import_array()
+cnp.import_array()
 
 MIN_POOLED_BYTES = CK_POOL_MIN_BYTES
 
