@@ -109,6 +109,22 @@ def run_layer(layer, x, training, mask, logits=False, need_backward=True):
     return y, None
 
 
+def trainable_passed_to(*attrs):
+    """A ``trainable`` property that also sets the flag on the sublayers held in
+    ``attrs`` (a layer, or a list of layers), once they exist: a wrapper frozen or
+    unfrozen freezes or unfreezes what it wraps, as in Keras."""
+    def get(self):
+        return self._trainable
+
+    def set(self, value):
+        self._trainable = bool(value)
+        for attr in attrs:
+            held = self.__dict__.get(attr, ())
+            for child in held if isinstance(held, (list, tuple)) else (held,):
+                child.trainable = self._trainable
+    return property(get, set)
+
+
 def unique_name(base):
     """Keras auto-naming: dense, dense_1, dense_2, ... per process."""
     n = _name_counts.get(base, 0)

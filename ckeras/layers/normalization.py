@@ -38,6 +38,31 @@ def _serialize_common(layer):
     }
 
 
+def _init_affine(layer, center, scale, beta_initializer, gamma_initializer,
+                 beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint):
+    """The options of the ``gamma * x̂ + beta`` step every normalisation ends with."""
+    layer.center = bool(center)
+    layer.scale = bool(scale)
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+
+
+def _build_affine(layer, shape, with_gamma, with_beta):
+    """gamma then beta of ``shape`` (Keras's weight order), each only if asked for."""
+    if with_gamma:
+        layer.gamma = layer.add_weight("gamma", shape, layer.gamma_initializer,
+                                       regularizer=layer.gamma_regularizer,
+                                       constraint=layer.gamma_constraint)
+    if with_beta:
+        layer.beta = layer.add_weight("beta", shape, layer.beta_initializer,
+                                      regularizer=layer.beta_regularizer,
+                                      constraint=layer.beta_constraint)
+
+
 def _check_epsilon(cls_name, epsilon):
     if not epsilon > 0:
         raise ValueError(f"{cls_name}: `epsilon` must be a positive float, got {epsilon!r}.")
@@ -86,16 +111,10 @@ class BatchNormalization(Layer):
         self.axis = int(axis)
         self.momentum = float(momentum)
         self.epsilon = _check_epsilon("BatchNormalization", epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _init_affine(self, center, scale, beta_initializer, gamma_initializer,
+                     beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.synchronized = bool(synchronized)
         self.supports_masking = True
         self.gamma = self.beta = None
@@ -115,14 +134,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"Layer {self.name!r} (BatchNormalization): axis {self.axis} "
                              f"of the input must have a known size, got shape {input_shape}.")
         shape = (channels,)
-        if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        _build_affine(self, shape, self.scale, self.center)
         self.moving_mean = self.add_weight("moving_mean", shape,
                                            self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
@@ -254,15 +266,9 @@ class LayerNormalization(Layer):
                             f"a list of ints, got {axis!r}.")
         self.axis = [int(a) for a in axes]   # Keras 3 writes the list form, e.g. [-1]
         self.epsilon = _check_epsilon("LayerNormalization", epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
+        _init_affine(self, center, scale, beta_initializer, gamma_initializer,
+                     beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
         self.gamma = self.beta = None
 
@@ -284,14 +290,8 @@ class LayerNormalization(Layer):
         if any(d is None for d in shape):
             raise ValueError(f"Layer {self.name!r} (LayerNormalization): the normalised "
                              f"axes {self.axis} must have known sizes, got {input_shape}.")
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        _build_affine(self, shape, self.scale or self.rms_scaling,
+                      self.center and not self.rms_scaling)
         # ...and broadcasts them laid out along the sorted axes.
         self._param_shape = tuple(input_shape[a] if a in axes else 1 for a in range(ndim))
         self._norm_axes = axes
@@ -416,14 +416,8 @@ class GroupNormalization(Layer):
         self.groups = int(groups)
         self.axis = int(axis)
         self.epsilon = _check_epsilon("GroupNormalization", epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _init_affine(self, center, scale, beta_initializer, gamma_initializer,
+                     beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self.supports_masking = True
         self.gamma = self.beta = None
 
@@ -441,14 +435,7 @@ class GroupNormalization(Layer):
         if dim < self.groups or dim % self.groups:
             raise ValueError(f"Layer {self.name!r} (GroupNormalization): {dim} channels "
                              f"cannot be split into {self.groups} equal groups.")
-        if self.scale:
-            self.gamma = self.add_weight("gamma", (dim,), self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight("beta", (dim,), self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        _build_affine(self, (dim,), self.scale, self.center)
         self._dim = dim
         self.built = True
 

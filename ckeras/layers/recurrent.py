@@ -41,7 +41,7 @@ from ckeras import random as ck_random
 from ckeras import regularizers
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
 from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, deserialize_layer,
-                                 serialize_layer)
+                                 serialize_layer, trainable_passed_to)
 from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _Cell
 
 # Attributes an RNN layer reads through from its cell (Keras's properties).
@@ -104,15 +104,7 @@ class RNN(Layer):
             return getattr(self.__dict__["cell"], name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        if "cell" in self.__dict__:
-            self.cell.trainable = self._trainable
+    trainable = trainable_passed_to("cell")
 
     @property
     def _n_states(self):
@@ -625,16 +617,7 @@ class Bidirectional(Layer):
                     f"Bidirectional {self.name!r}: the forward and backward layers must "
                     f"have the same {attr!r}, got {a!r} (forward) and {b!r} (backward).")
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        for attr in ("forward_layer", "backward_layer"):
-            if attr in self.__dict__:
-                self.__dict__[attr].trainable = self._trainable
+    trainable = trainable_passed_to("forward_layer", "backward_layer")
 
     # Bidirectional(...)(x, initial_state=[...]): the first half of the states
     # starts the forward layer, the second half the backward one (Keras).

@@ -28,7 +28,7 @@ enters a recurrent GEMM, the same at every step.
 import numpy as np
 
 from ckeras import activations, constraints, initializers, ops, regularizers
-from ckeras.layers.layer import Layer, deserialize_layer
+from ckeras.layers.layer import Layer, deserialize_layer, trainable_passed_to
 
 _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
 
@@ -634,15 +634,7 @@ class StackedRNNCells(Layer):
         self.cells = cells
         self.seed = None
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        for c in self.__dict__.get("cells", ()):
-            c.trainable = self._trainable
+    trainable = trainable_passed_to("cells")
 
     @property
     def units(self):

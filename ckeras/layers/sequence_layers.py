@@ -3,7 +3,8 @@ TimeDistributed, RepeatVector, Masking, Permute (Keras 3 semantics and
 configs)."""
 import numpy as np
 
-from ckeras.layers.layer import Layer, as_float32, deserialize_layer, serialize_layer
+from ckeras.layers.layer import (Layer, as_float32, deserialize_layer, serialize_layer,
+                                 trainable_passed_to)
 
 
 class TimeDistributed(Layer):
@@ -26,15 +27,7 @@ class TimeDistributed(Layer):
         self.supports_masking = True
         self._path_prefix = ""
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        if "layer" in self.__dict__:
-            self.layer.trainable = self._trainable
+    trainable = trainable_passed_to("layer")
 
     def _child_shape(self, input_shape):
         if len(input_shape) < 3:

@@ -109,6 +109,21 @@ def _tape():
     return _stack[-1] if _stack else None
 
 
+def _recording(x):
+    """The active tape when it needs ``x``'s gradient, else None (record nothing)."""
+    tape = _stack[-1] if _stack else None
+    return tape if tape is not None and _need(tape, x) else None
+
+
+def _recording_pair(x1, x2):
+    """(tape, needs x1, needs x2) for a two-input op; tape None when it needs neither."""
+    tape = _stack[-1] if _stack else None
+    if tape is None:
+        return None, False, False
+    n1, n2 = _need(tape, x1), _need(tape, x2)
+    return (tape, n1, n2) if n1 or n2 else (None, False, False)
+
+
 def _need(tape, x):
     t = type(x)
     if t is Tensor:
@@ -156,8 +171,8 @@ def _unary(x, f, grad):
     """y = f(a); backward g -> grad(g, a, y)."""
     a = _v(x)
     y = f(a)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     return _record(tape, y, (x,), (True,), lambda g: (grad(g, a, y),))
 
@@ -166,11 +181,8 @@ def _binary(x1, x2, f, grad):
     """y = f(a, b); backward g -> grad(g, a, b, y) = (da, db) before unbroadcasting."""
     a, b = _v(x1), _v(x2)
     y = f(a, b)
-    tape = _stack[-1] if _stack else None
+    tape, n1, n2 = _recording_pair(x1, x2)
     if tape is None:
-        return y
-    n1, n2 = _need(tape, x1), _need(tape, x2)
-    if not (n1 or n2):
         return y
     sa, sb = np.shape(a), np.shape(b)
 
@@ -194,11 +206,8 @@ def _no_grad(fn):
 def add(x1, x2):
     a, b = _v(x1), _v(x2)
     y = a + b
-    tape = _stack[-1] if _stack else None
+    tape, n1, n2 = _recording_pair(x1, x2)
     if tape is None:
-        return y
-    n1, n2 = _need(tape, x1), _need(tape, x2)
-    if not (n1 or n2):
         return y
     sa, sb = np.shape(a), np.shape(b)
     return _record(tape, y, (x1, x2), (n1, n2),
@@ -306,11 +315,8 @@ def matmul(x1, x2):
     a, b = _float(_v(x1)) if isinstance(x1, (list, tuple)) else _v(x1), _v(x2)
     a, b = np.asarray(a), np.asarray(b)
     y = _gemm(a, b)
-    tape = _stack[-1] if _stack else None
+    tape, n1, n2 = _recording_pair(x1, x2)
     if tape is None:
-        return y
-    n1, n2 = _need(tape, x1), _need(tape, x2)
-    if not (n1 or n2):
         return y
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
@@ -445,8 +451,8 @@ def sum(x, axis=None, keepdims=False):
     a = _v(x)
     a = np.asarray(a)
     y = np.sum(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     shape = a.shape
     return _record(tape, y, (x,), (True,),
@@ -463,8 +469,8 @@ def mean(x, axis=None, keepdims=False):
     if a.dtype.kind not in "fc":
         a = a.astype(_F32)
     y = np.mean(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     shape = a.shape
     count = math.prod(shape[k] for k in _axes(axis, a.ndim)) if a.ndim else 1
@@ -475,8 +481,8 @@ def mean(x, axis=None, keepdims=False):
 def _extreme(x, axis, keepdims, f):
     a = np.asarray(_v(x))
     y = f(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
 
     def back(g):
@@ -517,8 +523,8 @@ def _prod_of_others(a, axes):
 def prod(x, axis=None, keepdims=False, dtype=None):
     a = np.asarray(_v(x))
     y = np.prod(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     return _record(tape, y, (x,), (True,),
                    lambda g: (_keep(g, a.shape, axis, keepdims)
@@ -530,8 +536,8 @@ def var(x, axis=None, keepdims=False):
     a = _float(_v(x))
     m = np.mean(a, axis=_ax(axis), keepdims=True)
     y = np.mean(np.square(a - m), axis=_ax(axis), keepdims=keepdims)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     count = math.prod(a.shape[k] for k in _axes(axis, a.ndim)) if a.ndim else 1
     return _record(tape, y, (x,), (True,),
@@ -576,8 +582,8 @@ def logsumexp(x, axis=None, keepdims=False):
     with np.errstate(divide="ignore"):
         yk = np.log(np.sum(np.exp(a - m), axis=_ax(axis), keepdims=True)) + m
     y = yk if keepdims else np.squeeze(yk, axis=_axes(axis, a.ndim))
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
 
     def back(g):
@@ -669,20 +675,21 @@ def _tie_share(a, b):
     return (a > b) + 0.5 * (a == b)
 
 
+def _split_by_share(g, s, n1, n2):
+    """The gradient of a pick between two inputs: share ``s`` to the first."""
+    return (g * s if n1 else None, g * (1 - s) if n2 else None)
+
+
 @op
 def maximum(x1, x2):
-    def grad(g, a, b, y, n1, n2):
-        s = _tie_share(a, b)
-        return (g * s if n1 else None, g * (1 - s) if n2 else None)
-    return _binary(x1, x2, np.maximum, grad)
+    return _binary(x1, x2, np.maximum,
+                   lambda g, a, b, y, n1, n2: _split_by_share(g, _tie_share(a, b), n1, n2))
 
 
 @op
 def minimum(x1, x2):
-    def grad(g, a, b, y, n1, n2):
-        s = _tie_share(b, a)
-        return (g * s if n1 else None, g * (1 - s) if n2 else None)
-    return _binary(x1, x2, np.minimum, grad)
+    return _binary(x1, x2, np.minimum,
+                   lambda g, a, b, y, n1, n2: _split_by_share(g, _tie_share(b, a), n1, n2))
 
 
 @op
@@ -690,8 +697,8 @@ def clip(x, x_min, x_max):
     a = _v(x)
     lo, hi = _v(x_min), _v(x_max)
     y = np.clip(a, lo, hi)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     # 1 inside, 0 outside, 1/2 exactly at a bound (as maximum/minimum at a tie)
     return _record(tape, y, (x,), (True,),
@@ -705,11 +712,8 @@ def where(condition, x1=None, x2=None):
         return np.nonzero(c)
     a, b = _v(x1), _v(x2)
     y = np.where(c, a, b)
-    tape = _stack[-1] if _stack else None
+    tape, n1, n2 = _recording_pair(x1, x2)
     if tape is None:
-        return y
-    n1, n2 = _need(tape, x1), _need(tape, x2)
-    if not (n1 or n2):
         return y
     sa, sb = np.shape(a), np.shape(b)
     return _record(tape, y, (condition, x1, x2), (False, n1, n2),
@@ -778,8 +782,8 @@ def getitem(x, key):
     a = _v(x)
     key = _key_values(key)
     y = a[key]
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     basic = _is_basic(key)
 
@@ -794,8 +798,8 @@ def getitem(x, key):
 
 
 def _reshape_like(x, y, a_shape):
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     return _record(tape, y, (x,), (True,), lambda g: (np.reshape(g, a_shape),))
 
@@ -830,8 +834,8 @@ def squeeze(x, axis=None):
 def transpose(x, axes=None):
     a = np.asarray(_v(x))
     y = np.transpose(a, axes)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     inv = None if axes is None else np.argsort([k % a.ndim for k in axes])
     return _record(tape, y, (x,), (True,), lambda g: (np.transpose(g, inv),))
@@ -856,8 +860,8 @@ def broadcast_to(x, shape):
     a = _v(x)
     shape = tuple(shape)
     y = np.broadcast_to(a, shape)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     sa = np.shape(a)
     return _record(tape, y, (x,), (True,), lambda g: (_unb(g, sa),))
@@ -919,8 +923,8 @@ def tile(x, repeats):
     a = np.asarray(_v(x))
     reps = (int(repeats),) if isinstance(repeats, (int, np.integer)) else tuple(repeats)
     y = np.tile(a, reps)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     nd = y.ndim
     reps = (1,) * (nd - len(reps)) + reps
@@ -936,8 +940,8 @@ def tile(x, repeats):
 def repeat(x, repeats, axis=None):
     a = np.asarray(_v(x))
     y = np.repeat(a, repeats, axis=axis)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     src = a.reshape(-1) if axis is None else a
     ax = 0 if axis is None else axis % a.ndim
@@ -956,8 +960,8 @@ def take(x, indices, axis=None):
     a = np.asarray(_v(x))
     idx = np.asarray(_v(indices)).astype(np.intp)
     y = np.take(a, idx, axis=axis)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
 
     def back(g):
@@ -979,8 +983,8 @@ def take_along_axis(x, indices, axis=None):
     if axis is None:
         return take_along_axis(reshape(x, (-1,)), reshape(indices, (-1,)), 0)
     y = np.take_along_axis(a, idx, axis=axis)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     ax = axis % a.ndim
 
@@ -1006,8 +1010,8 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (a.ndim, 2))
     kw = {} if constant_values is None or mode != "constant" else {"constant_values": constant_values}
     y = np.pad(a, pw, mode=mode, **kw)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     if mode != "constant":
         raise NotImplementedError(f"ckeras.ops.pad: no gradient for mode={mode!r}; "
@@ -1020,8 +1024,8 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 def flip(x, axis=None):
     a = np.asarray(_v(x))
     y = np.flip(a, axis=_ax(axis))
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     return _record(tape, y, (x,), (True,), lambda g: (np.flip(g, axis=_ax(axis)),))
 
@@ -1030,8 +1034,8 @@ def flip(x, axis=None):
 def cumsum(x, axis=None, dtype=None):
     a = np.asarray(_v(x))
     y = np.cumsum(a, axis=axis)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x):
+    tape = _recording(x)
+    if tape is None:
         return y
     if axis is None:
         return _record(tape, y, (x,), (True,),
@@ -1068,8 +1072,8 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     y = np.zeros((n,) + a.shape[ids.ndim:], a.dtype)
     valid = (ids >= 0) & (ids < n)
     np.add.at(y, ids[valid], a[valid])
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, data):
+    tape = _recording(data)
+    if tape is None:
         return y
 
     def back(g):
@@ -1153,8 +1157,8 @@ def cast(x, dtype):
     a = _v(x)
     dt = _dtype(dtype)
     y = np.asarray(a).astype(dt)
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, x) or dt.kind not in "fc":
+    tape = _recording(x)
+    if tape is None or dt.kind not in "fc":
         return y
     src = np.result_type(a)
     return _record(tape, y, (x,), (True,), lambda g: (np.asarray(g).astype(src),))

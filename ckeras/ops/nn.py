@@ -7,7 +7,8 @@ import numpy as np
 from ckeras.ops import array_ops as _a
 from ckeras.ops import dispatch as _dispatch
 from ckeras.ops import linalg as _linalg
-from ckeras.ops.array_ops import _float, _need, _record, _stack, _unary, _v, op
+from ckeras.ops.array_ops import (_float, _record, _recording,
+                                   _recording_pair, _unary, _v, op)
 
 __all__ = [
     "relu", "relu6", "sigmoid", "softmax", "log_softmax", "gelu", "silu", "swish", "elu",
@@ -328,11 +329,8 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     w2 = w.reshape((-1, w.shape[-1]))
     y = _a._gemm(np.ascontiguousarray(cols), np.ascontiguousarray(w2)).reshape(
         (x.shape[0],) + tuple(outs) + (w.shape[-1],))
-    tape = _stack[-1] if _stack else None
+    tape, n1, n2 = _recording_pair(inputs, kernel)
     if tape is None:
-        return y
-    n1, n2 = _need(tape, inputs), _need(tape, kernel)
-    if not (n1 or n2):
         return y
 
     def back(g):
@@ -362,8 +360,8 @@ def _pool(inputs, pool_size, strides, padding, reduce):
         ones = _gather_patches(np.ones(x.shape[:-1] + (1,), x.dtype), idx, pads, 0)
         count = ones.sum(axis=tap_axes)
         y = patches.sum(axis=tap_axes) / count
-    tape = _stack[-1] if _stack else None
-    if tape is None or not _need(tape, inputs):
+    tape = _recording(inputs)
+    if tape is None:
         return y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else y
 
     def back(g):

@@ -21,6 +21,14 @@ def _check_positive(name, value):
         raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
 
 
+def _cosine_to_alpha(fraction, alpha, scale=1.0):
+    """Half a cosine period over ``fraction`` in [0, 1], from ``scale`` down to 0,
+    lifted to end at ``alpha``: ``(1 - alpha) * scale * (1 + cos(pi f)) / 2 + alpha``."""
+    cosine = 0.5 * scale * (1.0 + math.cos(math.pi * fraction))
+    alpha = float(alpha)
+    return (1.0 - alpha) * cosine + alpha
+
+
 class LearningRateSchedule:
     """Base class. Subclasses implement ``__call__(step)`` and ``get_config()``."""
 
@@ -46,12 +54,11 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with
-    ``staircase=True`` the exponent is floored."""
+class _RatioDecay(LearningRateSchedule):
+    """The decays driven by ``step / decay_steps`` at ``decay_rate``, the ratio
+    floored with ``staircase=True`` (ExponentialDecay, InverseTimeDecay)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate,
-                 staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
         _check_positive("decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -59,16 +66,26 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
+    def _ratio(self, step):
         p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return float(self.initial_learning_rate) * float(self.decay_rate) ** p
+        return math.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RatioDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with
+    ``staircase=True`` the exponent is floored."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate,
+                 staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        return float(self.initial_learning_rate) * float(self.decay_rate) ** self._ratio(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -133,29 +150,17 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RatioDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with
     ``staircase=True`` the ratio is floored."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate,
                  staircase=False, name="InverseTimeDecay"):
-        _check_positive("decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate)
+                                                    * self._ratio(step))
 
 
 class CosineDecay(LearningRateSchedule):
@@ -179,10 +184,7 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = warmup_target
 
     def _decay(self, step, decay_from):
-        fraction = step / float(self.decay_steps)
-        cosine = 0.5 * (1.0 + math.cos(math.pi * fraction))
-        alpha = float(self.alpha)
-        return decay_from * ((1.0 - alpha) * cosine + alpha)
+        return decay_from * _cosine_to_alpha(step / float(self.decay_steps), self.alpha)
 
     def __call__(self, step):
         step = float(step)
@@ -229,10 +231,8 @@ class CosineDecayRestarts(LearningRateSchedule):
                                    / math.log(t_mul))
             sum_r = (1.0 - t_mul ** i_restart) / (1.0 - t_mul)
             fraction = (fraction - sum_r) / t_mul ** i_restart
-        m_fac = m_mul ** i_restart
-        cosine = 0.5 * m_fac * (1.0 + math.cos(math.pi * fraction))
-        alpha = float(self.alpha)
-        return float(self.initial_learning_rate) * ((1.0 - alpha) * cosine + alpha)
+        return float(self.initial_learning_rate) * _cosine_to_alpha(fraction, self.alpha,
+                                                                    m_mul ** i_restart)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
