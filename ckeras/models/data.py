@@ -36,7 +36,7 @@ def to_array_list(data, what, names=None):
     if isinstance(data, (list, tuple)):
         if not len(data):
             raise ValueError(f"`{what}` is an empty {type(data).__name__}.")
-        if all(hasattr(a, "shape") for a in data):
+        if all(hasattr(a, "shape") and np.ndim(a) > 0 for a in data):   # not numpy scalars
             return [_as_batchable(a, what) for a in data]
         if names is not None and len(names) > 1 and len(data) == len(names):
             return [_as_batchable(a, what) for a in data]  # one plain list per input
@@ -44,19 +44,41 @@ def to_array_list(data, what, names=None):
     return [_as_batchable(data, what)]
 
 
+def is_text(a):
+    """Strings: a numpy str/bytes array, or an object array of str/bytes."""
+    if a.dtype.kind in "US":
+        return True
+    return a.dtype == object and a.size > 0 and all(
+        isinstance(t, (str, bytes)) for t in a.reshape(-1))
+
+
+def refuse_text(what, dtype):
+    # numpy's cast error would name neither the argument nor the remedy
+    remedy = ("tokenize text first (e.g. ckeras.preprocessing.text.Tokenizer), or start "
+              "the model with a layer that takes strings (TextVectorization, StringLookup)"
+              if what == "x" else "map class names to integers first (e.g. "
+              "np.unique(y, return_inverse=True))")
+    raise ValueError(f"`{what}` has dtype {dtype} (strings), expected numbers; {remedy}.")
+
+
 def _as_batchable(a, what):
     a = _to_numpy(a, what)
     if a.ndim == 0:
         raise ValueError(f"`{what}` must have a batch dimension, got a scalar.")
+    if is_text(a):
+        # Inputs may be text for a model that takes strings (the model checks,
+        # training.py:_check_text_inputs); targets never are.
+        if what != "x":
+            refuse_text(what, a.dtype)
+        return a
     if a.dtype == object:
         a = _numbers_from_objects(a, what)
     if a.dtype.kind == "c":  # casting would silently drop the imaginary part
         raise TypeError(f"`{what}` has dtype {a.dtype} (complex numbers), expected real "
                         "numbers; pass the real part (x.real) or split real and "
                         "imaginary parts into features.")
-    if a.dtype.kind in "USV":  # text must be tokenized first; numpy's cast error names neither
-        raise ValueError(f"`{what}` has dtype {a.dtype} (strings), expected numbers; "
-                         "tokenize text first (e.g. ckeras.preprocessing.text.Tokenizer).")
+    if a.dtype.kind == "V":
+        raise ValueError(f"`{what}` has dtype {a.dtype} (records), expected numbers.")
     if a.dtype == np.float64 or a.dtype == np.float16 or a.dtype == np.bool_:
         a = a.astype(np.float32)  # the model is float32: cast once, not per layer
     return a

@@ -146,6 +146,9 @@ class Functional(Model):
                                  f"expected keys {names}, got {sorted(data)}.")
         return out
 
+    def _input_takes_text(self, i):
+        return self._inputs[i].dtype == "string"
+
     def _ensure_built(self, xs):
         """Check arrays against the Inputs (after the trailing-axis fix-up of
         ``_adjust_rank``) before any layer sees them."""

@@ -114,6 +114,11 @@ class Sequential(Model):
             x = link[2]
         self._symbolic_chain = chain
 
+    def _input_takes_text(self, i):
+        if self._input_layer is not None and self._input_layer.dtype == "string":
+            return True
+        return bool(self._layers) and _input_dtype_for(self._layers[0]) == "string"
+
     def _ensure_built(self, xs):
         if len(xs) != 1:
             raise ValueError(f"Sequential model {self.name!r} takes one input, got {len(xs)} arrays.")

@@ -25,7 +25,8 @@ from ckeras.layers.layer import collect_activity_penalties
 from ckeras.callbacks.history import History
 from ckeras.callbacks.progbar import Progbar, ProgbarLogger, resolve_verbose
 from ckeras.models import output_fusion
-from ckeras.models.data import ArrayData, adapt, check_passes, is_stream, to_array_list
+from ckeras.models.data import (ArrayData, adapt, check_passes, is_stream, is_text, refuse_text,
+                                to_array_list)
 
 
 def _masked_steps(mask, y, out, sw):
@@ -285,10 +286,21 @@ class TrainingMixin:
         if isinstance(ys, list) and len(ys) > len(self.output_names):
             raise ValueError(f"y has {len(ys)} target arrays but model {self.name!r} has "
                              f"{len(self.output_names)} output(s) {self.output_names}.")
+        self._check_text_inputs(data.first_inputs())
         self._ensure_built(data.first_inputs())
         if class_weight:
             _checks.check_class_weight(class_weight, self._n_classes())
         return data
+
+    def _check_text_inputs(self, xs):
+        for i, x in enumerate(xs):
+            if is_text(np.asarray(x)) and not self._input_takes_text(i):
+                refuse_text("x", np.asarray(x).dtype)
+
+    def _input_takes_text(self, i):
+        """Whether input i may be strings. Here (a subclassed model, whose call()
+        is opaque): when one of its layers takes strings."""
+        return any(getattr(l, "input_dtype", None) == "string" for l in self.layers)
 
     def _n_classes(self):
         """Classes of the (single) output: its last dimension, 2 if that is 1."""
@@ -508,6 +520,7 @@ class TrainingMixin:
 
     def predict_on_batch(self, x: ArrayLike) -> Any:
         xs = to_array_list(x, "x", getattr(self, "input_names", None))
+        self._check_text_inputs(xs)
         self._ensure_built(xs)
         outs, _ = self._run_forward(xs, training=False, fuse=None, need_backward=False)
         return self._format_outputs(outs)

@@ -17,7 +17,12 @@ creation order. A layer may override the grouping with
 is the layer's own ``vars``).
 
 A ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (the model's
-full serialization with ``compile_config``) and ``model.weights.h5``.
+full serialization with ``compile_config``) and ``model.weights.h5``, plus
+``assets/<layer path>/vocabulary.txt`` for each lookup layer Keras adapted: an
+adapted vocabulary is not in Keras's config. The file has one token per
+line, special tokens first; tf_idf's weights are the dataset ``idf_weights`` in
+the layer's vars group. ckeras writes the vocabulary into the config instead
+(Keras reads that as a given vocabulary) and reads both.
 """
 import datetime
 import io
@@ -37,6 +42,7 @@ from ckeras.saving.model_config import (KERAS_VERSION, compile_config, compile_f
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
+VOCABULARY_FILE = "vocabulary.txt"
 
 
 def _is_model(obj):
@@ -128,6 +134,12 @@ def write_weights(model, h5file, include_optimizer=True):
         group.attrs["name"] = name
         for i, w in enumerate(variables):
             group.create_dataset(str(i), data=np.asarray(w.value, dtype=np.float32))
+    for path, layer in _units(model):
+        for sub, name, datasets in getattr(layer, "_keras3_datasets", list)():
+            group = h5file.require_group(f"{path}/{sub}/vars" if sub else f"{path}/vars")
+            group.attrs["name"] = name
+            for key, value in datasets.items():
+                group.create_dataset(key, data=value)
     opt = getattr(model, "optimizer", None)
     if include_optimizer and getattr(model, "compiled", False) and opt is not None \
             and hasattr(opt, "variables"):
@@ -280,6 +292,39 @@ def _check_model_config(config, filepath):
                          f"(layers={str(layers)[:40]}); refusing to load an empty model.")
 
 
+def _saved_idf_weights(h5file, path, n_tokens, filepath):
+    """tf_idf's weights from ``<path>/vars/idf_weights``, or None."""
+    key = f"{path}/vars/idf_weights"
+    if h5file is None or key not in h5file:
+        return None
+    ds = h5file[key]
+    shape = safety.dataset_shape(ds)
+    if shape is None or len(shape) != 1 or shape[0] < n_tokens:
+        raise ValueError(f"{filepath!r}: {key} must be a 1-D dataset of at least {n_tokens} "
+                         f"weights (one per vocabulary entry), got shape {shape}.")
+    return safety.read_weight(ds, shape, f"dataset {key!r}", filepath)[:n_tokens]
+
+
+def _restore_vocabularies(model, zf, h5file, filepath):
+    """Give each lookup layer that came without a vocabulary the one Keras saved
+    as an asset. The member name is built from the layer's own path, never
+    taken from the archive."""
+    names = set(zf.namelist())
+    for path, layer in _units(model):
+        restore = getattr(layer, "_restore_vocabulary", None)
+        member = f"assets/{path}/{VOCABULARY_FILE}"
+        if restore is None or layer._has_vocabulary() or member not in names:
+            continue
+        lines = safety.read_text_member(zf, member, filepath, "a vocabulary").splitlines()
+        while lines and lines[-1] == "":      # Keras drops trailing empty lines
+            lines.pop()
+        idf = _saved_idf_weights(h5file, path, len(lines), filepath)
+        try:
+            restore(lines, idf)
+        except ValueError as e:
+            raise ValueError(f"{filepath!r}: {member}: {e}") from None
+
+
 def load_model(zf, filepath, custom_objects=None, compile=True):
     """Model from an open ``zipfile.ZipFile`` of the ``.keras`` format
     (already checked by ``safety.check_zip``)."""
@@ -287,7 +332,7 @@ def load_model(zf, filepath, custom_objects=None, compile=True):
     if CONFIG_FILE not in names:
         raise ValueError(f"{filepath!r} is a zip file but not a Keras archive: it has no "
                          f"{CONFIG_FILE} (members: {sorted(names)[:10]}).")
-    config = parse_json(safety.read_json_member(zf, CONFIG_FILE, filepath), CONFIG_FILE,
+    config = parse_json(safety.read_text_member(zf, CONFIG_FILE, filepath), CONFIG_FILE,
                         filepath)
     _check_model_config(config, filepath)
     f, sizes = None, safety.H5Sizes(0, 0)
@@ -304,6 +349,7 @@ def load_model(zf, filepath, custom_objects=None, compile=True):
         elif any(legacy_weights(l) for l in model.layers):
             raise ValueError(f"{filepath!r} has no {WEIGHTS_FILE}: the archive holds no "
                              "weights.")
+        _restore_vocabularies(model, zf, f, filepath)
     finally:
         if f is not None:
             f.close()

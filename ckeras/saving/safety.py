@@ -45,7 +45,7 @@ MAX_CONFIG_NODES = 5_000_000
 MAX_H5_OBJECTS = 2_000_000
 # .keras members: at most this many, metadata/config at most this large.
 MAX_ZIP_MEMBERS = 10_000
-MAX_JSON_MEMBER_BYTES = 1 << 30
+MAX_TEXT_MEMBER_BYTES = 1 << 30
 # A deflated member may not claim to inflate more than this ratio (plus slack).
 MAX_ZIP_RATIO = 1000
 
@@ -232,11 +232,12 @@ def check_zip(zf, filepath):
                 "refusing to load it.")
 
 
-def read_json_member(zf, name, filepath):
+def read_text_member(zf, name, filepath, what="a config"):
+    """A UTF-8 member (config.json, a vocabulary), bounded in size."""
     info = zf.getinfo(name)
-    if info.file_size > MAX_JSON_MEMBER_BYTES:
+    if info.file_size > MAX_TEXT_MEMBER_BYTES:
         raise UnsafeFileError(f"{filepath!r}: {name} declares {_fmt(info.file_size)} bytes; "
-                              f"a config is at most {_fmt(MAX_JSON_MEMBER_BYTES)}.")
+                              f"{what} is at most {_fmt(MAX_TEXT_MEMBER_BYTES)}.")
     data = zf.read(name)
     try:
         return data.decode("utf-8")

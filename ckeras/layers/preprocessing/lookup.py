@@ -10,7 +10,9 @@ indices back to tokens.
 
 The vocabulary (adapted or given) is written into the config (``vocabulary``,
 and ``idf_weights`` for tf_idf), so a saved model keeps it; Keras reads such a
-config as a fixed vocabulary. More than one OOV index needs Keras's string
+config as a fixed vocabulary. Keras itself keeps an adapted vocabulary out of
+the config, in the ``.keras`` archive's assets; ``_restore_vocabulary`` takes
+it from there. More than one OOV index needs Keras's string
 hash (FarmHash) and is not implemented for strings; IntegerLookup spreads OOV
 integers over its OOV slots by value modulo num_oov_indices, as Keras.
 """
@@ -51,8 +53,10 @@ class IndexLookup(PreprocessingLayer):
         if invert and output_mode != "int":
             raise ValueError(f"{name}: `invert=True` needs output_mode='int', got "
                              f"{output_mode!r}.")
-        if sparse:
-            raise NotImplementedError(f"{name}: sparse=True is not supported.")
+        if sparse:      # as Keras on JAX or PyTorch: sparse outputs are TensorFlow's
+            raise ValueError(f"{name}: `sparse=True` can only be used with Keras's "
+                             "TensorFlow backend; ckeras, like Keras on JAX or PyTorch, "
+                             "returns dense arrays (drop sparse=True).")
         if pad_to_max_tokens and max_tokens is None:
             raise ValueError(f"{name}: `pad_to_max_tokens=True` needs `max_tokens`.")
         self.max_tokens = None if max_tokens is None else int(max_tokens)
@@ -131,6 +135,31 @@ class IndexLookup(PreprocessingLayer):
         start = self._token_start()
         self._index = {t: i + start for i, t in enumerate(self._tokens)}
         self._inverse = np.array(self._special_tokens() + self._tokens, dtype=object)
+
+    def _has_vocabulary(self):
+        return self._tokens is not None
+
+    def _restore_vocabulary(self, lines, idf_weights=None):
+        """The vocabulary a Keras archive holds as vocabulary.txt (special tokens
+        first, one entry per line); see saving/keras_v3.py."""
+        if not lines:
+            return
+        if not self._string_vocab:
+            bad = [t for t in lines if not t.strip().lstrip("+-").isdigit()]
+            if bad:
+                raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): vocabulary "
+                                 f"lines must be integers, got {bad[:3]}.")
+            lines = [int(t) for t in lines]
+        self.set_vocabulary(lines, idf_weights if self.output_mode == "tf_idf" else None)
+
+    def _keras3_datasets(self):
+        """[(sub-path, group name, {dataset: array})] that Keras keeps beside the
+        variables: tf_idf's weights as "idf_weights", padded to max_tokens with
+        pad_to_max_tokens (saving/keras_v3.py writes them)."""
+        if self.output_mode != "tf_idf" or self._idf is None:
+            return []
+        idf = np.pad(self._idf, (0, max(0, self._depth() - self._idf.size)))
+        return [("", self.name, {"idf_weights": idf})]
 
     def get_vocabulary(self, include_special_tokens=True):
         tokens = list(self._tokens or [])

@@ -80,8 +80,10 @@ class TextVectorization(PreprocessingLayer):
             raise ValueError("TextVectorization: `output_sequence_length` must be a positive "
                              "int, and is only used with output_mode='int'; got "
                              f"{output_sequence_length!r} with {output_mode!r}.")
-        if ragged:
-            raise NotImplementedError("TextVectorization: ragged=True is not supported.")
+        if ragged:      # as Keras on JAX or PyTorch: ragged tensors are TensorFlow's
+            raise ValueError("TextVectorization: `ragged=True` can only be used with Keras's "
+                             "TensorFlow backend; ckeras, like Keras on JAX or PyTorch, pads "
+                             "sequences (use output_sequence_length).")
         self._standardize = standardize
         self._split = split
         self._ngrams_arg = ngrams
@@ -164,6 +166,19 @@ class TextVectorization(PreprocessingLayer):
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
         self._lookup_layer.set_vocabulary(vocabulary, idf_weights)
+
+    def _has_vocabulary(self):
+        return self._lookup_layer._has_vocabulary()
+
+    def _restore_vocabulary(self, lines, idf_weights=None):
+        self._lookup_layer._restore_vocabulary(lines, idf_weights)
+
+    def _keras3_datasets(self):
+        # Keras saves its inner StringLookup twice: as this layer's own state
+        # and as the sub-layer "_lookup_layer".
+        inner = self._lookup_layer._keras3_datasets()
+        return ([("", self.name, data) for _, _, data in inner]
+                + [("_lookup_layer", name, data) for _, name, data in inner])
 
     # ---- calling ------------------------------------------------------------------------------
     def compute_output_shape(self, input_shape):
