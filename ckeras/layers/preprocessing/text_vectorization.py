@@ -21,8 +21,12 @@ from ckeras.layers.preprocessing.lookup import StringLookup
 
 # Keras's punctuation character class, as a translation table.
 _PUNCTUATION = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'"
-_STRIP = str.maketrans("", "", _PUNCTUATION)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+_TABLES = {   # one str.translate pass per standardization
+    "lower": str.maketrans(_UPPER, _LOWER),
+    "strip_punctuation": str.maketrans("", "", _PUNCTUATION),
+    "lower_and_strip_punctuation": str.maketrans(_UPPER, _LOWER, _PUNCTUATION),
+}
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 _SPLIT = ("whitespace", "character")
 
@@ -119,11 +123,8 @@ class TextVectorization(PreprocessingLayer):
             return texts
         if callable(std):
             return [str(t) for t in np.asarray(std(np.array(texts, dtype=str))).reshape(-1)]
-        if std in ("lower", "lower_and_strip_punctuation"):
-            texts = [t.translate(_ASCII_LOWER) for t in texts]
-        if std in ("strip_punctuation", "lower_and_strip_punctuation"):
-            texts = [t.translate(_STRIP) for t in texts]
-        return texts
+        table = _TABLES[std]
+        return [t.translate(table) for t in texts]
 
     def _tokens(self, texts):
         """One token list per text (or the texts themselves when split is None)."""
