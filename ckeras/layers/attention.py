@@ -26,10 +26,11 @@ import math
 
 import numpy as np
 
-from ckeras import constraints, initializers, ops, regularizers
+from ckeras import ops
 from ckeras import random as ck_random
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
 from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 
 def _c(a):
@@ -165,12 +166,9 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
                                       "implemented in ckeras.")
         self.dropout = _check_rate(name, dropout)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.sliding_window = _check_positive_int(name, "sliding_window", sliding_window, True)
         self.flash_attention = flash_attention   # same math here; accepted for configs
         self.seed = seed
@@ -183,14 +181,10 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
 
     # ---- weights -------------------------------------------------------------------
     def _dense(self, group, shape, bias_shape, n_in=1):
-        kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                 regularizer=self.kernel_regularizer,
-                                 constraint=self.kernel_constraint)
+        kernel = add_weight_with_options(self, "kernel", shape)
         bias = None
         if self.use_bias:
-            bias = self.add_weight("bias", bias_shape, self.bias_initializer,
-                                   regularizer=self.bias_regularizer,
-                                   constraint=self.bias_constraint)
+            bias = add_weight_with_options(self, "bias", bias_shape)
         for w in (kernel, bias):
             if w is not None:
                 w._group = group
@@ -441,17 +435,9 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
 
     # ---- config ----------------------------------------------------------------------
     def _common_config(self):
-        return {
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(
-                getattr(self, "activity_regularizer", None)),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
-        }
+        return config_values(self, (
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+            "activity_regularizer", "kernel_constraint", "bias_constraint", "seed"))
 
     def get_config(self):
         config = super().get_config()

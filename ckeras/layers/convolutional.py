@@ -15,8 +15,9 @@ way).
 """
 import numpy as np
 
-from ckeras import activations, constraints, initializers, ops, regularizers
+from ckeras import activations, ops, regularizers
 from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 _FORMATS = ("channels_last", "channels_first")
 # Activations that act along the last axis rather than elementwise: with
@@ -130,10 +131,8 @@ class ConvBase(Layer):
                              f"dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.bias_constraint = constraints.get(bias_constraint)
 
     @staticmethod
     def _positive(value, arg, cls):
@@ -214,26 +213,12 @@ class ConvBase(Layer):
     def _add_bias(self, n):
         if not self.use_bias:
             return None
-        return self.add_weight("bias", (n,), self.bias_initializer,
-                               regularizer=self.bias_regularizer,
-                               constraint=self.bias_constraint)
+        return add_weight_with_options(self, "bias", (n,))
 
     def _config_of(self, keys):
         """super().get_config() plus ``keys`` in this (Keras's) order."""
         config = super().get_config()
-        for key in keys:
-            value = getattr(self, key)
-            if key == "activation":
-                value = activations.serialize(value)
-            elif key.endswith("_initializer"):
-                value = initializers.serialize(value)
-            elif key.endswith("_regularizer"):
-                value = regularizers.serialize(value)
-            elif key.endswith("_constraint"):
-                value = constraints.serialize(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            config[key] = value
+        config.update(config_values(self, keys))
         return config
 
     # ---- running -----------------------------------------------------------
@@ -288,9 +273,8 @@ class _Conv(ConvBase):
         if self.filters % self.groups:
             raise ValueError(f"{cls}: `filters` ({self.filters}) must be divisible by "
                              f"`groups` ({self.groups}).")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
 
     def compute_output_shape(self, input_shape):
         self._check_rank(input_shape)
@@ -303,11 +287,8 @@ class _Conv(ConvBase):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the input "
                              f"channels ({in_ch}) must be divisible by groups={self.groups}.")
         self._geometry(self._spatial(input_shape), input_shape)
-        self.kernel = self.add_weight("kernel",
-                                      self.kernel_size + (in_ch // self.groups, self.filters),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = add_weight_with_options(
+            self, "kernel", self.kernel_size + (in_ch // self.groups, self.filters))
         self.bias = self._add_bias(self.filters)
         self.built = True
 

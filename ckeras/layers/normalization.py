@@ -7,8 +7,9 @@ per sample). Formulas and weight order follow docs/spec/hdf5_format.md §6 / §6
 """
 import numpy as np
 
-from ckeras import constraints, initializers, regularizers
+from ckeras import initializers
 from ckeras.layers.layer import Layer, as_float32
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 # tf.keras 2 BatchNormalization config keys and the only values we implement.
 _LEGACY_BN_DEFAULTS = {"renorm": False, "renorm_clipping": None,
@@ -28,14 +29,9 @@ def _normalize_backward(g, xhat, inv, axes):
 
 
 def _serialize_common(layer):
-    return {
-        "beta_initializer": initializers.serialize(layer.beta_initializer),
-        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
-        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
-        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
-        "beta_constraint": constraints.serialize(layer.beta_constraint),
-        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
-    }
+    return config_values(layer, (
+        "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
+        "beta_constraint", "gamma_constraint"))
 
 
 def _init_affine(layer, center, scale, beta_initializer, gamma_initializer,
@@ -43,24 +39,16 @@ def _init_affine(layer, center, scale, beta_initializer, gamma_initializer,
     """The options of the ``gamma * x̂ + beta`` step every normalisation ends with."""
     layer.center = bool(center)
     layer.scale = bool(scale)
-    layer.beta_initializer = initializers.get(beta_initializer)
-    layer.gamma_initializer = initializers.get(gamma_initializer)
-    layer.beta_regularizer = regularizers.get(beta_regularizer)
-    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
-    layer.beta_constraint = constraints.get(beta_constraint)
-    layer.gamma_constraint = constraints.get(gamma_constraint)
+    set_weight_options(layer, "beta", beta_initializer, beta_regularizer, beta_constraint)
+    set_weight_options(layer, "gamma", gamma_initializer, gamma_regularizer, gamma_constraint)
 
 
 def _build_affine(layer, shape, with_gamma, with_beta):
     """gamma then beta of ``shape`` (Keras's weight order), each only if asked for."""
     if with_gamma:
-        layer.gamma = layer.add_weight("gamma", shape, layer.gamma_initializer,
-                                       regularizer=layer.gamma_regularizer,
-                                       constraint=layer.gamma_constraint)
+        layer.gamma = add_weight_with_options(layer, "gamma", shape)
     if with_beta:
-        layer.beta = layer.add_weight("beta", shape, layer.beta_initializer,
-                                      regularizer=layer.beta_regularizer,
-                                      constraint=layer.beta_constraint)
+        layer.beta = add_weight_with_options(layer, "beta", shape)
 
 
 def _check_epsilon(cls_name, epsilon):

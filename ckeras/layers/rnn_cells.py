@@ -27,8 +27,9 @@ enters a recurrent GEMM, the same at every step.
 """
 import numpy as np
 
-from ckeras import activations, constraints, initializers, ops, regularizers
+from ckeras import activations, ops
 from ckeras.layers.layer import Layer, deserialize_layer, trainable_passed_to
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
 
@@ -146,15 +147,11 @@ class _Cell(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
+        set_weight_options(self, "recurrent", recurrent_initializer, recurrent_regularizer,
+                           recurrent_constraint)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
@@ -184,16 +181,12 @@ class _Cell(Layer):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the last "
                              f"dimension of its input must be known, got {input_shape}.")
         cols = self._gates * self.units
-        self.kernel = self.add_weight("kernel", (in_dim, cols), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, cols), self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
+        self.kernel = add_weight_with_options(self, "kernel", (in_dim, cols))
+        self.recurrent_kernel = add_weight_with_options(self, "recurrent", (self.units, cols),
+                                                        name="recurrent_kernel")
         if self.use_bias:
-            self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(),
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = add_weight_with_options(self, "bias", self._bias_shape(),
+                                                initializer=self._bias_init())
         self.built = True
 
     # ---- the sequence kernel, shared prologue/epilogue ---------------------------
@@ -252,23 +245,11 @@ class _Cell(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
-        })
+        config.update(config_values(self, (
+            "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+            "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+            "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+            "dropout", "recurrent_dropout", "seed")))
         return config
 
 
