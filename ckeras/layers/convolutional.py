@@ -189,18 +189,24 @@ class ConvBase(Layer):
             geo.append(g)
         return geo
 
+    def _spatial_out(self, input_shape):
+        """The output's spatial sizes (None where the input's are unknown);
+        raises on a wrong rank or an input too small for the kernel."""
+        self._check_rank(input_shape)
+        return tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
+
     def _out_shape(self, input_shape, spatial_out, channels):
         if self.data_format == "channels_last":
             return (input_shape[0],) + tuple(spatial_out) + (channels,)
         return (input_shape[0], channels) + tuple(spatial_out)
 
-    def _conv_geo(self, x_shape):
-        """(ops geometry, output spatial shape) for a forward convolution."""
+    def _op_geo(self, x_shape):
+        """The ops geometry of a forward convolution of ``x`` (the transposed
+        convolution overrides it)."""
         spatial = self._spatial(x_shape)
         g = self._geometry(spatial, x_shape)
-        out = tuple(a[0] for a in g)
-        return geo3(self._rank, spatial, out, self.kernel_size, self.strides,
-                    self.dilation_rate, tuple(a[1] for a in g)), out
+        return geo3(self._rank, spatial, tuple(a[0] for a in g), self.kernel_size,
+                    self.strides, self.dilation_rate, tuple(a[1] for a in g))
 
     def _fusion(self, activation, splits=False):
         """(name fused into the kernel, activation applied afterwards or None)."""
@@ -277,16 +283,14 @@ class _Conv(ConvBase):
                            kernel_constraint)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
-        return self._out_shape(input_shape, out, self.filters)
+        return self._out_shape(input_shape, self._spatial_out(input_shape), self.filters)
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
         if in_ch % self.groups:
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the input "
                              f"channels ({in_ch}) must be divisible by groups={self.groups}.")
-        self._geometry(self._spatial(input_shape), input_shape)
+        self._spatial_out(input_shape)
         self.kernel = add_weight_with_options(
             self, "kernel", self.kernel_size + (in_ch // self.groups, self.filters))
         self.bias = self._add_bias(self.filters)
@@ -294,9 +298,6 @@ class _Conv(ConvBase):
 
     def _check_input(self, shape):
         self._check_channels(shape, self.kernel.shape[-2] * self.groups)
-
-    def _op_geo(self, x_shape):
-        return self._conv_geo(x_shape)[0]
 
     def _compute(self, x5, geo, name):
         kernel, f, groups = self.kernel.value, self.filters, self.groups

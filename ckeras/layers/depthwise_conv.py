@@ -26,9 +26,6 @@ class _DepthwiseBase(ConvBase):
         set_weight_options(self, "depthwise", depthwise_initializer, depthwise_regularizer,
                            depthwise_constraint)
 
-    def _op_geo(self, x_shape):
-        return self._conv_geo(x_shape)[0]
-
     def _depthwise(self, var, x5, geo, bias_var, name):
         """(z5, backward5) of the depthwise stage with weight ``var``."""
         taps = int(np.prod(self.kernel_size))
@@ -59,15 +56,14 @@ class _DepthwiseConv(_DepthwiseBase):
                              depthwise_constraint)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
+        out = self._spatial_out(input_shape)
         in_ch = input_shape[self._channel_axis()]
         return self._out_shape(input_shape, out,
                                None if in_ch is None else in_ch * self.depth_multiplier)
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
-        self._geometry(self._spatial(input_shape), input_shape)
+        self._spatial_out(input_shape)
         self.kernel = add_weight_with_options(
             self, "depthwise", self.kernel_size + (in_ch, self.depth_multiplier), name="kernel")
         self.bias = self._add_bias(in_ch * self.depth_multiplier)
@@ -117,13 +113,11 @@ class _SeparableConv(_DepthwiseBase):
                            pointwise_constraint)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
-        return self._out_shape(input_shape, out, self.filters)
+        return self._out_shape(input_shape, self._spatial_out(input_shape), self.filters)
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
-        self._geometry(self._spatial(input_shape), input_shape)
+        self._spatial_out(input_shape)
         m = self.depth_multiplier
         self.depthwise_kernel = add_weight_with_options(
             self, "depthwise", self.kernel_size + (in_ch, m), name="depthwise_kernel")
