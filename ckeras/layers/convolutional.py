@@ -16,7 +16,7 @@ way).
 import numpy as np
 
 from ckeras import activations, ops, regularizers
-from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32
+from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32, check_input_ndim
 from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 _FORMATS = ("channels_last", "channels_first")
@@ -146,11 +146,7 @@ class ConvBase(Layer):
         return -1 if self.data_format == "channels_last" else 1
 
     def _check_rank(self, shape):
-        if len(shape) != self._rank + 2:
-            raise ValueError(
-                f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible "
-                f"with the layer: expected ndim={self._rank + 2}, found ndim={len(shape)}. "
-                f"Full shape received: {tuple(shape)}")
+        check_input_ndim(self, shape, self._rank + 2)
 
     def _check_channels(self, shape, expected):
         axis = self._channel_axis()

@@ -125,6 +125,17 @@ def trainable_passed_to(*attrs):
     return property(get, set)
 
 
+def check_input_ndim(layer, shape, ndim, axes=None):
+    """Keras's error for an input of the wrong rank (``axes`` names the expected
+    axes, e.g. "batch, features")."""
+    if len(shape) != ndim:
+        expected = f"{ndim} ({axes})" if axes else f"{ndim}"
+        raise ValueError(
+            f"Input 0 of layer {layer.name!r} ({type(layer).__name__}) is incompatible "
+            f"with the layer: expected ndim={expected}, found ndim={len(shape)}. "
+            f"Full shape received: {tuple(shape)}")
+
+
 def unique_name(base):
     """Keras auto-naming: dense, dense_1, dense_2, ... per process."""
     n = _name_counts.get(base, 0)

@@ -8,7 +8,7 @@ per sample). Formulas and weight order follow docs/spec/hdf5_format.md §6 / §6
 import numpy as np
 
 from ckeras import initializers
-from ckeras.layers.layer import Layer, as_float32
+from ckeras.layers.layer import Layer, as_float32, check_input_ndim
 from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 # tf.keras 2 BatchNormalization config keys and the only values we implement.
@@ -136,10 +136,7 @@ class BatchNormalization(Layer):
 
     def _view3(self, x):
         """(pre, C, post) view: statistics are over axes 0 and 2 for any rank."""
-        if x.ndim != self._ndim:
-            raise ValueError(f"Input 0 of layer {self.name!r} (BatchNormalization) is "
-                             f"incompatible with the layer: expected ndim={self._ndim}, "
-                             f"found ndim={x.ndim} (shape {x.shape}).")
+        check_input_ndim(self, x.shape, self._ndim)
         axis = self.axis % x.ndim
         channels = self.moving_mean.shape[0]
         if x.shape[axis] != channels:

@@ -40,8 +40,8 @@ import numpy as np
 from ckeras import random as ck_random
 from ckeras import regularizers
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
-from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, deserialize_layer,
-                                 serialize_layer, trainable_passed_to)
+from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, check_input_ndim,
+                                 deserialize_layer, serialize_layer, trainable_passed_to)
 from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _Cell
 
 # Attributes an RNN layer reads through from its cell (Keras's properties).
@@ -127,11 +127,7 @@ class RNN(Layer):
 
     # ---- building ------------------------------------------------------------------
     def _check_shape(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible "
-                f"with the layer: expected ndim=3 (batch, timesteps, features), found "
-                f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}.")
+        check_input_ndim(self, input_shape, 3, "batch, timesteps, features")
 
     def build(self, input_shape):
         if _is_shape_list(input_shape):     # [sequence, *initial states]
