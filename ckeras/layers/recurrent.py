@@ -41,7 +41,8 @@ from ckeras import random as ck_random
 from ckeras import regularizers
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
 from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, check_input_ndim,
-                                 deserialize_layer, serialize_layer, trainable_passed_to)
+                                 deserialize_layer, path_prefix_passed_to, serialize_layer,
+                                 trainable_passed_to)
 from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _Cell
 
 # Attributes an RNN layer reads through from its cell (Keras's properties).
@@ -142,9 +143,7 @@ class RNN(Layer):
         self._set_path_prefix(self._path_prefix)
         self.built = True
 
-    def _set_path_prefix(self, prefix):
-        self._path_prefix = prefix
-        self.cell._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("cell")
 
     def compute_output_shape(self, input_shape):
         if _is_shape_list(input_shape):
@@ -633,10 +632,7 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
-    def _set_path_prefix(self, prefix):
-        self._path_prefix = prefix
-        for sub in (self.forward_layer, self.backward_layer):
-            sub._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("forward_layer", "backward_layer")
 
     def compute_output_shape(self, input_shape):
         if _is_shape_list(input_shape):

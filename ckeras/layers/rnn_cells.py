@@ -28,7 +28,8 @@ enters a recurrent GEMM, the same at every step.
 import numpy as np
 
 from ckeras import activations, ops
-from ckeras.layers.layer import Layer, deserialize_layer, trainable_passed_to
+from ckeras.layers.layer import (Layer, deserialize_layer, path_prefix_passed_to,
+                                 trainable_passed_to)
 from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
@@ -663,9 +664,7 @@ class StackedRNNCells(Layer):
         self._weights = [w for c in self.cells for w in c._weights]
         self.built = True
 
-    def _set_path_prefix(self, prefix):
-        for c in self.cells:
-            c._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("cells")
 
     def run(self, xt, skip=None, initial=None, rmask=None):
         if rmask is not None:

@@ -4,7 +4,7 @@ configs)."""
 import numpy as np
 
 from ckeras.layers.layer import (Layer, as_float32, check_input_ndim, deserialize_layer,
-                                 serialize_layer, trainable_passed_to)
+                                 path_prefix_passed_to, serialize_layer, trainable_passed_to)
 
 
 class TimeDistributed(Layer):
@@ -42,9 +42,7 @@ class TimeDistributed(Layer):
         self._set_path_prefix(self._path_prefix)
         self.built = True
 
-    def _set_path_prefix(self, prefix):
-        self._path_prefix = prefix
-        self.layer._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("layer")
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape(self._child_shape(input_shape))
