@@ -104,6 +104,17 @@ def _mask_factors(skip, dt):
     return skipf, 1 - skipf
 
 
+def _split_masked(d, t, skipf, keepf):
+    """Step ``t`` of BPTT: returns the masked samples' part of the state
+    gradient ``d`` (their state was carried through, so it goes straight to
+    step t-1) and leaves the rest in ``d``, in place. None without a mask."""
+    if skipf is None:
+        return None
+    kept = d * skipf[t]
+    d *= keepf[t]
+    return kept
+
+
 def _masked_in(h, rmask):
     """The previous state as a recurrent GEMM sees it (recurrent dropout)."""
     return h if rmask is None else h * rmask
@@ -130,6 +141,7 @@ class _Cell(Layer):
 
     _gates = 1              # column blocks of kernel / recurrent_kernel
     _n_states = 1
+    _extra_config_keys = ()  # a cell's own arguments, written after the shared ones
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -250,7 +262,7 @@ class _Cell(Layer):
             "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
             "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
             "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
-            "dropout", "recurrent_dropout", "seed")))
+            "dropout", "recurrent_dropout", "seed") + self._extra_config_keys))
         return config
 
 
@@ -293,9 +305,7 @@ class SimpleRNNCell(_Cell):
                 for t in range(T - 1, -1, -1):
                     if dH is not None:
                         dh += dH[t]
-                    if skipf is not None:
-                        dh_keep = dh * skipf[t]
-                        dh *= keepf[t]
+                    dh_keep = _split_masked(dh, t, skipf, keepf)
                     np.multiply(dh, deriv[t], out=dz_all[t])
                     if t == 0 and not need_initial:
                         break
@@ -317,6 +327,7 @@ class LSTMCell(_Cell):
 
     _gates = 4
     _n_states = 2
+    _extra_config_keys = ("recurrent_activation", "unit_forget_bias")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -416,10 +427,8 @@ class LSTMCell(_Cell):
             for t in range(T - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
-                if skipf is not None:
-                    dh_keep, dc_keep = dh * skipf[t], dc * skipf[t]
-                    dh *= keepf[t]
-                    dc *= keepf[t]
+                dh_keep = _split_masked(dh, t, skipf, keepf)
+                dc_keep = _split_masked(dc, t, skipf, keepf)
                 np.multiply(dh, n_o[t], out=dz4[t, :, 3])
                 np.multiply(dh, n_c[t], out=tmp)
                 dc += tmp
@@ -436,11 +445,6 @@ class LSTMCell(_Cell):
 
         return hs, [hs[T], cs[T]], backward
 
-    def get_config(self):
-        config = super().get_config()
-        config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        config["unit_forget_bias"] = self.unit_forget_bias
-        return config
 
 
 class GRUCell(_Cell):
@@ -452,6 +456,7 @@ class GRUCell(_Cell):
     """
 
     _gates = 3
+    _extra_config_keys = ("recurrent_activation", "reset_after")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, reset_after=True, **kwargs):
@@ -554,9 +559,7 @@ class GRUCell(_Cell):
             for t in range(T - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
-                if skipf is not None:
-                    dh_keep = dh * skipf[t]
-                    dh *= keepf[t]
+                dh_keep = _split_masked(dh, t, skipf, keepf)
                 dz = dxp[t]
                 dph = dz[:, 2 * u:]
                 np.multiply(dh, n_h[t], out=dph)
@@ -588,11 +591,6 @@ class GRUCell(_Cell):
 
         return hs, [hs[T]], backward
 
-    def get_config(self):
-        config = super().get_config()
-        config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        config["reset_after"] = self.reset_after
-        return config
 
 
 class StackedRNNCells(Layer):

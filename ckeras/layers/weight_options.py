@@ -33,7 +33,7 @@ def config_values(layer, keys):
             value = getattr(layer, key, None)
         else:
             value = getattr(layer, key)
-        if key == "activation":
+        if key == "activation" or key.endswith("_activation"):
             value = activations.serialize(value)
         elif key.endswith("_initializer"):
             value = initializers.serialize(value)
