@@ -104,6 +104,16 @@ def _mask_factors(skip, dt):
     return skipf, 1 - skipf
 
 
+def _step_preactivation(xp, hs, R, rmask, pre, t):
+    """Step ``t``'s pre-activation x_t W + b + h_{t-1} R, in place in ``xp[t]``
+    (returned), and copied into ``pre`` when the activation's derivative needs it."""
+    z = xp[t]
+    _matmul_acc(_masked_in(hs[t], rmask), R, z)
+    if pre is not None:
+        pre[t] = z
+    return z
+
+
 def _split_masked(d, t, skipf, keepf):
     """Step ``t`` of BPTT: returns the masked samples' part of the state
     gradient ``d`` (their state was carried through, so it goes straight to
@@ -284,10 +294,7 @@ class SimpleRNNCell(_Cell):
         else:
             with np.errstate(over="ignore"):
                 for t in range(T):
-                    z = xp[t]
-                    _matmul_acc(_masked_in(hs[t], rmask), R, z)
-                    if pre is not None:
-                        pre[t] = z
+                    z = _step_preactivation(xp, hs, R, rmask, pre, t)
                     act.apply(z)                   # xp[t] now holds the new h
                     hs[t + 1] = z
                     _carry(hs[t + 1], hs[t], None if skip is None else skip[t])
@@ -369,10 +376,7 @@ class LSTMCell(_Cell):
             ig = np.empty((B, u), dt)
             with np.errstate(over="ignore"):
                 for t in range(T):
-                    z = xp[t]
-                    _matmul_acc(_masked_in(hs[t], rmask), R, z)
-                    if pre is not None:
-                        pre[t] = z
+                    z = _step_preactivation(xp, hs, R, rmask, pre, t)
                     ract.apply(z[:, :2 * u])
                     act.apply(z[:, 2 * u:3 * u])
                     ract.apply(z[:, 3 * u:])
