@@ -138,6 +138,16 @@ def serialize(obj, module):
             "registered_name": registered}
 
 
+def config_repr(obj):
+    """``Type(key=value, ...)`` from ``obj.get_config()``, the repr of an object
+    its config describes; ``Type()`` when its get_config is not written."""
+    try:
+        args = ", ".join(f"{k}={v!r}" for k, v in obj.get_config().items())
+    except NotImplementedError:
+        args = ""
+    return f"{type(obj).__name__}({args})"
+
+
 def known_kwargs(cls, config, kind):
     """Drop (with a warning) config keys cls.__init__ does not take: files from a
     newer Keras may carry arguments ckeras does not know yet."""
