@@ -21,7 +21,7 @@ import numpy as np
 from ckeras.layers.keras_tensor import KerasTensor
 from ckeras.ops import dispatch as _dispatch
 from ckeras.ops import operators as _operators
-from ckeras.ops.tape import GradientTape, Tensor, _stack  # noqa: F401
+from ckeras.ops.tape import GradientTape, Tensor, _stack, unbroadcast  # noqa: F401
 from ckeras.variables import Variable
 
 __all__ = [
@@ -155,21 +155,6 @@ def _record(tape, value, parents, need, back):
     return out
 
 
-def _unb(g, shape):
-    """Sum a broadcast gradient back to ``shape``."""
-    gs = np.shape(g)
-    if gs == shape:
-        return g
-    g = np.asarray(g)
-    lead = len(gs) - len(shape)
-    if lead > 0:
-        g = g.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
-
-
 def _float(a):
     a = np.asarray(a)
     return a if a.dtype.kind in "fc" else a.astype(_F32)
@@ -202,7 +187,7 @@ def _binary(x1, x2, f, grad):
 
     def back(g):
         da, db = grad(g, a, b, y, n1, n2)
-        return (_unb(da, sa) if n1 else None, _unb(db, sb) if n2 else None)
+        return (unbroadcast(da, sa) if n1 else None, unbroadcast(db, sb) if n2 else None)
     return _record(tape, y, (x1, x2), (n1, n2), back)
 
 
@@ -225,7 +210,7 @@ def add(x1, x2):
         return y
     sa, sb = np.shape(a), np.shape(b)
     return _record(tape, y, (x1, x2), (n1, n2),
-                   lambda g: (_unb(g, sa) if n1 else None, _unb(g, sb) if n2 else None))
+                   lambda g: (unbroadcast(g, sa) if n1 else None, unbroadcast(g, sb) if n2 else None))
 
 
 @op
@@ -338,12 +323,12 @@ def matmul(x1, x2):
     def back(g):
         g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
                         + (a2.shape[-2], b2.shape[-1]))
-        da = _unb(_gemm_t(g2, b2, False, True), a2.shape).reshape(a.shape) if n1 else None
+        da = unbroadcast(_gemm_t(g2, b2, False, True), a2.shape).reshape(a.shape) if n1 else None
         db = None
         if n2 and _gemm_into_grad(x2, a2, g2):
             pass   # a weight's gradient written by the GEMM itself (beta=0 or 1)
         elif n2:
-            db = _unb(_gemm_t(a2, g2, True, False), b2.shape).reshape(b.shape)
+            db = unbroadcast(_gemm_t(a2, g2, True, False), b2.shape).reshape(b.shape)
         return da, db
     return _record(tape, y, (x1, x2), (n1, n2), back)
 
@@ -705,8 +690,8 @@ def where(condition, x1=None, x2=None):
         return y
     sa, sb = np.shape(a), np.shape(b)
     return _record(tape, y, (condition, x1, x2), (False, n1, n2),
-                   lambda g: (None, _unb(np.where(c, g, 0), sa) if n1 else None,
-                              _unb(np.where(c, 0, g), sb) if n2 else None))
+                   lambda g: (None, unbroadcast(np.where(c, g, 0), sa) if n1 else None,
+                              unbroadcast(np.where(c, 0, g), sb) if n2 else None))
 
 
 @op
@@ -840,7 +825,7 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     y = np.broadcast_to(a, shape)
     sa = np.shape(a)
-    return _of_one(x, y, lambda g: _unb(g, sa))
+    return _of_one(x, y, lambda g: unbroadcast(g, sa))
 
 
 @functools.partial(op, takes_lists=True)
