@@ -468,8 +468,6 @@ def serialize(activation):
     """The Keras string name (what Keras writes in layer configs)."""
     if activation is None:
         return "linear"
-    if isinstance(activation, str):
-        return get(activation).name
     return get(activation).name
 
 

@@ -38,8 +38,7 @@ class Constraint:
         return cls(**registry.known_kwargs(cls, config, "Constraint"))
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return registry.config_repr(self)
 
 
 class MaxNorm(Constraint):

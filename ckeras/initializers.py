@@ -124,8 +124,7 @@ class Initializer:
         return self.__class__.from_config(self.get_config())
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return registry.config_repr(self)
 
     def __eq__(self, other):
         return type(self) is type(other) and self.get_config() == other.get_config()

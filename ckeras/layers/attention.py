@@ -26,10 +26,11 @@ import math
 
 import numpy as np
 
-from ckeras import constraints, initializers, ops, regularizers
+from ckeras import ops
 from ckeras import random as ck_random
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
 from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 
 def _c(a):
@@ -49,6 +50,17 @@ def _check_rate(cls_name, rate):
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
         raise ValueError(f"{cls_name}: `dropout` must be a float in [0, 1), got {rate!r}.")
     return float(rate)
+
+
+def _drop_probabilities(layer, p, training):
+    """(``p`` after dropout, the scaled keep mask or None): in training the
+    attention layers drop attention probabilities, as Keras does."""
+    if not (training and layer.dropout > 0):
+        return p, None
+    rng = layer._rng or ck_random.global_generator()
+    drop = (rng.random(p.shape, dtype=np.float32) >= layer.dropout) * np.asarray(
+        1.0 / (1.0 - layer.dropout), p.dtype)
+    return p * drop, drop
 
 
 class _Projection:
@@ -165,12 +177,9 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
                                       "implemented in ckeras.")
         self.dropout = _check_rate(name, dropout)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.sliding_window = _check_positive_int(name, "sliding_window", sliding_window, True)
         self.flash_attention = flash_attention   # same math here; accepted for configs
         self.seed = seed
@@ -183,18 +192,25 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
 
     # ---- weights -------------------------------------------------------------------
     def _dense(self, group, shape, bias_shape, n_in=1):
-        kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                 regularizer=self.kernel_regularizer,
-                                 constraint=self.kernel_constraint)
+        kernel = add_weight_with_options(self, "kernel", shape)
         bias = None
         if self.use_bias:
-            bias = self.add_weight("bias", bias_shape, self.bias_initializer,
-                                   regularizer=self.bias_regularizer,
-                                   constraint=self.bias_constraint)
+            bias = add_weight_with_options(self, "bias", bias_shape)
         for w in (kernel, bias):
             if w is not None:
                 w._group = group
         return _Projection(kernel, bias, n_in)
+
+    def _build_projections(self, q_dim, k_dim, v_dim, kv_heads, out):
+        """query -> (num_heads, key_dim), key and value -> ``kv_heads`` heads of
+        key_dim / value_dim, and the heads' context back to ``out``."""
+        n, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        self._query = self._dense("query", (q_dim, n, kd), (n, kd))
+        self._key = self._dense("key", (k_dim, kv_heads, kd), (kv_heads, kd))
+        self._value = self._dense("value", (v_dim, kv_heads, vd), (kv_heads, vd))
+        out = tuple(out)
+        self._output = self._dense("attention_output", (n, vd) + out, out, 2)
+        self._set_path_prefix("")
 
     def _set_path_prefix(self, prefix):
         for w in self._weights:
@@ -234,13 +250,8 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
         if any(d is None for d in (q[-1], v[-1], k[-1])):
             raise ValueError(f"Layer {self.name!r} ({name}): the feature (last) dimensions "
                              f"must be known; got {q}, {v}, {k}.")
-        n, kd, vd = self.num_heads, self.key_dim, self.value_dim
-        self._query = self._dense("query", (q[-1], n, kd), (n, kd))
-        self._key = self._dense("key", (k[-1], n, kd), (n, kd))
-        self._value = self._dense("value", (v[-1], n, vd), (n, vd))
-        out = self._output_shape or (q[-1],)
-        self._output = self._dense("attention_output", (n, vd) + tuple(out), tuple(out), 2)
-        self._set_path_prefix("")
+        self._build_projections(q[-1], k[-1], v[-1], self.num_heads,
+                                self._output_shape or (q[-1],))
         rank = len(q) + 1            # of a projected tensor (B, *Q, N, K)
         axes = self._attention_axes
         if axes is None:
@@ -347,12 +358,7 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
         mask4 = self._score_mask(lay, qmask, vmask, kmask, amask, opts, query, value)
         causal = opts.causal
         p = ops.masked_softmax(scores, mask4, causal, out=scores)   # scores is ours: in place
-        pd, drop = p, None
-        if training and self.dropout > 0:
-            rng = self._rng or ck_random.global_generator()
-            drop = (rng.random(p.shape, dtype=np.float32) >= self.dropout) * np.asarray(
-                1.0 / (1.0 - self.dropout), p.dtype)
-            pd = p * drop
+        pd, drop = _drop_probabilities(self, p, training)
         ctx = lay.from_heads(np.matmul(pd, v4))              # (B, *Q, N, Kv)
         y, back_o = self._output.forward(_c(ctx), trainable)
 
@@ -441,17 +447,9 @@ class MultiHeadAttention(_CallOptionsMixin, Layer):
 
     # ---- config ----------------------------------------------------------------------
     def _common_config(self):
-        return {
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(
-                getattr(self, "activity_regularizer", None)),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
-        }
+        return config_values(self, (
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+            "activity_regularizer", "kernel_constraint", "bias_constraint", "seed"))
 
     def get_config(self):
         config = super().get_config()
@@ -567,12 +565,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         if len(q) != 3 or len(v) != 3 or len(k) != 3:
             raise ValueError(f"Layer {self.name!r} (GroupedQueryAttention) takes inputs of "
                              f"shape (batch, positions, features); got {q}, {v}, {k}.")
-        n, kv, h = self.num_query_heads, self.num_key_value_heads, self.head_dim
-        self._query = self._dense("query", (q[-1], n, h), (n, h))
-        self._key = self._dense("key", (k[-1], kv, h), (kv, h))
-        self._value = self._dense("value", (v[-1], kv, h), (kv, h))
-        self._output = self._dense("attention_output", (n, h, q[-1]), (q[-1],), 2)
-        self._set_path_prefix("")
+        self._build_projections(q[-1], k[-1], v[-1], self.num_key_value_heads, (q[-1],))
         self._attention_axes = (1,)
         self._build_rank = q
         self.built = True
@@ -729,12 +722,7 @@ class Attention(_CallOptionsMixin, Layer):
         m = None if vmask is None else _as_bool(vmask)[:, None, None, :]
         p4 = ops.masked_softmax(_c(scores[:, None]), m, opts.causal)
         p = p4[:, 0]
-        pd, drop = p, None
-        if training and self.dropout > 0:
-            rng = self._rng or ck_random.global_generator()
-            drop = (rng.random(p.shape, dtype=np.float32) >= self.dropout) * np.asarray(
-                1.0 / (1.0 - self.dropout), p.dtype)
-            pd = p * drop
+        pd, drop = _drop_probabilities(self, p, training)
         y = np.matmul(pd, v)
         qkeep = None if qmask is None else _as_bool(qmask)[..., None]
         if qkeep is not None:

@@ -14,9 +14,10 @@ padding follow Keras 3 (its JAX backend): with eff = d*(k-1)+1,
   out = (n-1)*s + left + right - eff + 2,
 and out[p] receives x[i] @ kernel[t]^T where p = i*s + t*d - (eff-1-left).
 """
-from ckeras import constraints, initializers, ops, regularizers
+from ckeras import ops
 from ckeras.layers.convolutional import (ConvBase, _int_tuple, drop_keras2_groups, geo3,
                                          grad_2d)
+from ckeras.layers.weight_options import add_weight_with_options, set_weight_options
 
 
 def transpose_geometry(n, k, s, d, padding, output_padding):
@@ -56,9 +57,8 @@ class _ConvTranspose(ConvBase):
                         f"all dimensions. At dimension {i}, `output_padding` is {op} but "
                         f"`strides` is {s}. Received: output_padding={self.output_padding}, "
                         f"strides={self.strides}")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
 
     def _axes(self, spatial):
         ops_ = self.output_padding or (None,) * self._rank
@@ -74,10 +74,8 @@ class _ConvTranspose(ConvBase):
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, in_ch),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = add_weight_with_options(self, "kernel",
+                                              self.kernel_size + (self.filters, in_ch))
         self.bias = self._add_bias(self.filters)
         self.built = True
 

@@ -15,8 +15,9 @@ way).
 """
 import numpy as np
 
-from ckeras import activations, constraints, initializers, ops, regularizers
-from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32
+from ckeras import activations, ops, regularizers
+from ckeras.layers.layer import BUILTIN_LAYERS, Layer, as_float32, check_input_ndim
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 _FORMATS = ("channels_last", "channels_first")
 # Activations that act along the last axis rather than elementwise: with
@@ -130,10 +131,8 @@ class ConvBase(Layer):
                              f"dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.bias_constraint = constraints.get(bias_constraint)
 
     @staticmethod
     def _positive(value, arg, cls):
@@ -147,11 +146,7 @@ class ConvBase(Layer):
         return -1 if self.data_format == "channels_last" else 1
 
     def _check_rank(self, shape):
-        if len(shape) != self._rank + 2:
-            raise ValueError(
-                f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible "
-                f"with the layer: expected ndim={self._rank + 2}, found ndim={len(shape)}. "
-                f"Full shape received: {tuple(shape)}")
+        check_input_ndim(self, shape, self._rank + 2)
 
     def _check_channels(self, shape, expected):
         axis = self._channel_axis()
@@ -190,18 +185,24 @@ class ConvBase(Layer):
             geo.append(g)
         return geo
 
+    def _spatial_out(self, input_shape):
+        """The output's spatial sizes (None where the input's are unknown);
+        raises on a wrong rank or an input too small for the kernel."""
+        self._check_rank(input_shape)
+        return tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
+
     def _out_shape(self, input_shape, spatial_out, channels):
         if self.data_format == "channels_last":
             return (input_shape[0],) + tuple(spatial_out) + (channels,)
         return (input_shape[0], channels) + tuple(spatial_out)
 
-    def _conv_geo(self, x_shape):
-        """(ops geometry, output spatial shape) for a forward convolution."""
+    def _op_geo(self, x_shape):
+        """The ops geometry of a forward convolution of ``x`` (the transposed
+        convolution overrides it)."""
         spatial = self._spatial(x_shape)
         g = self._geometry(spatial, x_shape)
-        out = tuple(a[0] for a in g)
-        return geo3(self._rank, spatial, out, self.kernel_size, self.strides,
-                    self.dilation_rate, tuple(a[1] for a in g)), out
+        return geo3(self._rank, spatial, tuple(a[0] for a in g), self.kernel_size,
+                    self.strides, self.dilation_rate, tuple(a[1] for a in g))
 
     def _fusion(self, activation, splits=False):
         """(name fused into the kernel, activation applied afterwards or None)."""
@@ -214,26 +215,12 @@ class ConvBase(Layer):
     def _add_bias(self, n):
         if not self.use_bias:
             return None
-        return self.add_weight("bias", (n,), self.bias_initializer,
-                               regularizer=self.bias_regularizer,
-                               constraint=self.bias_constraint)
+        return add_weight_with_options(self, "bias", (n,))
 
     def _config_of(self, keys):
         """super().get_config() plus ``keys`` in this (Keras's) order."""
         config = super().get_config()
-        for key in keys:
-            value = getattr(self, key)
-            if key == "activation":
-                value = activations.serialize(value)
-            elif key.endswith("_initializer"):
-                value = initializers.serialize(value)
-            elif key.endswith("_regularizer"):
-                value = regularizers.serialize(value)
-            elif key.endswith("_constraint"):
-                value = constraints.serialize(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            config[key] = value
+        config.update(config_values(self, keys))
         return config
 
     # ---- running -----------------------------------------------------------
@@ -288,34 +275,25 @@ class _Conv(ConvBase):
         if self.filters % self.groups:
             raise ValueError(f"{cls}: `filters` ({self.filters}) must be divisible by "
                              f"`groups` ({self.groups}).")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
-        return self._out_shape(input_shape, out, self.filters)
+        return self._out_shape(input_shape, self._spatial_out(input_shape), self.filters)
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
         if in_ch % self.groups:
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the input "
                              f"channels ({in_ch}) must be divisible by groups={self.groups}.")
-        self._geometry(self._spatial(input_shape), input_shape)
-        self.kernel = self.add_weight("kernel",
-                                      self.kernel_size + (in_ch // self.groups, self.filters),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self._spatial_out(input_shape)
+        self.kernel = add_weight_with_options(
+            self, "kernel", self.kernel_size + (in_ch // self.groups, self.filters))
         self.bias = self._add_bias(self.filters)
         self.built = True
 
     def _check_input(self, shape):
         self._check_channels(shape, self.kernel.shape[-2] * self.groups)
-
-    def _op_geo(self, x_shape):
-        return self._conv_geo(x_shape)[0]
 
     def _compute(self, x5, geo, name):
         kernel, f, groups = self.kernel.value, self.filters, self.groups

@@ -1,10 +1,11 @@
 """Core layers: InputLayer/Input, Dense, Activation, Dropout, Flatten, Reshape."""
 import numpy as np
 
-from ckeras import activations, constraints, initializers, ops, regularizers
+from ckeras import activations, ops, regularizers
 from ckeras import random as ck_random
 from ckeras.layers.keras_tensor import KerasTensor, Node
 from ckeras.layers.layer import Layer, as_float32, batch_shape_of, dtype_name
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 
 def check_last_dim(layer, x, expected):
@@ -76,13 +77,10 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -90,15 +88,10 @@ class Dense(Layer):
         if in_dim is None:
             raise ValueError(f"Layer {self.name!r} (Dense): the last dimension of "
                              f"its input must be known, got shape {input_shape}.")
-        self.kernel = self.add_weight("kernel", (in_dim, self.units),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = add_weight_with_options(self, "kernel", (in_dim, self.units))
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = add_weight_with_options(self, "bias", (self.units,))
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -142,17 +135,9 @@ class Dense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        })
+        config.update(config_values(self, (
+            "units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+            "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint")))
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config

@@ -12,8 +12,9 @@ pointwise GEMM.
 """
 import numpy as np
 
-from ckeras import constraints, initializers, ops, regularizers
+from ckeras import ops
 from ckeras.layers.convolutional import ConvBase, drop_keras2_groups, geo3, grad_2d
+from ckeras.layers.weight_options import add_weight_with_options, set_weight_options
 
 
 class _DepthwiseBase(ConvBase):
@@ -22,12 +23,8 @@ class _DepthwiseBase(ConvBase):
                         depthwise_constraint):
         self.depth_multiplier = self._positive(depth_multiplier, "depth_multiplier",
                                                type(self).__name__)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-
-    def _op_geo(self, x_shape):
-        return self._conv_geo(x_shape)[0]
+        set_weight_options(self, "depthwise", depthwise_initializer, depthwise_regularizer,
+                           depthwise_constraint)
 
     def _depthwise(self, var, x5, geo, bias_var, name):
         """(z5, backward5) of the depthwise stage with weight ``var``."""
@@ -59,19 +56,16 @@ class _DepthwiseConv(_DepthwiseBase):
                              depthwise_constraint)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
+        out = self._spatial_out(input_shape)
         in_ch = input_shape[self._channel_axis()]
         return self._out_shape(input_shape, out,
                                None if in_ch is None else in_ch * self.depth_multiplier)
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
-        self._geometry(self._spatial(input_shape), input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (in_ch, self.depth_multiplier),
-                                      self.depthwise_initializer,
-                                      regularizer=self.depthwise_regularizer,
-                                      constraint=self.depthwise_constraint)
+        self._spatial_out(input_shape)
+        self.kernel = add_weight_with_options(
+            self, "depthwise", self.kernel_size + (in_ch, self.depth_multiplier), name="kernel")
         self.bias = self._add_bias(in_ch * self.depth_multiplier)
         self.built = True
 
@@ -115,26 +109,21 @@ class _SeparableConv(_DepthwiseBase):
                           activity_regularizer, bias_constraint)
         self._init_depthwise(depth_multiplier, depthwise_initializer, depthwise_regularizer,
                              depthwise_constraint)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        set_weight_options(self, "pointwise", pointwise_initializer, pointwise_regularizer,
+                           pointwise_constraint)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        out = tuple(g[0] for g in self._geometry(self._spatial(input_shape), input_shape))
-        return self._out_shape(input_shape, out, self.filters)
+        return self._out_shape(input_shape, self._spatial_out(input_shape), self.filters)
 
     def build(self, input_shape):
         in_ch = self._in_channels(input_shape)
-        self._geometry(self._spatial(input_shape), input_shape)
+        self._spatial_out(input_shape)
         m = self.depth_multiplier
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (in_ch, m), self.depthwise_initializer,
-            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint)
-        self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel", (1,) * self._rank + (in_ch * m, self.filters),
-            self.pointwise_initializer, regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint)
+        self.depthwise_kernel = add_weight_with_options(
+            self, "depthwise", self.kernel_size + (in_ch, m), name="depthwise_kernel")
+        self.pointwise_kernel = add_weight_with_options(
+            self, "pointwise", (1,) * self._rank + (in_ch * m, self.filters),
+            name="pointwise_kernel")
         self.bias = self._add_bias(self.filters)
         self.built = True
 

@@ -12,8 +12,9 @@ update cost O(touched rows) instead of O(input_dim); see
 """
 import numpy as np
 
-from ckeras import constraints, initializers, ops, regularizers
+from ckeras import ops, regularizers
 from ckeras.layers.layer import Layer
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 from ckeras.variables import RowSparseVariable
 from ckeras.ops.errors import OutOfRangeError
 
@@ -36,9 +37,8 @@ class Embedding(Layer):
                                  f"got {value!r}.")
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        set_weight_options(self, "embeddings", embeddings_initializer, embeddings_regularizer,
+                           embeddings_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
@@ -55,10 +55,8 @@ class Embedding(Layer):
     def build(self, input_shape=None):
         if self.built:
             return
-        self.embeddings = self.add_weight(
-            "embeddings", (self.input_dim, self.output_dim),
-            self.embeddings_initializer, regularizer=self.embeddings_regularizer,
-            constraint=self.embeddings_constraint)
+        self.embeddings = add_weight_with_options(self, "embeddings",
+                                                  (self.input_dim, self.output_dim))
         self.built = True
         if self._sparse_grad:
             self._use_row_sparse_variable()
@@ -176,13 +174,7 @@ class Embedding(Layer):
     # ---- config ----------------------------------------------------------------
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
-            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
-            "mask_zero": self.mask_zero,
-        })
+        config.update(config_values(self, (
+            "input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
+            "activity_regularizer", "embeddings_constraint", "mask_zero")))
         return config

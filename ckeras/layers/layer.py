@@ -109,6 +109,14 @@ def run_layer(layer, x, training, mask, logits=False, need_backward=True):
     return y, None
 
 
+def _held_layers(wrapper, attrs):
+    """The sublayers a wrapper holds in ``attrs`` (each a layer, or a list of
+    layers), skipping those not made yet."""
+    for attr in attrs:
+        held = wrapper.__dict__.get(attr, ())
+        yield from held if isinstance(held, (list, tuple)) else (held,)
+
+
 def trainable_passed_to(*attrs):
     """A ``trainable`` property that also sets the flag on the sublayers held in
     ``attrs`` (a layer, or a list of layers), once they exist: a wrapper frozen or
@@ -118,11 +126,31 @@ def trainable_passed_to(*attrs):
 
     def set(self, value):
         self._trainable = bool(value)
-        for attr in attrs:
-            held = self.__dict__.get(attr, ())
-            for child in held if isinstance(held, (list, tuple)) else (held,):
-                child.trainable = self._trainable
+        for child in _held_layers(self, attrs):
+            child.trainable = self._trainable
     return property(get, set)
+
+
+def path_prefix_passed_to(*attrs):
+    """A wrapper's ``_set_path_prefix``: it keeps the prefix (its build sets it
+    again on the weights made then) and gives the sublayers held in ``attrs``
+    the prefix "<prefix><wrapper's name>/", as Keras 3 names their variables."""
+    def _set_path_prefix(self, prefix):
+        self._path_prefix = prefix
+        for child in _held_layers(self, attrs):
+            child._set_path_prefix(f"{prefix}{self.name}/")
+    return _set_path_prefix
+
+
+def check_input_ndim(layer, shape, ndim, axes=None):
+    """Keras's error for an input of the wrong rank (``axes`` names the expected
+    axes, e.g. "batch, features")."""
+    if len(shape) != ndim:
+        expected = f"{ndim} ({axes})" if axes else f"{ndim}"
+        raise ValueError(
+            f"Input 0 of layer {layer.name!r} ({type(layer).__name__}) is incompatible "
+            f"with the layer: expected ndim={expected}, found ndim={len(shape)}. "
+            f"Full shape received: {tuple(shape)}")
 
 
 def unique_name(base):

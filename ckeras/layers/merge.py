@@ -5,6 +5,7 @@ from ckeras.config import epsilon  # backend.set_epsilon reaches every use
 import numpy as np
 
 from ckeras.layers.layer import Layer, as_float32
+from ckeras.ops.tape import unbroadcast
 
 
 
@@ -36,19 +37,6 @@ def _broadcast_dims(layer, shapes):
         else:
             out.append(1)
     return tuple(reversed(out))
-
-
-def _unbroadcast(g, shape):
-    """Sum a gradient of the broadcast shape back down to ``shape``."""
-    if g.shape == tuple(shape):
-        return g
-    lead = g.ndim - len(shape)
-    if lead:
-        g = g.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
 
 
 class _Merge(Layer):
@@ -104,7 +92,7 @@ class _Merge(Layer):
         def backward(dy, need_dx=True):
             if not need_dx:
                 return None
-            return [_unbroadcast(g, p.shape).reshape(o)
+            return [unbroadcast(g, p.shape).reshape(o)
                     for g, p, o in zip(grads(dy), xs, orig)]
         return y, backward
 

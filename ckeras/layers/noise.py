@@ -12,7 +12,7 @@ import numpy as np
 
 from ckeras import random as ck_random
 from ckeras.layers.core import Dropout
-from ckeras.layers.layer import Layer, as_float32
+from ckeras.layers.layer import Layer, as_float32, check_input_ndim
 
 
 def _identity(x):
@@ -78,10 +78,7 @@ class _SpatialDropout(Dropout):
         return tuple(shape)
 
     def forward(self, x, training=False, mask=None):
-        if x.ndim != self._rank:
-            raise ValueError(f"Input 0 of layer {self.name!r} ({type(self).__name__}) is "
-                             f"incompatible with the layer: expected ndim={self._rank}, "
-                             f"found ndim={x.ndim} (shape {x.shape}).")
+        check_input_ndim(self, x.shape, self._rank)
         return super().forward(x, training, mask)
 
     def get_config(self):

@@ -7,8 +7,9 @@ per sample). Formulas and weight order follow docs/spec/hdf5_format.md §6 / §6
 """
 import numpy as np
 
-from ckeras import constraints, initializers, regularizers
-from ckeras.layers.layer import Layer, as_float32
+from ckeras import initializers
+from ckeras.layers.layer import Layer, as_float32, check_input_ndim
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 # tf.keras 2 BatchNormalization config keys and the only values we implement.
 _LEGACY_BN_DEFAULTS = {"renorm": False, "renorm_clipping": None,
@@ -27,15 +28,36 @@ def _normalize_backward(g, xhat, inv, axes):
     return inv * (g - g_mean - xhat * gx_mean)
 
 
+def _statistics(x, axes, epsilon):
+    """(mean, x - mean, the biased variance, inv = (var + epsilon)^-1/2) over ``axes``."""
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axis=axes, keepdims=True)   # biased, as Keras
+    return mean, xc, var, 1.0 / np.sqrt(var + epsilon)
+
+
+def _affine(xhat, gamma, beta):
+    """gamma * x̂ + beta, either left out when None (a new array either way)."""
+    y = xhat * gamma if gamma is not None else xhat.copy()
+    if beta is not None:
+        y += beta
+    return y
+
+
+def _accumulate_affine(layer, dy, xhat, axes):
+    """Add gamma's and beta's gradients (dy summed over ``axes``) when trainable."""
+    if not layer.trainable:
+        return
+    if layer.gamma is not None:
+        layer.gamma.grad += (dy * xhat).sum(axis=axes).reshape(layer.gamma.shape)
+    if layer.beta is not None:
+        layer.beta.grad += dy.sum(axis=axes).reshape(layer.beta.shape)
+
+
 def _serialize_common(layer):
-    return {
-        "beta_initializer": initializers.serialize(layer.beta_initializer),
-        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
-        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
-        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
-        "beta_constraint": constraints.serialize(layer.beta_constraint),
-        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
-    }
+    return config_values(layer, (
+        "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
+        "beta_constraint", "gamma_constraint"))
 
 
 def _init_affine(layer, center, scale, beta_initializer, gamma_initializer,
@@ -43,24 +65,16 @@ def _init_affine(layer, center, scale, beta_initializer, gamma_initializer,
     """The options of the ``gamma * x̂ + beta`` step every normalisation ends with."""
     layer.center = bool(center)
     layer.scale = bool(scale)
-    layer.beta_initializer = initializers.get(beta_initializer)
-    layer.gamma_initializer = initializers.get(gamma_initializer)
-    layer.beta_regularizer = regularizers.get(beta_regularizer)
-    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
-    layer.beta_constraint = constraints.get(beta_constraint)
-    layer.gamma_constraint = constraints.get(gamma_constraint)
+    set_weight_options(layer, "beta", beta_initializer, beta_regularizer, beta_constraint)
+    set_weight_options(layer, "gamma", gamma_initializer, gamma_regularizer, gamma_constraint)
 
 
 def _build_affine(layer, shape, with_gamma, with_beta):
     """gamma then beta of ``shape`` (Keras's weight order), each only if asked for."""
     if with_gamma:
-        layer.gamma = layer.add_weight("gamma", shape, layer.gamma_initializer,
-                                       regularizer=layer.gamma_regularizer,
-                                       constraint=layer.gamma_constraint)
+        layer.gamma = add_weight_with_options(layer, "gamma", shape)
     if with_beta:
-        layer.beta = layer.add_weight("beta", shape, layer.beta_initializer,
-                                      regularizer=layer.beta_regularizer,
-                                      constraint=layer.beta_constraint)
+        layer.beta = add_weight_with_options(layer, "beta", shape)
 
 
 def _check_epsilon(cls_name, epsilon):
@@ -148,10 +162,7 @@ class BatchNormalization(Layer):
 
     def _view3(self, x):
         """(pre, C, post) view: statistics are over axes 0 and 2 for any rank."""
-        if x.ndim != self._ndim:
-            raise ValueError(f"Input 0 of layer {self.name!r} (BatchNormalization) is "
-                             f"incompatible with the layer: expected ndim={self._ndim}, "
-                             f"found ndim={x.ndim} (shape {x.shape}).")
+        check_input_ndim(self, x.shape, self._ndim)
         axis = self.axis % x.ndim
         channels = self.moving_mean.shape[0]
         if x.shape[axis] != channels:
@@ -180,18 +191,13 @@ class BatchNormalization(Layer):
 
     def _forward_train(self, x3, gamma, beta):
         axes = (0, 2)
-        mean = x3.mean(axis=axes, keepdims=True)
-        xc = x3 - mean
-        var = (xc * xc).mean(axis=axes, keepdims=True)   # biased, as Keras
-        inv = 1.0 / np.sqrt(var + self.epsilon)
+        mean, xc, var, inv = _statistics(x3, axes, self.epsilon)
         xhat = xc * inv
         self._update_moving(mean.ravel(), var.ravel())
-        y3 = xhat * gamma if gamma is not None else xhat.copy()
-        if beta is not None:
-            y3 += beta
+        y3 = _affine(xhat, gamma, beta)
 
         def backward3(dy3, need_dx):
-            self._accumulate(dy3, xhat)
+            _accumulate_affine(self, dy3, xhat, axes)
             if not need_dx:
                 return None
             g = dy3 * gamma if gamma is not None else dy3
@@ -210,7 +216,7 @@ class BatchNormalization(Layer):
 
         def backward3(dy3, need_dx):
             if self.trainable:
-                self._accumulate(dy3, (x3 - mean) * inv if self.scale else None)
+                _accumulate_affine(self, dy3, (x3 - mean) * inv if self.scale else None, (0, 2))
             return dy3 * mult if need_dx else None
         return y3, backward3
 
@@ -219,14 +225,6 @@ class BatchNormalization(Layer):
         mm, mv = self.moving_mean.value, self.moving_variance.value
         mm[...] = mm * m + mean * (1.0 - m)
         mv[...] = mv * m + var * (1.0 - m)
-
-    def _accumulate(self, dy3, xhat):
-        if not self.trainable:
-            return
-        if self.scale:
-            self.gamma.grad += (dy3 * xhat).sum(axis=(0, 2))
-        if self.center:
-            self.beta.grad += dy3.sum(axis=(0, 2))
 
     def get_config(self):
         config = super().get_config()
@@ -313,21 +311,13 @@ class LayerNormalization(Layer):
         other = tuple(a for a in range(x.ndim) if a not in axes)
         gamma = self.gamma.value.reshape(self._param_shape) if self.gamma is not None else None
         beta = self.beta.value.reshape(self._param_shape) if self.beta is not None else None
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        inv = 1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + self.epsilon)
+        _, xc, _, inv = _statistics(x, axes, self.epsilon)
         # rms_scaling keeps x uncentred (Keras's quirk); otherwise x̂ is centred.
         xhat = x * inv if self.rms_scaling else xc * inv
-        y = xhat * gamma if gamma is not None else xhat.copy()
-        if beta is not None:
-            y += beta
+        y = _affine(xhat, gamma, beta)
 
         def backward(dy, need_dx=True):
-            if self.trainable:
-                if gamma is not None:
-                    self.gamma.grad += (dy * xhat).sum(axis=other).reshape(self.gamma.shape)
-                if beta is not None:
-                    self.beta.grad += dy.sum(axis=other).reshape(self.beta.shape)
+            _accumulate_affine(self, dy, xhat, other)
             if not need_dx:
                 return None
             g = dy * gamma if gamma is not None else dy
@@ -455,23 +445,16 @@ class GroupNormalization(Layer):
         g = self.groups
         x5 = x.reshape(x.shape[0], pre, g, self._dim // g, post)
         axes = (1, 3, 4)
-        mean = x5.mean(axis=axes, keepdims=True)
-        xc = x5 - mean
-        inv = 1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + self.epsilon)
+        _, xc, _, inv = _statistics(x5, axes, self.epsilon)
         xhat = xc * inv
         pshape = (1, 1, g, self._dim // g, 1)
         gamma = self.gamma.value.reshape(pshape) if self.scale else None
-        y = xhat * gamma if gamma is not None else xhat.copy()
-        if self.center:
-            y += self.beta.value.reshape(pshape)
+        beta = self.beta.value.reshape(pshape) if self.center else None
+        y = _affine(xhat, gamma, beta)
 
         def backward(dy, need_dx=True):
             dy5 = dy.reshape(x5.shape)
-            if self.trainable:
-                if self.scale:
-                    self.gamma.grad += (dy5 * xhat).sum(axis=(0, 1, 4)).reshape(-1)
-                if self.center:
-                    self.beta.grad += dy5.sum(axis=(0, 1, 4)).reshape(-1)
+            _accumulate_affine(self, dy5, xhat, (0, 1, 4))
             if not need_dx:
                 return None
             gx = dy5 * gamma if gamma is not None else dy5

@@ -11,7 +11,7 @@ import numpy as np
 
 from ckeras import ops
 from ckeras.layers.convolutional import from_channels_last5, geo3, to_channels_last5
-from ckeras.layers.layer import Layer, as_float32
+from ckeras.layers.layer import Layer, as_float32, check_input_ndim
 
 _FORMATS = ("channels_last", "channels_first")
 
@@ -30,14 +30,6 @@ def _int_tuple(value, n, arg, cls):
         raise ValueError(f"{cls}: `{arg}` must be a positive integer or a tuple of "
                          f"{n} positive integers, got {value!r}.")
     return tuple(int(v) for v in values)
-
-
-def _check_ndim(layer, shape, ndim):
-    if len(shape) != ndim:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} ({type(layer).__name__}) is incompatible "
-            f"with the layer: expected ndim={ndim}, found ndim={len(shape)}. "
-            f"Full shape received: {tuple(shape)}")
 
 
 def _channels_last(x, data_format):
@@ -62,7 +54,7 @@ class _GlobalPooling(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        _check_ndim(self, input_shape, self._rank + 2)
+        check_input_ndim(self, input_shape, self._rank + 2)
         ones = (1,) * self._rank
         if self.data_format == "channels_last":
             mid = ones if self.keepdims else ()
@@ -75,7 +67,7 @@ class _GlobalPooling(Layer):
     def _flat(self, x):
         """(batch, spatial, channels) for channels_last, (batch, channels,
         spatial) for channels_first, plus the reduced axis."""
-        _check_ndim(self, x.shape, self._rank + 2)
+        check_input_ndim(self, x.shape, self._rank + 2)
         b = x.shape[0]
         if self.data_format == "channels_last":
             return x.reshape(b, -1, x.shape[-1]), 1
@@ -149,7 +141,7 @@ class _GlobalMax(_GlobalPooling):
     def forward(self, x, training=False, mask=None):
         # Keras's global max pooling ignores a mask (padded steps take part).
         x = as_float32(x)
-        _check_ndim(self, x.shape, self._rank + 2)
+        check_input_ndim(self, x.shape, self._rank + 2)
         x5 = to_channels_last5(x, self._rank, self.data_format)
         spatial = x5.shape[1:4]
         if 0 in spatial:
@@ -233,7 +225,7 @@ class _Pooling(Layer):
         return shape[1:-1] if self.data_format == "channels_last" else shape[2:]
 
     def compute_output_shape(self, input_shape):
-        _check_ndim(self, input_shape, self._rank + 2)
+        check_input_ndim(self, input_shape, self._rank + 2)
         out = []
         for n, p, s in zip(self._spatial(input_shape), self.pool_size, self.strides):
             if n is None:
@@ -255,7 +247,7 @@ class _Pooling(Layer):
 
     def forward(self, x, training=False, mask=None):
         x = as_float32(x)
-        _check_ndim(self, x.shape, self._rank + 2)
+        check_input_ndim(self, x.shape, self._rank + 2)
         spatial = tuple(self._spatial(x.shape))
         g = [_geometry(n, p, s, self.padding)
              for n, p, s in zip(spatial, self.pool_size, self.strides)]

@@ -40,8 +40,9 @@ import numpy as np
 from ckeras import random as ck_random
 from ckeras import regularizers
 from ckeras.layers.keras_tensor import any_symbolic, symbolic_call
-from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, deserialize_layer,
-                                 serialize_layer, trainable_passed_to)
+from ckeras.layers.layer import (Layer, _is_shape_list, as_float32, check_input_ndim,
+                                 deserialize_layer, path_prefix_passed_to, serialize_layer,
+                                 trainable_passed_to)
 from ckeras.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _Cell
 
 # Attributes an RNN layer reads through from its cell (Keras's properties).
@@ -127,11 +128,7 @@ class RNN(Layer):
 
     # ---- building ------------------------------------------------------------------
     def _check_shape(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible "
-                f"with the layer: expected ndim=3 (batch, timesteps, features), found "
-                f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}.")
+        check_input_ndim(self, input_shape, 3, "batch, timesteps, features")
 
     def build(self, input_shape):
         if _is_shape_list(input_shape):     # [sequence, *initial states]
@@ -146,9 +143,7 @@ class RNN(Layer):
         self._set_path_prefix(self._path_prefix)
         self.built = True
 
-    def _set_path_prefix(self, prefix):
-        self._path_prefix = prefix
-        self.cell._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("cell")
 
     def compute_output_shape(self, input_shape):
         if _is_shape_list(input_shape):
@@ -637,10 +632,7 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
-    def _set_path_prefix(self, prefix):
-        self._path_prefix = prefix
-        for sub in (self.forward_layer, self.backward_layer):
-            sub._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("forward_layer", "backward_layer")
 
     def compute_output_shape(self, input_shape):
         if _is_shape_list(input_shape):

@@ -12,7 +12,7 @@ to the edge pixels.
 import numpy as np
 
 from ckeras.layers.convolutional import data_format_arg
-from ckeras.layers.layer import Layer, as_float32
+from ckeras.layers.layer import Layer, as_float32, check_input_ndim
 
 
 def _pairs(value, rank, arg, cls):
@@ -40,12 +40,7 @@ def _pairs(value, rank, arg, cls):
 
 
 def _check_ndim(layer, shape):
-    ndim = layer._rank + 2
-    if len(shape) != ndim:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} ({type(layer).__name__}) is incompatible "
-            f"with the layer: expected ndim={ndim}, found ndim={len(shape)}. "
-            f"Full shape received: {tuple(shape)}")
+    check_input_ndim(layer, shape, layer._rank + 2)
 
 
 class _Spatial(Layer):

@@ -27,8 +27,10 @@ enters a recurrent GEMM, the same at every step.
 """
 import numpy as np
 
-from ckeras import activations, constraints, initializers, ops, regularizers
-from ckeras.layers.layer import Layer, deserialize_layer, trainable_passed_to
+from ckeras import activations, ops
+from ckeras.layers.layer import (Layer, deserialize_layer, path_prefix_passed_to,
+                                 trainable_passed_to)
+from ckeras.layers.weight_options import add_weight_with_options, config_values, set_weight_options
 
 _FROM_OUTPUT = ("sigmoid", "tanh", "linear", "relu")
 
@@ -102,6 +104,27 @@ def _mask_factors(skip, dt):
     return skipf, 1 - skipf
 
 
+def _step_preactivation(xp, hs, R, rmask, pre, t):
+    """Step ``t``'s pre-activation x_t W + b + h_{t-1} R, in place in ``xp[t]``
+    (returned), and copied into ``pre`` when the activation's derivative needs it."""
+    z = xp[t]
+    _matmul_acc(_masked_in(hs[t], rmask), R, z)
+    if pre is not None:
+        pre[t] = z
+    return z
+
+
+def _split_masked(d, t, skipf, keepf):
+    """Step ``t`` of BPTT: returns the masked samples' part of the state
+    gradient ``d`` (their state was carried through, so it goes straight to
+    step t-1) and leaves the rest in ``d``, in place. None without a mask."""
+    if skipf is None:
+        return None
+    kept = d * skipf[t]
+    d *= keepf[t]
+    return kept
+
+
 def _masked_in(h, rmask):
     """The previous state as a recurrent GEMM sees it (recurrent dropout)."""
     return h if rmask is None else h * rmask
@@ -128,6 +151,7 @@ class _Cell(Layer):
 
     _gates = 1              # column blocks of kernel / recurrent_kernel
     _n_states = 1
+    _extra_config_keys = ()  # a cell's own arguments, written after the shared ones
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -146,15 +170,11 @@ class _Cell(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                           kernel_constraint)
+        set_weight_options(self, "recurrent", recurrent_initializer, recurrent_regularizer,
+                           recurrent_constraint)
+        set_weight_options(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
@@ -184,16 +204,12 @@ class _Cell(Layer):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): the last "
                              f"dimension of its input must be known, got {input_shape}.")
         cols = self._gates * self.units
-        self.kernel = self.add_weight("kernel", (in_dim, cols), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, cols), self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
+        self.kernel = add_weight_with_options(self, "kernel", (in_dim, cols))
+        self.recurrent_kernel = add_weight_with_options(self, "recurrent", (self.units, cols),
+                                                        name="recurrent_kernel")
         if self.use_bias:
-            self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(),
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = add_weight_with_options(self, "bias", self._bias_shape(),
+                                                initializer=self._bias_init())
         self.built = True
 
     # ---- the sequence kernel, shared prologue/epilogue ---------------------------
@@ -252,23 +268,11 @@ class _Cell(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
-        })
+        config.update(config_values(self, (
+            "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+            "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+            "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+            "dropout", "recurrent_dropout", "seed") + self._extra_config_keys))
         return config
 
 
@@ -290,10 +294,7 @@ class SimpleRNNCell(_Cell):
         else:
             with np.errstate(over="ignore"):
                 for t in range(T):
-                    z = xp[t]
-                    _matmul_acc(_masked_in(hs[t], rmask), R, z)
-                    if pre is not None:
-                        pre[t] = z
+                    z = _step_preactivation(xp, hs, R, rmask, pre, t)
                     act.apply(z)                   # xp[t] now holds the new h
                     hs[t + 1] = z
                     _carry(hs[t + 1], hs[t], None if skip is None else skip[t])
@@ -311,9 +312,7 @@ class SimpleRNNCell(_Cell):
                 for t in range(T - 1, -1, -1):
                     if dH is not None:
                         dh += dH[t]
-                    if skipf is not None:
-                        dh_keep = dh * skipf[t]
-                        dh *= keepf[t]
+                    dh_keep = _split_masked(dh, t, skipf, keepf)
                     np.multiply(dh, deriv[t], out=dz_all[t])
                     if t == 0 and not need_initial:
                         break
@@ -335,6 +334,7 @@ class LSTMCell(_Cell):
 
     _gates = 4
     _n_states = 2
+    _extra_config_keys = ("recurrent_activation", "unit_forget_bias")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -376,10 +376,7 @@ class LSTMCell(_Cell):
             ig = np.empty((B, u), dt)
             with np.errstate(over="ignore"):
                 for t in range(T):
-                    z = xp[t]
-                    _matmul_acc(_masked_in(hs[t], rmask), R, z)
-                    if pre is not None:
-                        pre[t] = z
+                    z = _step_preactivation(xp, hs, R, rmask, pre, t)
                     ract.apply(z[:, :2 * u])
                     act.apply(z[:, 2 * u:3 * u])
                     ract.apply(z[:, 3 * u:])
@@ -434,10 +431,8 @@ class LSTMCell(_Cell):
             for t in range(T - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
-                if skipf is not None:
-                    dh_keep, dc_keep = dh * skipf[t], dc * skipf[t]
-                    dh *= keepf[t]
-                    dc *= keepf[t]
+                dh_keep = _split_masked(dh, t, skipf, keepf)
+                dc_keep = _split_masked(dc, t, skipf, keepf)
                 np.multiply(dh, n_o[t], out=dz4[t, :, 3])
                 np.multiply(dh, n_c[t], out=tmp)
                 dc += tmp
@@ -454,11 +449,6 @@ class LSTMCell(_Cell):
 
         return hs, [hs[T], cs[T]], backward
 
-    def get_config(self):
-        config = super().get_config()
-        config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        config["unit_forget_bias"] = self.unit_forget_bias
-        return config
 
 
 class GRUCell(_Cell):
@@ -470,6 +460,7 @@ class GRUCell(_Cell):
     """
 
     _gates = 3
+    _extra_config_keys = ("recurrent_activation", "reset_after")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, reset_after=True, **kwargs):
@@ -572,9 +563,7 @@ class GRUCell(_Cell):
             for t in range(T - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
-                if skipf is not None:
-                    dh_keep = dh * skipf[t]
-                    dh *= keepf[t]
+                dh_keep = _split_masked(dh, t, skipf, keepf)
                 dz = dxp[t]
                 dph = dz[:, 2 * u:]
                 np.multiply(dh, n_h[t], out=dph)
@@ -606,11 +595,6 @@ class GRUCell(_Cell):
 
         return hs, [hs[T]], backward
 
-    def get_config(self):
-        config = super().get_config()
-        config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        config["reset_after"] = self.reset_after
-        return config
 
 
 class StackedRNNCells(Layer):
@@ -682,9 +666,7 @@ class StackedRNNCells(Layer):
         self._weights = [w for c in self.cells for w in c._weights]
         self.built = True
 
-    def _set_path_prefix(self, prefix):
-        for c in self.cells:
-            c._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("cells")
 
     def run(self, xt, skip=None, initial=None, rmask=None):
         if rmask is not None:

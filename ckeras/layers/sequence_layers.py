@@ -3,8 +3,8 @@ TimeDistributed, RepeatVector, Masking, Permute (Keras 3 semantics and
 configs)."""
 import numpy as np
 
-from ckeras.layers.layer import (Layer, as_float32, deserialize_layer, serialize_layer,
-                                 trainable_passed_to)
+from ckeras.layers.layer import (Layer, as_float32, check_input_ndim, deserialize_layer,
+                                 path_prefix_passed_to, serialize_layer, trainable_passed_to)
 
 
 class TimeDistributed(Layer):
@@ -42,9 +42,7 @@ class TimeDistributed(Layer):
         self._set_path_prefix(self._path_prefix)
         self.built = True
 
-    def _set_path_prefix(self, prefix):
-        self._path_prefix = prefix
-        self.layer._set_path_prefix(f"{prefix}{self.name}/")
+    _set_path_prefix = path_prefix_passed_to("layer")
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape(self._child_shape(input_shape))
@@ -102,11 +100,7 @@ class RepeatVector(Layer):
         self.n = int(n)
 
     def _check(self, shape):
-        if len(shape) != 2:
-            raise ValueError(
-                f"Input 0 of layer {self.name!r} (RepeatVector) is incompatible with the "
-                f"layer: expected ndim=2 (batch, features), found ndim={len(shape)}. "
-                f"Full shape received: {tuple(shape)}.")
+        check_input_ndim(self, shape, 2, "batch, features")
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape)

@@ -21,7 +21,7 @@ import numpy as np
 from ckeras.layers.keras_tensor import KerasTensor
 from ckeras.ops import dispatch as _dispatch
 from ckeras.ops import operators as _operators
-from ckeras.ops.tape import GradientTape, Tensor, _stack  # noqa: F401
+from ckeras.ops.tape import GradientTape, Tensor, _stack, unbroadcast  # noqa: F401
 from ckeras.variables import Variable
 
 __all__ = [
@@ -111,17 +111,25 @@ def _tape():
 
 def _recording(x):
     """The active tape when it needs ``x``'s gradient, else None (record nothing)."""
-    tape = _stack[-1] if _stack else None
+    tape = _tape()
     return tape if tape is not None and _need(tape, x) else None
 
 
 def _recording_pair(x1, x2):
     """(tape, needs x1, needs x2) for a two-input op; tape None when it needs neither."""
-    tape = _stack[-1] if _stack else None
+    tape = _tape()
     if tape is None:
         return None, False, False
     n1, n2 = _need(tape, x1), _need(tape, x2)
     return (tape, n1, n2) if n1 or n2 else (None, False, False)
+
+
+def _recording_all(xs):
+    """(tape, needs each of ``xs``) for an op of a list of inputs; tape None when
+    it needs none of them."""
+    tape = _tape()
+    need = [tape is not None and _need(tape, x) for x in xs]
+    return (tape, need) if builtins_any(need) else (None, need)
 
 
 def _need(tape, x):
@@ -147,34 +155,25 @@ def _record(tape, value, parents, need, back):
     return out
 
 
-def _unb(g, shape):
-    """Sum a broadcast gradient back to ``shape``."""
-    gs = np.shape(g)
-    if gs == shape:
-        return g
-    g = np.asarray(g)
-    lead = len(gs) - len(shape)
-    if lead > 0:
-        g = g.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
-
-
 def _float(a):
     a = np.asarray(a)
     return a if a.dtype.kind in "fc" else a.astype(_F32)
+
+
+def _of_one(x, y, grad):
+    """``y``, an op's result on ``x`` alone: recorded, with backward
+    ``grad(g) -> dx``, when the tape needs ``x``'s gradient."""
+    tape = _recording(x)
+    if tape is None:
+        return y
+    return _record(tape, y, (x,), (True,), lambda g: (grad(g),))
 
 
 def _unary(x, f, grad):
     """y = f(a); backward g -> grad(g, a, y)."""
     a = _v(x)
     y = f(a)
-    tape = _recording(x)
-    if tape is None:
-        return y
-    return _record(tape, y, (x,), (True,), lambda g: (grad(g, a, y),))
+    return _of_one(x, y, lambda g: grad(g, a, y))
 
 
 def _binary(x1, x2, f, grad):
@@ -188,7 +187,7 @@ def _binary(x1, x2, f, grad):
 
     def back(g):
         da, db = grad(g, a, b, y, n1, n2)
-        return (_unb(da, sa) if n1 else None, _unb(db, sb) if n2 else None)
+        return (unbroadcast(da, sa) if n1 else None, unbroadcast(db, sb) if n2 else None)
     return _record(tape, y, (x1, x2), (n1, n2), back)
 
 
@@ -211,7 +210,7 @@ def add(x1, x2):
         return y
     sa, sb = np.shape(a), np.shape(b)
     return _record(tape, y, (x1, x2), (n1, n2),
-                   lambda g: (_unb(g, sa) if n1 else None, _unb(g, sb) if n2 else None))
+                   lambda g: (unbroadcast(g, sa) if n1 else None, unbroadcast(g, sb) if n2 else None))
 
 
 @op
@@ -324,12 +323,12 @@ def matmul(x1, x2):
     def back(g):
         g2 = np.reshape(g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
                         + (a2.shape[-2], b2.shape[-1]))
-        da = _unb(_gemm_t(g2, b2, False, True), a2.shape).reshape(a.shape) if n1 else None
+        da = unbroadcast(_gemm_t(g2, b2, False, True), a2.shape).reshape(a.shape) if n1 else None
         db = None
         if n2 and _gemm_into_grad(x2, a2, g2):
             pass   # a weight's gradient written by the GEMM itself (beta=0 or 1)
         elif n2:
-            db = _unb(_gemm_t(a2, g2, True, False), b2.shape).reshape(b.shape)
+            db = unbroadcast(_gemm_t(a2, g2, True, False), b2.shape).reshape(b.shape)
         return da, db
     return _record(tape, y, (x1, x2), (n1, n2), back)
 
@@ -364,9 +363,8 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def einsum(subscripts, *operands):
     vals = [np.asarray(_v(o)) for o in operands]
     y = np.einsum(subscripts, *vals)
-    tape = _stack[-1] if _stack else None
-    need = [tape is not None and _need(tape, o) for o in operands]
-    if not builtins_any(need):
+    tape, need = _recording_all(operands)
+    if tape is None:
         return y
     spec = subscripts.replace(" ", "")
     if "->" in spec:
@@ -451,12 +449,8 @@ def sum(x, axis=None, keepdims=False):
     a = _v(x)
     a = np.asarray(a)
     y = np.sum(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _recording(x)
-    if tape is None:
-        return y
     shape = a.shape
-    return _record(tape, y, (x,), (True,),
-                   lambda g: (np.broadcast_to(_keep(g, shape, axis, keepdims), shape),))
+    return _of_one(x, y, lambda g: np.broadcast_to(_keep(g, shape, axis, keepdims), shape))
 
 
 def _ax(axis):
@@ -469,28 +463,22 @@ def mean(x, axis=None, keepdims=False):
     if a.dtype.kind not in "fc":
         a = a.astype(_F32)
     y = np.mean(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _recording(x)
-    if tape is None:
-        return y
     shape = a.shape
     count = math.prod(shape[k] for k in _axes(axis, a.ndim)) if a.ndim else 1
-    return _record(tape, y, (x,), (True,),
-                   lambda g: (np.broadcast_to(_keep(g, shape, axis, keepdims) / count, shape),))
+    return _of_one(x, y,
+                   lambda g: np.broadcast_to(_keep(g, shape, axis, keepdims) / count, shape))
 
 
 def _extreme(x, axis, keepdims, f):
     a = np.asarray(_v(x))
     y = f(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _recording(x)
-    if tape is None:
-        return y
 
     def back(g):
         yk = _keep(y, a.shape, axis, keepdims)
         mask = (a == yk).astype(a.dtype)
         count = mask.sum(axis=_axes(axis, a.ndim), keepdims=True)
-        return (mask * (_keep(g, a.shape, axis, keepdims) / count),)
-    return _record(tape, y, (x,), (True,), back)
+        return mask * (_keep(g, a.shape, axis, keepdims) / count)
+    return _of_one(x, y, back)
 
 
 @op
@@ -523,12 +511,8 @@ def _prod_of_others(a, axes):
 def prod(x, axis=None, keepdims=False, dtype=None):
     a = np.asarray(_v(x))
     y = np.prod(a, axis=_ax(axis), keepdims=keepdims)
-    tape = _recording(x)
-    if tape is None:
-        return y
-    return _record(tape, y, (x,), (True,),
-                   lambda g: (_keep(g, a.shape, axis, keepdims)
-                              * _prod_of_others(a, _axes(axis, a.ndim)),))
+    return _of_one(x, y, lambda g: (_keep(g, a.shape, axis, keepdims)
+                                    * _prod_of_others(a, _axes(axis, a.ndim))))
 
 
 @op
@@ -536,12 +520,8 @@ def var(x, axis=None, keepdims=False):
     a = _float(_v(x))
     m = np.mean(a, axis=_ax(axis), keepdims=True)
     y = np.mean(np.square(a - m), axis=_ax(axis), keepdims=keepdims)
-    tape = _recording(x)
-    if tape is None:
-        return y
     count = math.prod(a.shape[k] for k in _axes(axis, a.ndim)) if a.ndim else 1
-    return _record(tape, y, (x,), (True,),
-                   lambda g: (_keep(g, a.shape, axis, keepdims) * (2.0 / count) * (a - m),))
+    return _of_one(x, y, lambda g: _keep(g, a.shape, axis, keepdims) * (2.0 / count) * (a - m))
 
 
 @op
@@ -582,16 +562,13 @@ def logsumexp(x, axis=None, keepdims=False):
     with np.errstate(divide="ignore"):
         yk = np.log(np.sum(np.exp(a - m), axis=_ax(axis), keepdims=True)) + m
     y = yk if keepdims else np.squeeze(yk, axis=_axes(axis, a.ndim))
-    tape = _recording(x)
-    if tape is None:
-        return y
 
     def back(g):
         with np.errstate(invalid="ignore"):
             w = np.exp(a - yk)
         w = np.where(np.isneginf(a), 0, w)
-        return (_keep(g, a.shape, axis, keepdims) * w,)
-    return _record(tape, y, (x,), (True,), back)
+        return _keep(g, a.shape, axis, keepdims) * w
+    return _of_one(x, y, back)
 
 
 # ---- elementwise math ----------------------------------------------------------------
@@ -697,12 +674,8 @@ def clip(x, x_min, x_max):
     a = _v(x)
     lo, hi = _v(x_min), _v(x_max)
     y = np.clip(a, lo, hi)
-    tape = _recording(x)
-    if tape is None:
-        return y
     # 1 inside, 0 outside, 1/2 exactly at a bound (as maximum/minimum at a tie)
-    return _record(tape, y, (x,), (True,),
-                   lambda g: (g * (((a > lo) & (a < hi)) + 0.5 * ((a == lo) ^ (a == hi))),))
+    return _of_one(x, y, lambda g: g * (((a > lo) & (a < hi)) + 0.5 * ((a == lo) ^ (a == hi))))
 
 
 @op
@@ -717,8 +690,8 @@ def where(condition, x1=None, x2=None):
         return y
     sa, sb = np.shape(a), np.shape(b)
     return _record(tape, y, (condition, x1, x2), (False, n1, n2),
-                   lambda g: (None, _unb(np.where(c, g, 0), sa) if n1 else None,
-                              _unb(np.where(c, 0, g), sb) if n2 else None))
+                   lambda g: (None, unbroadcast(np.where(c, g, 0), sa) if n1 else None,
+                              unbroadcast(np.where(c, 0, g), sb) if n2 else None))
 
 
 @op
@@ -782,9 +755,6 @@ def getitem(x, key):
     a = _v(x)
     key = _key_values(key)
     y = a[key]
-    tape = _recording(x)
-    if tape is None:
-        return y
     basic = _is_basic(key)
 
     def back(g):
@@ -793,15 +763,12 @@ def getitem(x, key):
             d[key] = g
         else:
             np.add.at(d, key, g)
-        return (d,)
-    return _record(tape, y, (x,), (True,), back)
+        return d
+    return _of_one(x, y, back)
 
 
 def _reshape_like(x, y, a_shape):
-    tape = _recording(x)
-    if tape is None:
-        return y
-    return _record(tape, y, (x,), (True,), lambda g: (np.reshape(g, a_shape),))
+    return _of_one(x, y, lambda g: np.reshape(g, a_shape))
 
 
 @op
@@ -834,11 +801,8 @@ def squeeze(x, axis=None):
 def transpose(x, axes=None):
     a = np.asarray(_v(x))
     y = np.transpose(a, axes)
-    tape = _recording(x)
-    if tape is None:
-        return y
     inv = None if axes is None else np.argsort([k % a.ndim for k in axes])
-    return _record(tape, y, (x,), (True,), lambda g: (np.transpose(g, inv),))
+    return _of_one(x, y, lambda g: np.transpose(g, inv))
 
 
 @op
@@ -860,20 +824,16 @@ def broadcast_to(x, shape):
     a = _v(x)
     shape = tuple(shape)
     y = np.broadcast_to(a, shape)
-    tape = _recording(x)
-    if tape is None:
-        return y
     sa = np.shape(a)
-    return _record(tape, y, (x,), (True,), lambda g: (_unb(g, sa),))
+    return _of_one(x, y, lambda g: unbroadcast(g, sa))
 
 
 @functools.partial(op, takes_lists=True)
 def concatenate(xs, axis=0):
     vals = [np.asarray(_v(t)) for t in xs]
     y = np.concatenate(vals, axis=axis)
-    tape = _stack[-1] if _stack else None
-    need = [tape is not None and _need(tape, t) for t in xs]
-    if not builtins_any(need):
+    tape, need = _recording_all(xs)
+    if tape is None:
         return y
     cuts = np.cumsum([v.shape[axis] for v in vals])[:-1]
 
@@ -887,9 +847,8 @@ def concatenate(xs, axis=0):
 def stack(xs, axis=0):
     vals = [np.asarray(_v(t)) for t in xs]
     y = np.stack(vals, axis=axis)
-    tape = _stack[-1] if _stack else None
-    need = [tape is not None and _need(tape, t) for t in xs]
-    if not builtins_any(need):
+    tape, need = _recording_all(xs)
+    if tape is None:
         return y
     ax = axis % y.ndim
 
@@ -1024,24 +983,16 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 def flip(x, axis=None):
     a = np.asarray(_v(x))
     y = np.flip(a, axis=_ax(axis))
-    tape = _recording(x)
-    if tape is None:
-        return y
-    return _record(tape, y, (x,), (True,), lambda g: (np.flip(g, axis=_ax(axis)),))
+    return _of_one(x, y, lambda g: np.flip(g, axis=_ax(axis)))
 
 
 @op
 def cumsum(x, axis=None, dtype=None):
     a = np.asarray(_v(x))
     y = np.cumsum(a, axis=axis)
-    tape = _recording(x)
-    if tape is None:
-        return y
     if axis is None:
-        return _record(tape, y, (x,), (True,),
-                       lambda g: (np.cumsum(g[::-1])[::-1].reshape(a.shape),))
-    return _record(tape, y, (x,), (True,),
-                   lambda g: (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),))
+        return _of_one(x, y, lambda g: np.cumsum(g[::-1])[::-1].reshape(a.shape))
+    return _of_one(x, y, lambda g: np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis))
 
 
 @op
@@ -1247,14 +1198,13 @@ def custom_gradient(f):
     values and the tape records one node with ``grad_fn`` as its backward."""
     @functools.wraps(f)
     def wrapper(*args):
-        tape = _tape()
-        need = [tape is not None and _need(tape, a) for a in args]
+        tape, need = _recording_all(args)
         _stack.append(None)
         try:
             y, grad_fn = f(*[_v(a) for a in args])
         finally:
             _stack.pop()
-        if not builtins_any(need):
+        if tape is None:
             return y
 
         def back(g):

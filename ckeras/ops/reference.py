@@ -306,6 +306,14 @@ def _rin(h, rmask):
     return h if rmask is None else h * rmask
 
 
+def _to_previous_step(dh, nxt, sk):
+    """dh <- step t-1's state gradient: ``nxt`` (through the cell), but dh
+    itself for the samples masked at t (their state was carried through)."""
+    if sk is not None:
+        nxt[sk] = dh[sk]
+    dh[...] = nxt
+
+
 def lstm_seq_forward(z, R, skip, hs, cs, tcs, rmask=None):
     """z (T, B, 4u): x W + b in, gates out; hs, cs (T+1, B, u), [0] the
     initial states; tcs (T, B, u) gets tanh(c). Masked samples (skip) keep
@@ -334,10 +342,7 @@ def lstm_seq_backward(gates, R, skip, cs, tcs, dH, dh, dc, dz, need_initial=Fals
         dc[...] = dc_new
         if t == 0 and not need_initial:
             return
-        nxt = _rin(dz[t] @ R.T, rmask)
-        if sk is not None:
-            nxt[sk] = dh[sk]
-        dh[...] = nxt
+        _to_previous_step(dh, _rin(dz[t] @ R.T, rmask), sk)
 
 
 def gru_seq_forward(z, R, brec, skip, hs, rec, reset_after, rmask=None):
@@ -390,10 +395,7 @@ def gru_seq_backward(gates, R, skip, hs, rec, dH, dh, dxp, drec, reset_after,
                 drec[t][sk] = 0
         if t == 0 and not need_initial:
             return
-        nxt = dh * zg + _rin(back, rmask)
-        if sk is not None:
-            nxt[sk] = dh[sk]
-        dh[...] = nxt
+        _to_previous_step(dh, dh * zg + _rin(back, rmask), sk)
 
 
 def rnn_seq_forward(z, R, skip, hs, activation, rmask=None):
@@ -415,10 +417,7 @@ def rnn_seq_backward(y, R, skip, dH, dh, dz, activation, need_initial=False, rma
             dz[t][sk] = 0
         if t == 0 and not need_initial:
             return
-        nxt = _rin(dz[t] @ R.T, rmask)
-        if sk is not None:
-            nxt[sk] = dh[sk]
-        dh[...] = nxt
+        _to_previous_step(dh, _rin(dz[t] @ R.T, rmask), sk)
 
 # ---- attention softmax ----------------------------------------------------------
 

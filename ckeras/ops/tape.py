@@ -24,6 +24,21 @@ from ckeras.variables import Variable
 _stack = []   # recording tapes, innermost last; None pauses recording
 
 
+def unbroadcast(g, shape):
+    """Sum a broadcast gradient back to ``shape`` (also the merge layers')."""
+    gs = np.shape(g)
+    if gs == shape:
+        return g
+    g = np.asarray(g)
+    lead = len(gs) - len(shape)
+    if lead > 0:
+        g = g.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
 class Tensor(OperatorMixin):
     """A value computed on a tape: numpy accepts it, ``.numpy()`` reads it.
 

@@ -20,13 +20,6 @@ __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
 _CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion)
 # Keras 3 accepts the class name in any case ("adam", "Adam", "ADAM", "rmsprop").
 _BY_LOWER = {cls.__name__.lower(): cls for cls in _CLASSES}
-_BUILTINS = dict(_BY_LOWER)
-_BUILTINS.update({cls.__name__: cls for cls in _CLASSES})
-
-
-def _canonical(name):
-    cls = _BY_LOWER.get(name.lower()) if isinstance(name, str) else None
-    return cls.__name__ if cls is not None else name
 
 
 def serialize(optimizer):
@@ -50,24 +43,15 @@ def deserialize(config, custom_objects=None):
         config = {"class_name": config, "config": {}}
     if not isinstance(config, dict):
         raise _unknown(config)
-    config = dict(config)
     name = config.get("class_name")
-    bare = name[len("Custom>"):] if isinstance(name, str) and name.startswith("Custom>") else name
-    custom = _registry.lookup_custom(bare, config.get("registered_name"), custom_objects)
-    if custom is None:
+    bare = _registry.bare_class_name(name)
+    cls = _registry.lookup_custom(bare, config.get("registered_name"), custom_objects)
+    if cls is None:
         if not isinstance(bare, str) or bare.lower() not in _BY_LOWER:
             raise _unknown(name)
-        config["class_name"] = _canonical(bare)
-        config.pop("registered_name", None)
-    inner = config.get("config") or {}
-    cls = custom if custom is not None else _BUILTINS[config["class_name"]]
+        cls = _BY_LOWER[bare.lower()]
     if isinstance(cls, type):
-        if hasattr(cls, "from_config"):
-            try:
-                return cls.from_config(inner, custom_objects=custom_objects)
-            except TypeError:
-                return cls.from_config(inner)
-        return cls(**inner)
+        return _registry.from_config(cls, config.get("config") or {}, custom_objects)
     return cls
 
 

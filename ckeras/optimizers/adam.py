@@ -28,13 +28,31 @@ from ckeras import ops
 from ckeras.optimizers.base import Optimizer
 
 
-class Adam(Optimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kwargs):
+def _moving_average(avg, target, rate, tmp):
+    """avg += (target - avg) * rate, in place, through the scratch buffer ``tmp``."""
+    np.subtract(target, avg, out=tmp)
+    tmp *= np.float32(rate)
+    avg += tmp
+
+
+class _AdamFamily(Optimizer):
+    """The arguments (and config keys) Adam, Adamax and Nadam share."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+
+    def _own_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adam(_AdamFamily):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, **kwargs)
         self.amsgrad = amsgrad
 
     def _slot_groups(self):
@@ -53,8 +71,7 @@ class Adam(Optimizer):
                         float(self.epsilon), vhat)
 
     def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super()._own_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -67,13 +84,7 @@ class AdamW(Adam):
                              "Received: weight_decay=None")
 
 
-class Adamax(Optimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-
+class Adamax(_AdamFamily):
     def _slot_groups(self):
         return [[("momentum", 0.0), ("norm", 0.0)]]
 
@@ -86,9 +97,7 @@ class Adamax(Optimizer):
         m = self._slots["momentum"][index]
         u = self._slots["norm"][index]
         tmp = self._scratch(1, value.shape)
-        np.subtract(grad, m, out=tmp)
-        tmp *= np.float32(1.0 - b1)
-        m += tmp
+        _moving_average(m, grad, 1.0 - b1, tmp)
         u *= np.float32(b2)
         np.abs(grad, out=tmp)
         np.maximum(u, tmp, out=u)
@@ -98,18 +107,8 @@ class Adamax(Optimizer):
         tmp *= np.float32(lr)
         value -= tmp
 
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
 
-
-class Nadam(Optimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-
+class Nadam(_AdamFamily):
     def _slot_groups(self):
         return [[("momentum", 0.0), ("velocity", 0.0)]]
 
@@ -137,13 +136,9 @@ class Nadam(Optimizer):
         a = self._scratch(1, value.shape)
         b = self._scratch(2, value.shape)
         # m += (g - m) * (1 - b1);  v += (g^2 - v) * (1 - b2)
-        np.subtract(grad, m, out=a)
-        a *= np.float32(1.0 - b1)
-        m += a
-        np.multiply(grad, grad, out=a)
-        a -= v
-        a *= np.float32(1.0 - b2)
-        v += a
+        _moving_average(m, grad, 1.0 - b1, a)
+        np.multiply(grad, grad, out=b)
+        _moving_average(v, b, 1.0 - b2, a)
         # a = m_hat
         np.multiply(m, np.float32(u_t1 / (1.0 - u_product_t1)), out=a)
         np.multiply(grad, np.float32((1.0 - u_t) / (1.0 - u_product_t)), out=b)
@@ -155,7 +150,3 @@ class Nadam(Optimizer):
         a /= b
         a *= np.float32(lr)
         value -= a
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}

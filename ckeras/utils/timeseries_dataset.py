@@ -4,6 +4,12 @@ import numpy as np
 from ckeras.utils.dataset_utils import Dataset, Loader
 
 
+def _check_below_length(arg, value, data):
+    if value >= len(data):
+        raise ValueError(f"`{arg}` must be lower than the length of the data. "
+                         f"Received: {arg}={value}, for data of length {len(data)}")
+
+
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
                                   sampling_rate=1, batch_size=128, shuffle=False, seed=None,
                                   start_index=None, end_index=None):
@@ -16,27 +22,19 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         if start_index < 0:
             raise ValueError(f"`start_index` must be 0 or greater. Received: "
                              f"start_index={start_index}")
-        if start_index >= len(data):
-            raise ValueError(f"`start_index` must be lower than the length of the data. "
-                             f"Received: start_index={start_index}, for data of length "
-                             f"{len(data)}")
+        _check_below_length("start_index", start_index, data)
     if end_index:
         if start_index and end_index <= start_index:
             raise ValueError(f"`end_index` must be higher than `start_index`. Received: "
                              f"start_index={start_index}, and end_index={end_index} ")
-        if end_index >= len(data):
-            raise ValueError(f"`end_index` must be lower than the length of the data. "
-                             f"Received: end_index={end_index}, for data of length "
-                             f"{len(data)}")
+        _check_below_length("end_index", end_index, data)
         if end_index <= 0:
             raise ValueError(f"`end_index` must be higher than 0. Received: "
                              f"end_index={end_index}")
     for name, value in (("sampling_rate", sampling_rate), ("sequence_stride", sequence_stride)):
         if value <= 0:
             raise ValueError(f"`{name}` must be higher than 0. Received: {name}={value}")
-        if value >= len(data):
-            raise ValueError(f"`{name}` must be lower than the length of the data. "
-                             f"Received: {name}={value}, for data of length {len(data)}")
+        _check_below_length(name, value, data)
     start_index = start_index or 0
     end_index = len(data) if end_index is None else end_index
     num_seqs = end_index - start_index - (sequence_length - 1) * sampling_rate
