@@ -54,19 +54,22 @@ cdef inline bint _identity(ck_conv_geom *g) noexcept:
     return True
 
 
-cdef (Py_ssize_t, int) _chunk_plan(Py_ssize_t batch, Py_ssize_t row_bytes,
-                                   Py_ssize_t patch_per_image, Py_ssize_t chunk_bytes,
-                                   int n_threads, Py_ssize_t min_parallel):
-    """(images per chunk, threads for a chunk's OpenMP passes).
+cdef cnp.ndarray _chunk_plan(Py_ssize_t batch, Py_ssize_t patch_per_image,
+                             Py_ssize_t out_per_image, bint need_patches, Py_ssize_t chunk_bytes,
+                             int n_threads, Py_ssize_t min_parallel, Py_ssize_t *nb, int *nt):
+    """Images per chunk (nb), threads for a chunk's OpenMP passes (nt) and the
+    chunk's patch matrix (None without need_patches; never a 0-size buffer).
 
     A chunk's patch matrix and output fit in about ``chunk_bytes``; its passes
     run on one thread below ``min_parallel`` elements of patch matrix (waking
     a team costs more than it saves, ckeras.ops.threads)."""
-    cdef Py_ssize_t nb = batch
+    cdef Py_ssize_t row_bytes = (patch_per_image + out_per_image) * 4, n = batch
     if row_bytes > 0:
-        nb = chunk_bytes // row_bytes
-    nb = max(1, min(batch, nb))
-    return nb, (n_threads if nb * patch_per_image >= min_parallel else 1)
+        n = chunk_bytes // row_bytes
+    n = max(1, min(batch, n))
+    nb[0] = n
+    nt[0] = n_threads if n * patch_per_image >= min_parallel else 1
+    return np.empty(max(n * patch_per_image, 1), np.float32) if need_patches else None
 
 
 cdef inline Py_ssize_t _chunk(Py_ssize_t b0, Py_ssize_t nb, Py_ssize_t batch) noexcept nogil:
@@ -185,10 +188,14 @@ cdef cnp.ndarray _dx(bint need_dx, tuple shape, bint nothing_to_sum):
     return np.zeros(shape, np.float32) if nothing_to_sum else np.empty(shape, np.float32)
 
 
-cdef cnp.ndarray _dkernel(object dkernel, Py_ssize_t rows, Py_ssize_t cols):
+cdef cnp.ndarray _dkernel(object dkernel, Py_ssize_t rows, Py_ssize_t cols, bint fresh):
+    """dkernel (rows, cols), zeroed when fresh (it may hold garbage then, and
+    stays right if there is nothing to sum into it)."""
     cdef cnp.ndarray DK = f32c_2d(dkernel, "dkernel", True)
     if DK.shape[0] != rows or DK.shape[1] != cols:
         raise ValueError(f"dkernel has shape {(<object>DK).shape}, expected {(rows, cols)}")
+    if fresh:
+        DK.fill(0)
     return DK
 
 
@@ -240,11 +247,10 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
     cdef bint ident = M == 0 and _identity(g)
     cdef Py_ssize_t nb
     cdef int nt
-    nb, nt = _chunk_plan(B, per_out * (K + F) * 4, per_out * K, chunk_bytes, n_threads,
-                         min_parallel)
+    cdef cnp.ndarray cols = _chunk_plan(B, per_out * K, per_out * F, not ident, chunk_bytes,
+                                        n_threads, min_parallel, &nb, &nt)
     if M == 0:
         _check_gemm(nb * per_out, K, F)
-    cdef cnp.ndarray cols = None if ident else np.empty(nb * per_out * K, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
@@ -280,8 +286,7 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
 cdef cnp.ndarray _patch_backward(cnp.ndarray X, cnp.ndarray Kn, cnp.ndarray Yv, cnp.ndarray DY,
                                  cnp.ndarray DK, object dbias, int act, object geo,
                                  ck_conv_geom *g, Py_ssize_t F, Py_ssize_t M, bint need_dx,
-                                 bint dkernel_fresh, int n_threads, Py_ssize_t chunk_bytes,
-                                 Py_ssize_t min_parallel):
+                                 int n_threads, Py_ssize_t chunk_bytes, Py_ssize_t min_parallel):
     """The adjoint of _patch_forward: dz = act'(y) dy, dbias += sum(dz), then
     per chunk dkernel += patches^T dz and dx += col2im(dz kernel^T) (or None)."""
     cdef Py_ssize_t T = _prod3(g.k), C = g.c, K = T * C, B = X.shape[0]
@@ -289,18 +294,15 @@ cdef cnp.ndarray _patch_backward(cnp.ndarray X, cnp.ndarray Kn, cnp.ndarray Yv, 
     cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_out, F, n_threads)
     cdef bint nothing = B == 0 or K == 0 or F == 0 or per_out == 0
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[0]) + (C,), nothing)
-    if dkernel_fresh:
-        DK.fill(0)        # stays right if there is nothing to sum below
     if nothing:
         return DX
     cdef bint ident = M == 0 and _identity(g)
     cdef Py_ssize_t nb
     cdef int nt
-    nb, nt = _chunk_plan(B, per_out * (K + F) * 4, per_out * K, chunk_bytes, n_threads,
-                         min_parallel)
+    cdef cnp.ndarray cols = _chunk_plan(B, per_out * K, per_out * F, not ident, chunk_bytes,
+                                        n_threads, min_parallel, &nb, &nt)
     if M == 0:
         _check_gemm(nb * per_out, K, F)
-    cdef cnp.ndarray cols = None if ident else np.empty(nb * per_out * K, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pdz = fptr(DZ)
@@ -366,21 +368,19 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
     X, Kn = _conv_operands(x, kernel, geo, &g)
     cdef Py_ssize_t K = Kn.shape[0], F = Kn.shape[1]
     Yv, DY = _output_and_gradient(y, dy, tuple(geo[1]), F, X.shape[0])
-    cdef cnp.ndarray DK = _dkernel(dkernel, K, F)
+    cdef cnp.ndarray DK = _dkernel(dkernel, K, F, dkernel_fresh)
     if (not need_dx and 0 < K <= min(small_k, CK_SMALL_K) and 0 < F <= CK_SMALL_F
             and (act == CK_ACT_LINEAR or act == CK_ACT_RELU) and not _identity(&g)):
-        _small_dw(X, DY, Yv, act == CK_ACT_RELU, &g, DK, dbias, dkernel_fresh, F, n_threads)
+        _small_dw(X, DY, Yv, act == CK_ACT_RELU, &g, DK, dbias, F, n_threads)
         return None
-    return _patch_backward(X, Kn, Yv, DY, DK, dbias, act, geo, &g, F, 0, need_dx,
-                           dkernel_fresh, n_threads, chunk_bytes, min_parallel)
+    return _patch_backward(X, Kn, Yv, DY, DK, dbias, act, geo, &g, F, 0, need_dx, n_threads,
+                           chunk_bytes, min_parallel)
 
 
 cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv_geom *g,
-               cnp.ndarray DK, object dbias, bint fresh, Py_ssize_t F, int n_threads):
+               cnp.ndarray DK, object dbias, Py_ssize_t F, int n_threads):
     """First-layer weight gradient straight from x, dy and y (see conv.h)."""
     cdef cnp.ndarray DB = _dbias_buffer(dbias, F)
-    if fresh:
-        DK.fill(0)
     cdef ck_index nb = X.shape[0]
     cdef Py_ssize_t K = _prod3(g.k) * g.c
     cdef cnp.ndarray parts = np.empty(max(ck_conv_small_blocks(nb, g) * (K * F + F), 1),
@@ -418,10 +418,9 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
         return Y
     cdef Py_ssize_t nb
     cdef int nt
-    nb, nt = _chunk_plan(B, (per_x * K + per_y * F) * 4, per_x * K, chunk_bytes, n_threads,
-                         min_parallel)
+    cdef cnp.ndarray cols = _chunk_plan(B, per_x * K, per_y * F, True, chunk_bytes, n_threads,
+                                        min_parallel, &nb, &nt)
     _check_gemm(nb * per_x, K, Cin)
-    cdef cnp.ndarray cols = np.empty(max(nb * per_x * K, 1), np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
@@ -456,21 +455,18 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
     X, Kn = _transpose_operands(x, kernel, geo, &g)
     cdef Py_ssize_t Cin = X.shape[4], B = X.shape[0], F = g.c, K = Kn.shape[0]
     Yv, DY = _output_and_gradient(y, dy, tuple(geo[0]), F, B)
-    cdef cnp.ndarray DK = _dkernel(dkernel, K, Cin)
+    cdef cnp.ndarray DK = _dkernel(dkernel, K, Cin, dkernel_fresh)
     cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
     cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_y, F, n_threads)
     cdef bint nothing = B == 0 or K == 0 or Cin == 0 or per_x == 0
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[1]) + (Cin,), nothing)
-    if dkernel_fresh:
-        DK.fill(0)
     if nothing:
         return DX
     cdef Py_ssize_t nb
     cdef int nt
-    nb, nt = _chunk_plan(B, (per_x * K + per_y * F) * 4, per_x * K, chunk_bytes, n_threads,
-                         min_parallel)
+    cdef cnp.ndarray cols = _chunk_plan(B, per_x * K, per_y * F, True, chunk_bytes, n_threads,
+                                        min_parallel, &nb, &nt)
     _check_gemm(nb * per_x, K, Cin)
-    cdef cnp.ndarray cols = np.empty(nb * per_x * K, np.float32)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pdz = fptr(DZ)
@@ -533,5 +529,7 @@ def depthwise_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
     if (<object>DK).shape != (<object>Kn).shape:
         raise ValueError(f"dkernel has shape {(<object>DK).shape}, expected "
                          f"{(<object>Kn).shape}")
-    return _patch_backward(X, Kn, Yv, DY, DK, dbias, act, geo, &g, F, M, need_dx,
-                           dkernel_fresh, n_threads, chunk_bytes, min_parallel)
+    if dkernel_fresh:
+        DK.fill(0)
+    return _patch_backward(X, Kn, Yv, DY, DK, dbias, act, geo, &g, F, M, need_dx, n_threads,
+                           chunk_bytes, min_parallel)
