@@ -77,6 +77,29 @@ cdef inline Py_ssize_t _chunk(Py_ssize_t b0, Py_ssize_t nb, Py_ssize_t batch) no
     return nb if batch - b0 > nb else batch - b0
 
 
+cdef cnp.ndarray _patch_buffer(ck_conv_geom *g, Py_ssize_t B, Py_ssize_t F, Py_ssize_t M,
+                               int n_threads, Py_ssize_t chunk_bytes, Py_ssize_t min_parallel,
+                               Py_ssize_t *nb, int *nt):
+    """The chunk plan of a patch loop over B images of g with F outputs (M as
+    in _patch_forward) and its patch matrix, None where x is its own."""
+    cdef Py_ssize_t K = _prod3(g.k) * g.c, per_out = _prod3(g.out)
+    cdef cnp.ndarray cols = _chunk_plan(B, per_out * K, per_out * F, M > 0 or not _identity(g),
+                                        chunk_bytes, n_threads, min_parallel, nb, nt)
+    if M == 0:
+        _check_gemm(nb[0] * per_out, K, F)
+    return cols
+
+
+cdef inline const float *_patches(const float *x, Py_ssize_t n, ck_conv_geom *g, float *pc,
+                                  int nt) noexcept nogil:
+    """The patch matrix of the n images at x: im2col into pc, or x itself
+    when there is no patch buffer (pc NULL, an identity geometry)."""
+    if pc == NULL:
+        return x
+    ck_im2col_f32(x, n, g, pc, nt)
+    return pc
+
+
 cdef cnp.ndarray _conv_input(object x, object geo, ck_conv_geom *g):
     """x as float32 5-D (batch, *geo input, C); fills g for C channels."""
     cdef cnp.ndarray X = five_d(x)
@@ -244,18 +267,15 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
     if B == 0 or per_out == 0 or F == 0:
         return Y
-    cdef bint ident = M == 0 and _identity(g)
     cdef Py_ssize_t nb
     cdef int nt
-    cdef cnp.ndarray cols = _chunk_plan(B, per_out * K, per_out * F, not ident, chunk_bytes,
-                                        n_threads, min_parallel, &nb, &nt)
-    if M == 0:
-        _check_gemm(nb * per_out, K, F)
+    cdef cnp.ndarray cols = _patch_buffer(g, B, F, M, n_threads, chunk_bytes, min_parallel,
+                                          &nb, &nt)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
     cdef float *py = fptr(Y)
-    cdef float *pc = NULL if ident else fptr(cols)
+    cdef float *pc = fptr_or_null(cols)
     cdef const float *src
     cdef float *yc
     cdef Py_ssize_t b0 = 0, n, rows, i
@@ -264,11 +284,7 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
             n = _chunk(b0, nb, B)
             rows = n * per_out
             yc = py + b0 * per_out * F
-            if ident:
-                src = px + b0 * per_in
-            else:
-                ck_im2col_f32(px + b0 * per_in, n, g, pc, nt)
-                src = pc
+            src = _patches(px + b0 * per_in, n, g, pc, nt)
             if M > 0:
                 ck_depthwise_rows_f32(src, pk, yc, rows, T, C, M, nt)
             elif K == 0:
@@ -296,47 +312,39 @@ cdef cnp.ndarray _patch_backward(cnp.ndarray X, cnp.ndarray Kn, cnp.ndarray Yv, 
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[0]) + (C,), nothing)
     if nothing:
         return DX
-    cdef bint ident = M == 0 and _identity(g)
     cdef Py_ssize_t nb
     cdef int nt
-    cdef cnp.ndarray cols = _chunk_plan(B, per_out * K, per_out * F, not ident, chunk_bytes,
-                                        n_threads, min_parallel, &nb, &nt)
-    if M == 0:
-        _check_gemm(nb * per_out, K, F)
+    cdef cnp.ndarray cols = _patch_buffer(g, B, F, M, n_threads, chunk_bytes, min_parallel,
+                                          &nb, &nt)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pdz = fptr(DZ)
     cdef float *pdk = fptr(DK)
     cdef float *pdx = fptr_or_null(DX)
-    cdef float *pc = NULL if ident else fptr(cols)
+    cdef float *pc = fptr_or_null(cols)
     cdef const float *src
     cdef const float *dzc
+    cdef float *dcols
     cdef Py_ssize_t b0 = 0, n, rows
     with nogil:
         while b0 < B:
             n = _chunk(b0, nb, B)
             rows = n * per_out
             dzc = pdz + b0 * per_out * F
-            if ident:
-                src = px + b0 * per_in
-            else:
-                ck_im2col_f32(px + b0 * per_in, n, g, pc, nt)
-                src = pc
+            src = _patches(px + b0 * per_in, n, g, pc, nt)
             if M > 0:
                 ck_depthwise_dw_f32(src, dzc, pdk, rows, T, C, M, nt)
             else:
                 sgemm_rm(True, False, <int>K, <int>F, <int>rows, 1.0, src, <int>K,
                          dzc, <int>F, 1.0, pdk, <int>F)
-            if need_dx:
+            if need_dx:      # without a patch buffer x is its own patch matrix, so is dx
+                dcols = pdx + b0 * per_in if pc == NULL else pc
                 if M > 0:
-                    ck_depthwise_dcols_f32(dzc, pk, pc, rows, T, C, M, nt)
-                elif ident:      # x is its own patch matrix, so is dx
-                    sgemm_rm(False, True, <int>rows, <int>K, <int>F, 1.0, dzc, <int>F,
-                             pk, <int>F, 0.0, pdx + b0 * per_in, <int>K)
+                    ck_depthwise_dcols_f32(dzc, pk, dcols, rows, T, C, M, nt)
                 else:
                     sgemm_rm(False, True, <int>rows, <int>K, <int>F, 1.0, dzc, <int>F,
-                             pk, <int>F, 0.0, pc, <int>K)
-                if not ident:
+                             pk, <int>F, 0.0, dcols, <int>K)
+                if pc != NULL:
                     ck_col2im_f32(pc, n, g, pdx + b0 * per_in, nt)
             b0 += n
     return DX
