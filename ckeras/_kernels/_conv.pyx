@@ -54,11 +54,16 @@ cdef inline bint _identity(ck_conv_geom *g) noexcept:
     return True
 
 
+cdef struct _Chunks:
+    Py_ssize_t nb       # images per chunk
+    int nt              # threads for a chunk's OpenMP passes
+
+
 cdef cnp.ndarray _chunk_plan(Py_ssize_t batch, Py_ssize_t patch_per_image,
                              Py_ssize_t out_per_image, bint need_patches, Py_ssize_t chunk_bytes,
-                             int n_threads, Py_ssize_t min_parallel, Py_ssize_t *nb, int *nt):
-    """Images per chunk (nb), threads for a chunk's OpenMP passes (nt) and the
-    chunk's patch matrix (None without need_patches; never a 0-size buffer).
+                             int n_threads, Py_ssize_t min_parallel, _Chunks *ch):
+    """Fill ch and return a chunk's patch matrix (None without need_patches;
+    never a 0-size buffer).
 
     A chunk's patch matrix and output fit in about ``chunk_bytes``; its passes
     run on one thread below ``min_parallel`` elements of patch matrix (waking
@@ -67,26 +72,26 @@ cdef cnp.ndarray _chunk_plan(Py_ssize_t batch, Py_ssize_t patch_per_image,
     if row_bytes > 0:
         n = chunk_bytes // row_bytes
     n = max(1, min(batch, n))
-    nb[0] = n
-    nt[0] = n_threads if n * patch_per_image >= min_parallel else 1
+    ch.nb = n
+    ch.nt = n_threads if n * patch_per_image >= min_parallel else 1
     return np.empty(max(n * patch_per_image, 1), np.float32) if need_patches else None
 
 
-cdef inline Py_ssize_t _chunk(Py_ssize_t b0, Py_ssize_t nb, Py_ssize_t batch) noexcept nogil:
+cdef inline Py_ssize_t _chunk(Py_ssize_t b0, _Chunks ch, Py_ssize_t batch) noexcept nogil:
     """Images in the chunk that starts at image b0."""
-    return nb if batch - b0 > nb else batch - b0
+    return ch.nb if batch - b0 > ch.nb else batch - b0
 
 
 cdef cnp.ndarray _patch_buffer(ck_conv_geom *g, Py_ssize_t B, Py_ssize_t F, Py_ssize_t M,
                                int n_threads, Py_ssize_t chunk_bytes, Py_ssize_t min_parallel,
-                               Py_ssize_t *nb, int *nt):
+                               _Chunks *ch):
     """The chunk plan of a patch loop over B images of g with F outputs (M as
     in _patch_forward) and its patch matrix, None where x is its own."""
     cdef Py_ssize_t K = _prod3(g.k) * g.c, per_out = _prod3(g.out)
     cdef cnp.ndarray cols = _chunk_plan(B, per_out * K, per_out * F, M > 0 or not _identity(g),
-                                        chunk_bytes, n_threads, min_parallel, nb, nt)
+                                        chunk_bytes, n_threads, min_parallel, ch)
     if M == 0:
-        _check_gemm(nb[0] * per_out, K, F)
+        _check_gemm(ch.nb * per_out, K, F)
     return cols
 
 
@@ -267,10 +272,8 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
     if B == 0 or per_out == 0 or F == 0:
         return Y
-    cdef Py_ssize_t nb
-    cdef int nt
-    cdef cnp.ndarray cols = _patch_buffer(g, B, F, M, n_threads, chunk_bytes, min_parallel,
-                                          &nb, &nt)
+    cdef _Chunks ch
+    cdef cnp.ndarray cols = _patch_buffer(g, B, F, M, n_threads, chunk_bytes, min_parallel, &ch)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
@@ -281,12 +284,12 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
     cdef Py_ssize_t b0 = 0, n, rows, i
     with nogil:
         while b0 < B:
-            n = _chunk(b0, nb, B)
+            n = _chunk(b0, ch, B)
             rows = n * per_out
             yc = py + b0 * per_out * F
-            src = _patches(px + b0 * per_in, n, g, pc, nt)
+            src = _patches(px + b0 * per_in, n, g, pc, ch.nt)
             if M > 0:
-                ck_depthwise_rows_f32(src, pk, yc, rows, T, C, M, nt)
+                ck_depthwise_rows_f32(src, pk, yc, rows, T, C, M, ch.nt)
             elif K == 0:
                 for i in range(rows * F):
                     yc[i] = 0.0
@@ -294,7 +297,7 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
                 sgemm_rm(False, False, <int>rows, <int>F, <int>K, 1.0, src, <int>K, pk,
                          <int>F, 0.0, yc, <int>F)
             if pb != NULL or act != CK_ACT_LINEAR:
-                ck_bias_act_f32(yc, pb, yc, rows, F, act, nt)
+                ck_bias_act_f32(yc, pb, yc, rows, F, act, ch.nt)
             b0 += n
     return Y
 
@@ -312,10 +315,8 @@ cdef cnp.ndarray _patch_backward(cnp.ndarray X, cnp.ndarray Kn, cnp.ndarray Yv, 
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[0]) + (C,), nothing)
     if nothing:
         return DX
-    cdef Py_ssize_t nb
-    cdef int nt
-    cdef cnp.ndarray cols = _patch_buffer(g, B, F, M, n_threads, chunk_bytes, min_parallel,
-                                          &nb, &nt)
+    cdef _Chunks ch
+    cdef cnp.ndarray cols = _patch_buffer(g, B, F, M, n_threads, chunk_bytes, min_parallel, &ch)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pdz = fptr(DZ)
@@ -328,24 +329,24 @@ cdef cnp.ndarray _patch_backward(cnp.ndarray X, cnp.ndarray Kn, cnp.ndarray Yv, 
     cdef Py_ssize_t b0 = 0, n, rows
     with nogil:
         while b0 < B:
-            n = _chunk(b0, nb, B)
+            n = _chunk(b0, ch, B)
             rows = n * per_out
             dzc = pdz + b0 * per_out * F
-            src = _patches(px + b0 * per_in, n, g, pc, nt)
+            src = _patches(px + b0 * per_in, n, g, pc, ch.nt)
             if M > 0:
-                ck_depthwise_dw_f32(src, dzc, pdk, rows, T, C, M, nt)
+                ck_depthwise_dw_f32(src, dzc, pdk, rows, T, C, M, ch.nt)
             else:
                 sgemm_rm(True, False, <int>K, <int>F, <int>rows, 1.0, src, <int>K,
                          dzc, <int>F, 1.0, pdk, <int>F)
             if need_dx:      # without a patch buffer x is its own patch matrix, so is dx
                 dcols = pdx + b0 * per_in if pc == NULL else pc
                 if M > 0:
-                    ck_depthwise_dcols_f32(dzc, pk, dcols, rows, T, C, M, nt)
+                    ck_depthwise_dcols_f32(dzc, pk, dcols, rows, T, C, M, ch.nt)
                 else:
                     sgemm_rm(False, True, <int>rows, <int>K, <int>F, 1.0, dzc, <int>F,
                              pk, <int>F, 0.0, dcols, <int>K)
                 if pc != NULL:
-                    ck_col2im_f32(pc, n, g, pdx + b0 * per_in, nt)
+                    ck_col2im_f32(pc, n, g, pdx + b0 * per_in, ch.nt)
             b0 += n
     return DX
 
@@ -406,6 +407,18 @@ cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv
 
 # ---- transposed convolution (the adjoint of conv in x) ---------------------------
 
+cdef cnp.ndarray _transpose_buffer(ck_conv_geom *g, Py_ssize_t B, Py_ssize_t K, Py_ssize_t Cin,
+                                   int n_threads, Py_ssize_t chunk_bytes, Py_ssize_t min_parallel,
+                                   _Chunks *ch):
+    """The chunk plan of a transposed convolution's loop and its patch matrix
+    (of y's patches in the forward, dz's in the backward): K = prod(k)*F."""
+    cdef Py_ssize_t per_x = _prod3(g.out)
+    cdef cnp.ndarray cols = _chunk_plan(B, per_x * K, _prod3(g.in_) * g.c, True, chunk_bytes,
+                                        n_threads, min_parallel, ch)
+    _check_gemm(ch.nb * per_x, K, Cin)
+    return cols
+
+
 def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1,
                            Py_ssize_t chunk_bytes=CHUNK_BYTES,
                            Py_ssize_t min_parallel=0):
@@ -424,11 +437,9 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[0]) + (F,), np.float32)
     if B == 0 or per_y == 0 or F == 0:
         return Y
-    cdef Py_ssize_t nb
-    cdef int nt
-    cdef cnp.ndarray cols = _chunk_plan(B, per_x * K, per_y * F, True, chunk_bytes, n_threads,
-                                        min_parallel, &nb, &nt)
-    _check_gemm(nb * per_x, K, Cin)
+    cdef _Chunks ch
+    cdef cnp.ndarray cols = _transpose_buffer(&g, B, K, Cin, n_threads, chunk_bytes,
+                                              min_parallel, &ch)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pb = fptr_or_null(Bv)
@@ -437,17 +448,17 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
     cdef Py_ssize_t b0 = 0, n, i
     with nogil:
         while b0 < B:
-            n = _chunk(b0, nb, B)
+            n = _chunk(b0, ch, B)
             if Cin == 0 or per_x == 0:
                 for i in range(n * per_x * K):
                     pc[i] = 0.0
             else:
                 sgemm_rm(False, True, <int>(n * per_x), <int>K, <int>Cin, 1.0,
                          px + b0 * per_x * Cin, <int>Cin, pk, <int>Cin, 0.0, pc, <int>K)
-            ck_col2im_f32(pc, n, &g, py + b0 * per_y * F, nt)
+            ck_col2im_f32(pc, n, &g, py + b0 * per_y * F, ch.nt)
             if pb != NULL or act != CK_ACT_LINEAR:
                 ck_bias_act_f32(py + b0 * per_y * F, pb, py + b0 * per_y * F, n * per_y, F,
-                                act, nt)
+                                act, ch.nt)
             b0 += n
     return Y
 
@@ -470,11 +481,9 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[1]) + (Cin,), nothing)
     if nothing:
         return DX
-    cdef Py_ssize_t nb
-    cdef int nt
-    cdef cnp.ndarray cols = _chunk_plan(B, per_x * K, per_y * F, True, chunk_bytes, n_threads,
-                                        min_parallel, &nb, &nt)
-    _check_gemm(nb * per_x, K, Cin)
+    cdef _Chunks ch
+    cdef cnp.ndarray cols = _transpose_buffer(&g, B, K, Cin, n_threads, chunk_bytes,
+                                              min_parallel, &ch)
     cdef const float *px = fptr(X)
     cdef const float *pk = fptr(Kn)
     cdef const float *pdz = fptr(DZ)
@@ -484,8 +493,8 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
     cdef Py_ssize_t b0 = 0, n
     with nogil:
         while b0 < B:
-            n = _chunk(b0, nb, B)
-            ck_im2col_f32(pdz + b0 * per_y * F, n, &g, pc, nt)
+            n = _chunk(b0, ch, B)
+            ck_im2col_f32(pdz + b0 * per_y * F, n, &g, pc, ch.nt)
             sgemm_rm(True, False, <int>K, <int>Cin, <int>(n * per_x), 1.0, pc, <int>K,
                      px + b0 * per_x * Cin, <int>Cin, 1.0, pdk, <int>Cin)
             if need_dx:
