@@ -70,7 +70,8 @@ cdef inline cnp.ndarray five_d(object x):
 cdef inline cnp.ndarray tensor5(object a, str name, tuple spatial, Py_ssize_t channels):
     """a as a float32 (batch, *spatial, channels) array; channels -1: any."""
     cdef cnp.ndarray t = f32c(a, name)
-    if t.ndim != 5 or tuple((<object>t).shape[1:4]) != spatial or (channels >= 0 and t.shape[4] != channels):
+    if (t.ndim != 5 or tuple((<object>t).shape[1:4]) != spatial
+            or (channels >= 0 and t.shape[4] != channels)):
         want = ("batch",) + spatial + ((channels,) if channels >= 0 else ("channels",))
         raise ValueError(f"{name} has shape {(<object>t).shape}, expected {want}")
     return t
