@@ -82,6 +82,24 @@ cdef inline cnp.ndarray f32c_2d(object x, str name, bint writeable=False):
 cdef inline cnp.ndarray f32c_opt(object x, str name, bint writeable=False):
     return None if x is None else f32c(x, name, writeable)
 
+cdef inline cnp.ndarray f32c_1d(object x, str name, Py_ssize_t n, bint writeable=False):
+    """x as a float32 C-contiguous (n,) array (a bias, its gradient, ...)."""
+    cdef cnp.ndarray a = f32c(x, name, writeable)
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"{name} has shape {(<object>a).shape}, expected ({n},)")
+    return a
+
+cdef inline cnp.ndarray f32c_1d_opt(object x, str name, Py_ssize_t n, bint writeable=False):
+    return None if x is None else f32c_1d(x, name, n, writeable)
+
+cdef inline cnp.ndarray f32c_2d_like(object x, str name, Py_ssize_t rows, Py_ssize_t cols,
+                                     bint writeable=False):
+    """x as a float32 C-contiguous (rows, cols) array."""
+    cdef cnp.ndarray a = f32c_2d(x, name, writeable)
+    if a.shape[0] != rows or a.shape[1] != cols:
+        raise ValueError(f"{name} has shape {(<object>a).shape}, expected {(rows, cols)}")
+    return a
+
 cdef inline float *fptr(cnp.ndarray a) noexcept:
     return <float *>cnp.PyArray_DATA(a)
 

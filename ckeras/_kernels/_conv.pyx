@@ -23,7 +23,8 @@ cimport numpy as cnp
 from ckeras._kernels._blas cimport sgemm_rm
 from ckeras._kernels._csrc cimport ck_index, ck_bias_act_f32, ck_act_backward_f32, \
     ck_colsum_add_f32, CK_ACT_LINEAR, CK_ACT_RELU
-from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code
+from ckeras._kernels._checks cimport (f32c, f32c_1d_opt, f32c_2d, f32c_2d_like, fptr, fptr_or_null,
+                                     act_code)
 from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, five_d, tensor5,
                                         ck_im2col_f32, ck_col2im_f32,
                                         CK_SMALL_K, CK_SMALL_F,
@@ -130,13 +131,6 @@ cdef tuple _transpose_operands(object x, object kernel, object geo, ck_conv_geom
     return X, Kn
 
 
-cdef cnp.ndarray _bias(object bias, Py_ssize_t F):
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != F):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({F},)")
-    return Bv
-
-
 cdef tuple _output_and_gradient(object y, object dy, tuple spatial, Py_ssize_t F, Py_ssize_t B):
     """(y, dy) as float32 (B, *spatial, F); x, y and dy must agree on the batch."""
     cdef cnp.ndarray Yv = tensor5(y, "y", spatial, F)
@@ -219,9 +213,7 @@ cdef cnp.ndarray _dx(bint need_dx, tuple shape, bint nothing_to_sum):
 cdef cnp.ndarray _dkernel(object dkernel, Py_ssize_t rows, Py_ssize_t cols, bint fresh):
     """dkernel (rows, cols), zeroed when fresh (it may hold garbage then, and
     stays right if there is nothing to sum into it)."""
-    cdef cnp.ndarray DK = f32c_2d(dkernel, "dkernel", True)
-    if DK.shape[0] != rows or DK.shape[1] != cols:
-        raise ValueError(f"dkernel has shape {(<object>DK).shape}, expected {(rows, cols)}")
+    cdef cnp.ndarray DK = f32c_2d_like(dkernel, "dkernel", rows, cols, True)
     if fresh:
         DK.fill(0)
     return DK
@@ -267,7 +259,7 @@ cdef cnp.ndarray _patch_forward(cnp.ndarray X, cnp.ndarray Kn, object bias, int 
     geometry); M > 0: depthwise, the per-channel contraction with the
     (T, C, M) kernel."""
     cdef Py_ssize_t T = _prod3(g.k), C = g.c, K = T * C, B = X.shape[0]
-    cdef cnp.ndarray Bv = _bias(bias, F)
+    cdef cnp.ndarray Bv = f32c_1d_opt(bias, "bias", F)
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[1]) + (F,), np.float32)
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
     if B == 0 or per_out == 0 or F == 0:
@@ -432,7 +424,7 @@ def conv_transpose_forward(x, kernel, bias, str activation, geo, int n_threads=1
     cdef cnp.ndarray X, Kn
     X, Kn = _transpose_operands(x, kernel, geo, &g)
     cdef Py_ssize_t Cin = X.shape[4], B = X.shape[0], F = g.c, K = Kn.shape[0]
-    cdef cnp.ndarray Bv = _bias(bias, F)
+    cdef cnp.ndarray Bv = f32c_1d_opt(bias, "bias", F)
     cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
     cdef cnp.ndarray Y = np.empty((B,) + tuple(geo[0]) + (F,), np.float32)
     if B == 0 or per_y == 0 or F == 0:

@@ -11,7 +11,7 @@ cimport numpy as cnp
 from ckeras._kernels._blas cimport gemm
 from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
 from ckeras._kernels._csrc cimport CK_ACT_LINEAR
-from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code,
+from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_1d_opt, fptr, fptr_or_null, act_code,
                                      check_native, clamp_threads, no_overlap)
 
 cnp.import_array()
@@ -25,9 +25,7 @@ def dense_forward(x, kernel, bias, str activation="linear", int n_threads=1):
     n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray Y = gemm(x, kernel)
     cdef Py_ssize_t rows = Y.shape[0], cols = Y.shape[1]
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != cols):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({cols},)")
+    cdef cnp.ndarray Bv = f32c_1d_opt(bias, "bias", cols)
     cdef float *py = fptr(Y)
     cdef const float *pb = fptr_or_null(Bv)
     if pb != NULL or act != CK_ACT_LINEAR:
