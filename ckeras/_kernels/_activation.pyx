@@ -1,19 +1,10 @@
 """Bias + activation kernels on (rows, cols) float32 arrays (csrc/activation.c)."""
-import numpy as np
 cimport numpy as cnp
 from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
-from ckeras._kernels._checks cimport (f32c_1d, f32c_1d_opt, f32c_2d, f32c_2d_like, fptr,
+from ckeras._kernels._checks cimport (f32c_1d, f32c_1d_opt, f32c_2d, f32c_2d_out, fptr,
                                      fptr_or_null, act_code, clamp_threads, no_overlap)
 
 cnp.import_array()
-
-
-cdef cnp.ndarray _out(object out, Py_ssize_t rows, Py_ssize_t cols):
-    """The (rows, cols) result: out when given (written in place), else a new
-    array (which overlaps nothing)."""
-    if out is None:
-        return np.empty((rows, cols), dtype=np.float32)
-    return f32c_2d_like(out, "out", rows, cols, True)
 
 
 def bias_act(z, bias, str activation, int n_threads=1, out=None):
@@ -24,7 +15,7 @@ def bias_act(z, bias, str activation, int n_threads=1, out=None):
     cdef cnp.ndarray Z = f32c_2d(z, "z")
     cdef Py_ssize_t rows = Z.shape[0], cols = Z.shape[1]
     cdef cnp.ndarray Bv = f32c_1d_opt(bias, "bias", cols)
-    cdef cnp.ndarray Y = _out(out, rows, cols)
+    cdef cnp.ndarray Y = f32c_2d_out(out, "out", rows, cols)
     no_overlap(Y, "out", Z, "z", True)
     no_overlap(Y, "out", Bv, "bias")
     n_threads = clamp_threads(n_threads)
@@ -45,7 +36,7 @@ def act_backward(dy, y, str activation, int n_threads=1, dbias=None, out=None):
     if Yv.shape[0] != rows or Yv.shape[1] != cols:
         raise ValueError(f"dy {(<object>DY).shape} and y {(<object>Yv).shape} differ in shape")
     cdef cnp.ndarray DB = f32c_1d_opt(dbias, "dbias", cols, True)
-    cdef cnp.ndarray DZ = _out(out, rows, cols)
+    cdef cnp.ndarray DZ = f32c_2d_out(out, "out", rows, cols)
     no_overlap(DZ, "out", DY, "dy")
     no_overlap(DZ, "out", Yv, "y")
     no_overlap(DZ, "out", DB, "dbias")

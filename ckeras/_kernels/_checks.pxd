@@ -100,6 +100,16 @@ cdef inline cnp.ndarray f32c_2d_like(object x, str name, Py_ssize_t rows, Py_ssi
         raise ValueError(f"{name} has shape {(<object>a).shape}, expected {(rows, cols)}")
     return a
 
+cdef inline cnp.ndarray f32c_2d_out(object x, str name, Py_ssize_t rows, Py_ssize_t cols):
+    """An output (rows, cols): x, checked, to write in place, or when x is None
+    a new array (which overlaps nothing)."""
+    cdef cnp.npy_intp dims[2]
+    if x is None:
+        dims[0] = rows
+        dims[1] = cols
+        return cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
+    return f32c_2d_like(x, name, rows, cols, True)
+
 cdef inline float *fptr(cnp.ndarray a) noexcept:
     return <float *>cnp.PyArray_DATA(a)
 
