@@ -55,7 +55,7 @@ static float xent_row_sparse(const float *x, ck_index l, float sc, float *g, flo
 }
 
 #define CK_DEFINE_SPARSE_XENT(NAME, LABEL_T)                                         \
-void NAME(const float *logits, const LABEL_T *labels, const float *scale,            \
+static void NAME(const float *logits, const LABEL_T *labels, const float *scale,     \
           float *grad, float *loss, float *probs,                                    \
           ck_index B, ck_index C, int n_threads)                                     \
 {                                                                                    \
@@ -67,8 +67,18 @@ void NAME(const float *logits, const LABEL_T *labels, const float *scale,       
                                   probs != NULL ? probs + i * C : NULL, C);          \
 }
 
-CK_DEFINE_SPARSE_XENT(ck_softmax_xent_f32, int64_t)
-CK_DEFINE_SPARSE_XENT(ck_softmax_xent_l32_f32, int32_t)
+CK_DEFINE_SPARSE_XENT(sparse_xent_i64, int64_t)
+CK_DEFINE_SPARSE_XENT(sparse_xent_i32, int32_t)
+
+void ck_softmax_xent_f32(const float *logits, const void *labels, int labels_64,
+                         const float *scale, float *grad, float *loss, float *probs,
+                         ck_index B, ck_index C, int n_threads)
+{
+    if (labels_64)
+        sparse_xent_i64(logits, labels, scale, grad, loss, probs, B, C, n_threads);
+    else
+        sparse_xent_i32(logits, labels, scale, grad, loss, probs, B, C, n_threads);
+}
 
 /* One row, dense targets t: returns the loss, fills g (and p). */
 CK_TARGET_CLONES

@@ -1,8 +1,8 @@
 # Small argument checks shared by the kernel wrappers: every array that
 # reaches C is an ndarray of the expected dtype, C-contiguous, right-sized.
 cimport numpy as cnp
-from ckeras._kernels._csrc cimport (CK_ACT_LINEAR, CK_ACT_RELU, CK_ACT_SIGMOID,
-                                   CK_ACT_TANH, CK_ACT_SOFTMAX)
+from ckeras._kernels._csrc cimport (ck_index, ck_find_bad_id, CK_ACT_LINEAR, CK_ACT_RELU,
+                                   CK_ACT_SIGMOID, CK_ACT_TANH, CK_ACT_SOFTMAX)
 
 cdef extern from *:
     """
@@ -129,3 +129,15 @@ cdef inline int act_code(str name) except -1:
         return CK_ACT_SOFTMAX
     raise ValueError(f"activation {name!r} is not one of "
                      "('linear', 'relu', 'sigmoid', 'tanh', 'softmax')")
+
+cdef inline int check_ids(cnp.ndarray ids, bint ids_64, Py_ssize_t limit, str what) except -1:
+    """Every entry of the flat int64 (ids_64) or int32 array ids lies in
+    [0, limit), else OutOfRangeError naming the first one that does not."""
+    cdef ck_index n = cnp.PyArray_SIZE(ids), bad
+    cdef const void *p = cnp.PyArray_DATA(ids)
+    with nogil:
+        bad = ck_find_bad_id(p, ids_64, n, limit)
+    if bad >= 0:
+        from ckeras.ops.errors import out_of_range_error
+        raise out_of_range_error(what, ids[bad], bad, limit)
+    return 0
