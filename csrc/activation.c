@@ -86,6 +86,23 @@ void ck_bias_act_f32(const float *z, const float *bias, float *y,
      : (act) == CK_ACT_TANH ? (dyv) * (1.0f - (yv) * (yv))                       \
      : (dyv))
 
+/* The switch cases of the elementwise activations: for j in [0, w), d =
+ * act'(yi[j]) * dyi[j], then STORE (a statement using j and d).  One loop
+ * per activation, act a constant in each, so every one vectorises. */
+#define CK_DACT_LOOP(ACT, w, dyi, yi, STORE)                                     \
+    case ACT:                                                                    \
+        CK_SIMD                                                                  \
+        for (ck_index j = 0; j < (w); j++) {                                     \
+            const float g = (dyi)[j], v = (yi)[j];                               \
+            const float d = CK_DACT(ACT, g, v);                                  \
+            STORE;                                                               \
+        }                                                                        \
+        break;
+#define CK_DACT_CASES(w, dyi, yi, STORE)                                         \
+    CK_DACT_LOOP(CK_ACT_RELU, w, dyi, yi, STORE)                                 \
+    CK_DACT_LOOP(CK_ACT_SIGMOID, w, dyi, yi, STORE)                              \
+    CK_DACT_LOOP(CK_ACT_TANH, w, dyi, yi, STORE)
+
 CK_TARGET_CLONES
 static void dact_rows(const float *dy, const float *y, float *dz,
                       ck_index r0, ck_index r1, ck_index cols, int act)
@@ -94,27 +111,7 @@ static void dact_rows(const float *dy, const float *y, float *dz,
         const float *dyi = dy + i * cols, *yi = y + i * cols;
         float *dzi = dz + i * cols;
         switch (act) {
-        case CK_ACT_RELU:
-            CK_SIMD
-            for (ck_index j = 0; j < cols; j++) {
-                const float g = dyi[j], v = yi[j];
-                dzi[j] = CK_DACT(CK_ACT_RELU, g, v);
-            }
-            break;
-        case CK_ACT_SIGMOID:
-            CK_SIMD
-            for (ck_index j = 0; j < cols; j++) {
-                const float g = dyi[j], v = yi[j];
-                dzi[j] = CK_DACT(CK_ACT_SIGMOID, g, v);
-            }
-            break;
-        case CK_ACT_TANH:
-            CK_SIMD
-            for (ck_index j = 0; j < cols; j++) {
-                const float g = dyi[j], v = yi[j];
-                dzi[j] = CK_DACT(CK_ACT_TANH, g, v);
-            }
-            break;
+        CK_DACT_CASES(cols, dyi, yi, dzi[j] = d)
         case CK_ACT_SOFTMAX: {
             float s = 0.0f;
             CK_SIMD_REDUCE(+, s)
@@ -157,30 +154,7 @@ static void dact_colsum_block(const float *dy, const float *y, float *dz, float 
         const float *dyi = dy + i * cols + c0, *yi = y + i * cols + c0;
         float *dzi = dz + i * cols + c0;
         switch (act) {
-        case CK_ACT_RELU:
-            CK_SIMD
-            for (ck_index j = 0; j < w; j++) {
-                const float g = dyi[j], v = yi[j];
-                const float d = CK_DACT(CK_ACT_RELU, g, v);
-                dzi[j] = d; acc[j] += d;
-            }
-            break;
-        case CK_ACT_SIGMOID:
-            CK_SIMD
-            for (ck_index j = 0; j < w; j++) {
-                const float g = dyi[j], v = yi[j];
-                const float d = CK_DACT(CK_ACT_SIGMOID, g, v);
-                dzi[j] = d; acc[j] += d;
-            }
-            break;
-        case CK_ACT_TANH:
-            CK_SIMD
-            for (ck_index j = 0; j < w; j++) {
-                const float g = dyi[j], v = yi[j];
-                const float d = CK_DACT(CK_ACT_TANH, g, v);
-                dzi[j] = d; acc[j] += d;
-            }
-            break;
+        CK_DACT_CASES(w, dyi, yi, (dzi[j] = d, acc[j] += d))
         default:
             CK_SIMD
             for (ck_index j = 0; j < w; j++) {

@@ -7,9 +7,10 @@
 
 /* The kernels for ids of type ID_T; dispatched on the id width below. */
 #define CK_DEFINE_EMBEDDING(SUFFIX, ID_T)                                            \
-static void gather_##SUFFIX(const ID_T *ids, ck_index n, const float *table,         \
+static void gather_##SUFFIX(const void *ids_, ck_index n, const float *table,        \
                             ck_index dim, float *out, int n_threads)                 \
 {                                                                                    \
+    const ID_T *ids = ids_;                                                          \
     (void)n_threads;                                                                 \
     CK_PARALLEL_FOR(n_threads)                                                       \
     for (ck_index p = 0; p < n; p++)                                                 \
@@ -30,9 +31,10 @@ static void scatter_cols_##SUFFIX(const ID_T *ids, ck_index n, const float *dout
     }                                                                                \
 }                                                                                    \
                                                                                      \
-static void scatter_##SUFFIX(const ID_T *ids, ck_index n, const float *dout,         \
+static void scatter_##SUFFIX(const void *ids_, ck_index n, const float *dout,        \
                              ck_index dim, float *dtable, int n_threads)             \
 {                                                                                    \
+    const ID_T *ids = ids_;                                                          \
     if (n_threads <= 1) {                                                            \
         scatter_cols_##SUFFIX(ids, n, dout, dim, dtable, 0, dim);                    \
         return;                                                                      \
@@ -76,17 +78,11 @@ CK_DEFINE_EMBEDDING(i32, int32_t)
 void ck_embedding_gather_f32(const void *ids, int ids_64, ck_index n, const float *table,
                              ck_index dim, float *out, int n_threads)
 {
-    if (ids_64)
-        gather_i64(ids, n, table, dim, out, n_threads);
-    else
-        gather_i32(ids, n, table, dim, out, n_threads);
+    (ids_64 ? gather_i64 : gather_i32)(ids, n, table, dim, out, n_threads);
 }
 
 void ck_embedding_scatter_add_f32(const void *ids, int ids_64, ck_index n, const float *dout,
                                   ck_index dim, float *dtable, int n_threads)
 {
-    if (ids_64)
-        scatter_i64(ids, n, dout, dim, dtable, n_threads);
-    else
-        scatter_i32(ids, n, dout, dim, dtable, n_threads);
+    (ids_64 ? scatter_i64 : scatter_i32)(ids, n, dout, dim, dtable, n_threads);
 }

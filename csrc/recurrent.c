@@ -145,6 +145,23 @@ static void rec_grad_rows(float *g, const float *rmask, const float *d, const fl
     }
 }
 
+/* The recurrent GEMM's part of the previous step's state gradient: prev +=
+ * dz R^T over the first k columns of dz and R (leading dimension ld); with
+ * recurrent dropout prev = (dz R^T) * rmask + direct instead (keep where a
+ * row is masked, see rec_grad_rows). */
+static void rec_backward(ck_sgemm_fn gemm, const float *dz, const float *R, ck_index k,
+                         ck_index ld, const float *rmask, const float *direct,
+                         const float *keep, const uint8_t *sk, float *prev, ck_index B,
+                         ck_index u, int n_threads)
+{
+    if (rmask == NULL) {
+        gemm_rm(gemm, 0, 1, B, u, k, dz, ld, R, ld, 1.0f, prev, u);
+    } else {
+        gemm_rm(gemm, 0, 1, B, u, k, dz, ld, R, ld, 0.0f, prev, u);
+        rec_grad_rows(prev, rmask, direct, keep, sk, B, u, n_threads);
+    }
+}
+
 void ck_lstm_seq_forward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index u,
                              float *z, const float *R, const uint8_t *skip,
                              const float *rmask, float *hs, float *cs, float *tcs,
@@ -198,12 +215,7 @@ void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index
         }
         if (t == 0 && !need_initial)
             return;
-        if (rmask == NULL) {
-            gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 1.0f, nxt, u);
-        } else {
-            gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 0.0f, nxt, u);
-            rec_grad_rows(nxt, rmask, NULL, cur, sk, B, u, n_threads);
-        }
+        rec_backward(gemm, dzt, R, G, G, rmask, NULL, cur, sk, nxt, B, u, n_threads);
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
     if (cur != dh)
@@ -385,12 +397,7 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
             }
             if (t == 0 && !need_initial)
                 return;
-            if (rmask == NULL) {
-                gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 1.0f, nxt, u);
-            } else {
-                gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 0.0f, nxt, u);
-                rec_grad_rows(nxt, rmask, aux, aux, sk, B, u, n_threads);
-            }
+            rec_backward(gemm, drt, R, G, G, rmask, aux, aux, sk, nxt, B, u, n_threads);
         } else {
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++) {
@@ -514,12 +521,7 @@ void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
         }
         if (t == 0 && !need_initial)
             return;
-        if (rmask == NULL) {
-            gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 1.0f, nxt, u);
-        } else {
-            gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 0.0f, nxt, u);
-            rec_grad_rows(nxt, rmask, NULL, cur, sk, B, u, n_threads);
-        }
+        rec_backward(gemm, dzt, R, u, u, rmask, NULL, cur, sk, nxt, B, u, n_threads);
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
     if (cur != dh)

@@ -55,10 +55,11 @@ static float xent_row_sparse(const float *x, ck_index l, float sc, float *g, flo
 }
 
 #define CK_DEFINE_SPARSE_XENT(NAME, LABEL_T)                                         \
-static void NAME(const float *logits, const LABEL_T *labels, const float *scale,     \
-          float *grad, float *loss, float *probs,                                    \
-          ck_index B, ck_index C, int n_threads)                                     \
+static void NAME(const float *logits, const void *labels_, const float *scale,       \
+                 float *grad, float *loss, float *probs,                             \
+                 ck_index B, ck_index C, int n_threads)                              \
 {                                                                                    \
+    const LABEL_T *labels = labels_;                                                 \
     (void)n_threads;                                                                 \
     CK_PARALLEL_FOR(n_threads)                                                       \
     for (ck_index i = 0; i < B; i++)                                                 \
@@ -74,10 +75,8 @@ void ck_softmax_xent_f32(const float *logits, const void *labels, int labels_64,
                          const float *scale, float *grad, float *loss, float *probs,
                          ck_index B, ck_index C, int n_threads)
 {
-    if (labels_64)
-        sparse_xent_i64(logits, labels, scale, grad, loss, probs, B, C, n_threads);
-    else
-        sparse_xent_i32(logits, labels, scale, grad, loss, probs, B, C, n_threads);
+    (labels_64 ? sparse_xent_i64 : sparse_xent_i32)(logits, labels, scale, grad, loss, probs,
+                                                    B, C, n_threads);
 }
 
 /* One row, dense targets t: returns the loss, fills g (and p). */
@@ -112,17 +111,21 @@ static float xent_row_dense(const float *x, const float *t, float sc, float *g, 
     return lsum;
 }
 
-void ck_softmax_xent_dense_f32(const float *logits, const float *targets, const float *scale,
-                               float *grad, float *loss, float *probs,
-                               ck_index B, ck_index C, int n_threads)
-{
-    (void)n_threads;
-    CK_PARALLEL_FOR(n_threads)
-    for (ck_index i = 0; i < B; i++)
-        loss[i] = xent_row_dense(logits + i * C, targets + i * C,
-                                 scale != NULL ? scale[i] : 1.0f, grad + i * C,
-                                 probs != NULL ? probs + i * C : NULL, C);
+/* NAME(logits, targets, ...): loss[i] = ROW(row i of logits, targets, grad and
+ * probs (probs may be NULL), scale_i) over the B rows, in parallel. */
+#define CK_DEFINE_TARGET_LOSS(NAME, ROW)                                             \
+void NAME(const float *logits, const float *targets, const float *scale,            \
+          float *grad, float *loss, float *probs, ck_index B, ck_index C,            \
+          int n_threads)                                                             \
+{                                                                                    \
+    (void)n_threads;                                                                 \
+    CK_PARALLEL_FOR(n_threads)                                                       \
+    for (ck_index i = 0; i < B; i++)                                                 \
+        loss[i] = ROW(logits + i * C, targets + i * C, scale != NULL ? scale[i] : 1.0f, \
+                      grad + i * C, probs != NULL ? probs + i * C : NULL, C);        \
 }
+
+CK_DEFINE_TARGET_LOSS(ck_softmax_xent_dense_f32, xent_row_dense)
 
 /* log1p(e) for e in [0, 1], vectorisable. */
 static inline float log1p_small(float e)
@@ -163,13 +166,4 @@ static float bce_row(const float *x, const float *t, float sc, float *g, float *
     return acc / fk;
 }
 
-void ck_sigmoid_bce_f32(const float *logits, const float *targets, const float *scale,
-                        float *grad, float *loss, float *probs,
-                        ck_index B, ck_index K, int n_threads)
-{
-    (void)n_threads;
-    CK_PARALLEL_FOR(n_threads)
-    for (ck_index i = 0; i < B; i++)
-        loss[i] = bce_row(logits + i * K, targets + i * K, scale != NULL ? scale[i] : 1.0f,
-                          grad + i * K, probs + i * K, K);
-}
+CK_DEFINE_TARGET_LOSS(ck_sigmoid_bce_f32, bce_row)
