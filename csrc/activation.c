@@ -1,5 +1,6 @@
 /* Bias + activation kernels (see activation.h). */
 #include "activation.h"
+#include "row_ops.h"
 
 #define CK_COLBLOCK_MAX 256
 
@@ -7,18 +8,8 @@
 
 static inline void softmax_row(float *y, ck_index n)
 {
-    float m = -INFINITY;
-    CK_SIMD_REDUCE(max, m)
-    for (ck_index j = 0; j < n; j++)
-        m = y[j] > m ? y[j] : m;
-    float s = 0.0f;
-    CK_SIMD_REDUCE(+, s)
-    for (ck_index j = 0; j < n; j++) {
-        float e = expf(y[j] - m);
-        y[j] = e;
-        s += e;
-    }
-    const float inv = 1.0f / s;
+    const float m = ck_row_max(y, n);
+    const float inv = 1.0f / ck_row_exp_sum(y, m, y, n);
     CK_SIMD
     for (ck_index j = 0; j < n; j++)
         y[j] *= inv;
@@ -113,9 +104,7 @@ static void dact_rows(const float *dy, const float *y, float *dz,
         switch (act) {
         CK_DACT_CASES(cols, dyi, yi, dzi[j] = d)
         case CK_ACT_SOFTMAX: {
-            float s = 0.0f;
-            CK_SIMD_REDUCE(+, s)
-            for (ck_index j = 0; j < cols; j++) s += dyi[j] * yi[j];
+            const float s = ck_row_dot(dyi, yi, cols);
             CK_SIMD
             for (ck_index j = 0; j < cols; j++) dzi[j] = yi[j] * (dyi[j] - s);
             break;

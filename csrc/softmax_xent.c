@@ -1,27 +1,6 @@
 /* Fused softmax / sigmoid cross-entropy kernels (see softmax_xent.h). */
 #include "softmax_xent.h"
-
-static inline float row_max(const float *x, ck_index n)
-{
-    float m = -INFINITY;
-    CK_SIMD_REDUCE(max, m)
-    for (ck_index j = 0; j < n; j++)
-        m = x[j] > m ? x[j] : m;
-    return m;
-}
-
-/* e[j] = exp(x[j] - m); returns sum_j e[j] (float32 lanes, ARCHITECTURE §5). */
-static inline float row_exp_sum(const float *x, float m, float *e, ck_index n)
-{
-    float s = 0.0f;
-    CK_SIMD_REDUCE(+, s)
-    for (ck_index j = 0; j < n; j++) {
-        const float v = expf(x[j] - m);
-        e[j] = v;
-        s += v;
-    }
-    return s;
-}
+#include "row_ops.h"
 
 /* g holds exp(x - m) on entry; leaves scale * softmax in g (and softmax in p). */
 static inline void row_probs(float *g, float *p, float inv, float sc, ck_index n)
@@ -45,8 +24,8 @@ CK_TARGET_CLONES
 static float xent_row_sparse(const float *x, ck_index l, float sc, float *g, float *p,
                              ck_index C)
 {
-    const float m = row_max(x, C);
-    const float s = row_exp_sum(x, m, g, C);
+    const float m = ck_row_max(x, C);
+    const float s = ck_row_exp_sum(x, m, g, C);
     const float inv = 1.0f / s;
     const float pl = g[l] * inv;
     row_probs(g, p, inv, sc, C);
@@ -84,8 +63,8 @@ CK_TARGET_CLONES
 static float xent_row_dense(const float *x, const float *t, float sc, float *g, float *p,
                             ck_index C)
 {
-    const float m = row_max(x, C);
-    const float s = row_exp_sum(x, m, g, C);
+    const float m = ck_row_max(x, C);
+    const float s = ck_row_exp_sum(x, m, g, C);
     const float inv = 1.0f / s;
     const float logs = logf(s);
     float st = 0.0f, lsum = 0.0f;
