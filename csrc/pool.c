@@ -11,6 +11,19 @@ static inline void window(ck_index o, ck_index s, ck_index k, ck_index pad, ck_i
     *hi = start + k > n ? n : start + k;
 }
 
+/* Output line `line` = (image b, od, oh) of OW windows: returns image b's
+ * input and fills the real input ranges [d0, d1) x [h0, h1) of its windows. */
+static inline const float *window_line(const float *x, const ck_conv_geom *g, ck_index line,
+                                       ck_index *d0, ck_index *d1, ck_index *h0,
+                                       ck_index *h1)
+{
+    const ck_index OD = g->out[0], OH = g->out[1];
+    const ck_index b = line / (OD * OH), od = (line / OH) % OD, oh = line % OH;
+    window(od, g->s[0], g->k[0], g->pad[0], g->in[0], d0, d1);
+    window(oh, g->s[1], g->k[1], g->pad[1], g->in[1], h0, h1);
+    return x + b * g->in[0] * g->in[1] * g->in[2] * g->c;
+}
+
 /* Branch-free update of the running max and its position (vectorises). */
 CK_TARGET_CLONES
 static void max_step(const float *CK_RESTRICT xi, int32_t pos, float *CK_RESTRICT yo,
@@ -37,17 +50,13 @@ static void max_only_step(const float *CK_RESTRICT xi, float *CK_RESTRICT yo, ck
 void ck_maxpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
                             int32_t *argmax, int n_threads)
 {
-    const ck_index D = g->in[0], H = g->in[1], W = g->in[2], C = g->c;
-    const ck_index OD = g->out[0], OH = g->out[1], OW = g->out[2];
-    const ck_index lines = nb * OD * OH;
+    const ck_index H = g->in[1], W = g->in[2], C = g->c, OW = g->out[2];
+    const ck_index lines = nb * g->out[0] * g->out[1];
     (void)n_threads;
     CK_PARALLEL_FOR(n_threads)
     for (ck_index line = 0; line < lines; line++) {
-        const ck_index b = line / (OD * OH), od = (line / OH) % OD, oh = line % OH;
-        const float *xb = x + b * D * H * W * C;
         ck_index d0, d1, h0, h1;
-        window(od, g->s[0], g->k[0], g->pad[0], D, &d0, &d1);
-        window(oh, g->s[1], g->k[1], g->pad[1], H, &h0, &h1);
+        const float *xb = window_line(x, g, line, &d0, &d1, &h0, &h1);
         for (ck_index ow = 0; ow < OW; ow++) {
             float *yo = y + (line * OW + ow) * C;
             int32_t *ao = argmax != NULL ? argmax + (line * OW + ow) * C : NULL;
@@ -99,17 +108,13 @@ void ck_maxpool_backward_f32(const float *dy, const int32_t *argmax, ck_index nb
 void ck_avgpool_forward_f32(const float *x, ck_index nb, const ck_conv_geom *g, float *y,
                             int n_threads)
 {
-    const ck_index D = g->in[0], H = g->in[1], W = g->in[2], C = g->c;
-    const ck_index OD = g->out[0], OH = g->out[1], OW = g->out[2];
-    const ck_index lines = nb * OD * OH;
+    const ck_index H = g->in[1], W = g->in[2], C = g->c, OW = g->out[2];
+    const ck_index lines = nb * g->out[0] * g->out[1];
     (void)n_threads;
     CK_PARALLEL_FOR(n_threads)
     for (ck_index line = 0; line < lines; line++) {
-        const ck_index b = line / (OD * OH), od = (line / OH) % OD, oh = line % OH;
-        const float *xb = x + b * D * H * W * C;
         ck_index d0, d1, h0, h1;
-        window(od, g->s[0], g->k[0], g->pad[0], D, &d0, &d1);
-        window(oh, g->s[1], g->k[1], g->pad[1], H, &h0, &h1);
+        const float *xb = window_line(x, g, line, &d0, &d1, &h0, &h1);
         for (ck_index ow = 0; ow < OW; ow++) {
             float *yo = y + (line * OW + ow) * C;
             ck_index w0, w1;
