@@ -21,8 +21,8 @@ BLAS is called between the OpenMP passes, never inside one.
 import numpy as np
 cimport numpy as cnp
 from ckeras._kernels._blas cimport sgemm_rm
-from ckeras._kernels._csrc cimport ck_index, ck_bias_act_f32, ck_act_backward_f32, \
-    ck_colsum_add_f32, CK_ACT_LINEAR, CK_ACT_RELU
+from ckeras._kernels._csrc cimport ck_index, ck_bias_act_f32, CK_ACT_LINEAR, CK_ACT_RELU
+from ckeras._kernels._backward cimport act_dz, dbias_buffer, dbias_done
 from ckeras._kernels._checks cimport (f32c, f32c_1d_opt, f32c_2d, f32c_2d_like, fptr, fptr_or_null,
                                      act_code)
 from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, five_d, tensor5,
@@ -162,47 +162,6 @@ cdef _check_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k):
         raise ValueError("convolution: a GEMM dimension exceeds the 32-bit BLAS interface")
 
 
-cdef cnp.ndarray _dbias_buffer(object dbias, Py_ssize_t cols):
-    """Where the C code adds the column sums of dz: dbias itself when it is a
-    writeable C-contiguous float32 array, else zeros that _dbias_done adds
-    into it (any float dtype); None without dbias."""
-    if dbias is None:
-        return None
-    if dbias.shape != (cols,):
-        raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
-    if (isinstance(dbias, np.ndarray) and dbias.dtype == np.float32
-            and dbias.flags.c_contiguous and dbias.flags.writeable):
-        return dbias
-    return np.zeros(cols, dtype=np.float32)
-
-
-cdef _dbias_done(object dbias, cnp.ndarray DB):
-    if DB is not dbias:
-        dbias += DB
-
-
-cdef cnp.ndarray _dz(cnp.ndarray DY, cnp.ndarray Yv, int act, object dbias, Py_ssize_t rows,
-                     Py_ssize_t cols, int n_threads):
-    """act'(y) * dy, adding its column sums into dbias (any float dtype)."""
-    cdef cnp.ndarray DB = _dbias_buffer(dbias, cols)
-    cdef float *pdb = fptr_or_null(DB)
-    cdef const float *pdy = fptr(DY)
-    cdef const float *py = fptr(Yv)
-    cdef cnp.ndarray DZ = DY
-    cdef float *pdz
-    if act == CK_ACT_LINEAR:
-        if pdb != NULL:
-            with nogil:
-                ck_colsum_add_f32(pdy, pdb, rows, cols, n_threads)
-    else:
-        DZ = np.empty_like(DY)
-        pdz = fptr(DZ)
-        with nogil:
-            ck_act_backward_f32(pdy, py, pdz, pdb, rows, cols, act, n_threads)
-    _dbias_done(dbias, DB)
-    return DZ
-
-
 cdef cnp.ndarray _dx(bint need_dx, tuple shape, bint nothing_to_sum):
     """dx's buffer, None without need_dx; zeros when no chunk will write it."""
     if not need_dx:
@@ -302,7 +261,7 @@ cdef cnp.ndarray _patch_backward(cnp.ndarray X, cnp.ndarray Kn, cnp.ndarray Yv, 
     per chunk dkernel += patches^T dz and dx += col2im(dz kernel^T) (or None)."""
     cdef Py_ssize_t T = _prod3(g.k), C = g.c, K = T * C, B = X.shape[0]
     cdef Py_ssize_t per_out = _prod3(g.out), per_in = _prod3(g.in_) * C
-    cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_out, F, n_threads)
+    cdef cnp.ndarray DZ = act_dz(DY, Yv, act, dbias, B * per_out, F, n_threads)
     cdef bint nothing = B == 0 or K == 0 or F == 0 or per_out == 0
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[0]) + (C,), nothing)
     if nothing:
@@ -381,7 +340,7 @@ def conv_backward(dy, x, y, kernel, str activation, geo, dkernel, dbias,
 cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv_geom *g,
                cnp.ndarray DK, object dbias, Py_ssize_t F, int n_threads):
     """First-layer weight gradient straight from x, dy and y (see conv.h)."""
-    cdef cnp.ndarray DB = _dbias_buffer(dbias, F)
+    cdef cnp.ndarray DB = dbias_buffer(dbias, F)
     cdef ck_index nb = X.shape[0]
     cdef Py_ssize_t K = _prod3(g.k) * g.c
     cdef cnp.ndarray parts = np.empty(max(ck_conv_small_blocks(nb, g) * (K * F + F), 1),
@@ -394,7 +353,7 @@ cdef _small_dw(cnp.ndarray X, cnp.ndarray DY, cnp.ndarray Yv, bint relu, ck_conv
     cdef float *pp = fptr(parts)
     with nogil:
         ck_conv_small_dw_f32(px, nb, g, pdy, py, relu, pdk, pdb, F, pp, n_threads)
-    _dbias_done(dbias, DB)
+    dbias_done(dbias, DB)
 
 
 # ---- transposed convolution (the adjoint of conv in x) ---------------------------
@@ -468,7 +427,7 @@ def conv_transpose_backward(dy, x, y, kernel, str activation, geo, dkernel, dbia
     Yv, DY = _output_and_gradient(y, dy, tuple(geo[0]), F, B)
     cdef cnp.ndarray DK = _dkernel(dkernel, K, Cin, dkernel_fresh)
     cdef Py_ssize_t per_x = _prod3(g.out), per_y = _prod3(g.in_)
-    cdef cnp.ndarray DZ = _dz(DY, Yv, act, dbias, B * per_y, F, n_threads)
+    cdef cnp.ndarray DZ = act_dz(DY, Yv, act, dbias, B * per_y, F, n_threads)
     cdef bint nothing = B == 0 or K == 0 or Cin == 0 or per_x == 0
     cdef cnp.ndarray DX = _dx(need_dx, (B,) + tuple(geo[1]) + (Cin,), nothing)
     if nothing:
