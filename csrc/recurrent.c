@@ -104,6 +104,14 @@ static inline void gemm_rm(ck_sgemm_fn gemm, int ta, int tb, ck_index m, ck_inde
 
 static inline int masked(const uint8_t *sk, ck_index b) { return sk != NULL && sk[b]; }
 
+/* A masked (skipped) step of one row: zero gradient for its n gate inputs
+ * dz, and the state gradient dh passes to the previous step unchanged. */
+static inline void carry_row(float *dz, ck_index n, const float *dh, float *prev, ck_index u)
+{
+    memset(dz, 0, (size_t)n * sizeof(float));
+    memcpy(prev, dh, (size_t)u * sizeof(float));
+}
+
 static inline void add_row(float *CK_RESTRICT dh, const float *CK_RESTRICT dHt, ck_index u)
 {
     if (dHt == NULL)
@@ -205,8 +213,7 @@ void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index
             float *dhb = cur + b * u, *nb = nxt + b * u;
             add_row(dhb, dHt ? dHt + b * u : NULL, u);
             if (masked(sk, b)) {      /* states carried: gradients pass unchanged */
-                memset(dzt + b * G, 0, (size_t)G * sizeof(float));
-                memcpy(nb, dhb, (size_t)u * sizeof(float));
+                carry_row(dzt + b * G, G, dhb, nb, u);
             } else {
                 lstm_bwd_row(dhb, dc + b * u, gt + b * G, cp + b * u, tc + b * u,
                              dzt + b * G, dc + b * u, u);
@@ -387,9 +394,8 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
                 float *dhb = cur + b * u, *nb = direct + b * u;
                 add_row(dhb, dHt ? dHt + b * u : NULL, u);
                 if (masked(sk, b)) {
-                    memset(dxt + b * G, 0, (size_t)G * sizeof(float));
+                    carry_row(dxt + b * G, G, dhb, nb, u);
                     memset(drt + b * G, 0, (size_t)G * sizeof(float));
-                    memcpy(nb, dhb, (size_t)u * sizeof(float));
                 } else {
                     gru_after_bwd_row(dhb, gt + b * G, hp + b * u, rt + b * G,
                                       dxt + b * G, drt + b * G, nb, u);
@@ -404,8 +410,7 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
                 float *dhb = cur + b * u, *nb = nxt + b * u;
                 add_row(dhb, dHt ? dHt + b * u : NULL, u);
                 if (masked(sk, b)) {
-                    memset(dxt + b * G, 0, (size_t)G * sizeof(float));
-                    memcpy(nb, dhb, (size_t)u * sizeof(float));
+                    carry_row(dxt + b * G, G, dhb, nb, u);
                 } else {
                     gru_before_bwd_row(dhb, gt + b * G, hp + b * u, dxt + b * G, nb, u);
                 }
@@ -511,8 +516,7 @@ void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
             const float *yb = yt + b * u;
             add_row(dhb, dHt ? dHt + b * u : NULL, u);
             if (masked(sk, b)) {
-                memset(dzb, 0, (size_t)u * sizeof(float));
-                memcpy(nb, dhb, (size_t)u * sizeof(float));
+                carry_row(dzb, u, dhb, nb, u);
             } else {
                 for (ck_index j = 0; j < u; j++)
                     dzb[j] = dhb[j] * act_d(act, yb[j]);
