@@ -1,5 +1,6 @@
 /* Bias + activation kernels (see activation.h). */
 #include "activation.h"
+#include "row_ops.h"
 
 #define CK_COLBLOCK_MAX 256
 
@@ -7,18 +8,8 @@
 
 static inline void softmax_row(float *y, ck_index n)
 {
-    float m = -INFINITY;
-    CK_SIMD_REDUCE(max, m)
-    for (ck_index j = 0; j < n; j++)
-        m = y[j] > m ? y[j] : m;
-    float s = 0.0f;
-    CK_SIMD_REDUCE(+, s)
-    for (ck_index j = 0; j < n; j++) {
-        float e = expf(y[j] - m);
-        y[j] = e;
-        s += e;
-    }
-    const float inv = 1.0f / s;
+    const float m = ck_row_max(y, n);
+    const float inv = 1.0f / ck_row_exp_sum(y, m, y, n);
     CK_SIMD
     for (ck_index j = 0; j < n; j++)
         y[j] *= inv;
@@ -86,6 +77,23 @@ void ck_bias_act_f32(const float *z, const float *bias, float *y,
      : (act) == CK_ACT_TANH ? (dyv) * (1.0f - (yv) * (yv))                       \
      : (dyv))
 
+/* The switch cases of the elementwise activations: for j in [0, w), d =
+ * act'(yi[j]) * dyi[j], then STORE (a statement using j and d).  One loop
+ * per activation, act a constant in each, so every one vectorises. */
+#define CK_DACT_LOOP(ACT, w, dyi, yi, STORE)                                     \
+    case ACT:                                                                    \
+        CK_SIMD                                                                  \
+        for (ck_index j = 0; j < (w); j++) {                                     \
+            const float g = (dyi)[j], v = (yi)[j];                               \
+            const float d = CK_DACT(ACT, g, v);                                  \
+            STORE;                                                               \
+        }                                                                        \
+        break;
+#define CK_DACT_CASES(w, dyi, yi, STORE)                                         \
+    CK_DACT_LOOP(CK_ACT_RELU, w, dyi, yi, STORE)                                 \
+    CK_DACT_LOOP(CK_ACT_SIGMOID, w, dyi, yi, STORE)                              \
+    CK_DACT_LOOP(CK_ACT_TANH, w, dyi, yi, STORE)
+
 CK_TARGET_CLONES
 static void dact_rows(const float *dy, const float *y, float *dz,
                       ck_index r0, ck_index r1, ck_index cols, int act)
@@ -94,31 +102,9 @@ static void dact_rows(const float *dy, const float *y, float *dz,
         const float *dyi = dy + i * cols, *yi = y + i * cols;
         float *dzi = dz + i * cols;
         switch (act) {
-        case CK_ACT_RELU:
-            CK_SIMD
-            for (ck_index j = 0; j < cols; j++) {
-                const float g = dyi[j], v = yi[j];
-                dzi[j] = CK_DACT(CK_ACT_RELU, g, v);
-            }
-            break;
-        case CK_ACT_SIGMOID:
-            CK_SIMD
-            for (ck_index j = 0; j < cols; j++) {
-                const float g = dyi[j], v = yi[j];
-                dzi[j] = CK_DACT(CK_ACT_SIGMOID, g, v);
-            }
-            break;
-        case CK_ACT_TANH:
-            CK_SIMD
-            for (ck_index j = 0; j < cols; j++) {
-                const float g = dyi[j], v = yi[j];
-                dzi[j] = CK_DACT(CK_ACT_TANH, g, v);
-            }
-            break;
+        CK_DACT_CASES(cols, dyi, yi, dzi[j] = d)
         case CK_ACT_SOFTMAX: {
-            float s = 0.0f;
-            CK_SIMD_REDUCE(+, s)
-            for (ck_index j = 0; j < cols; j++) s += dyi[j] * yi[j];
+            const float s = ck_row_dot(dyi, yi, cols);
             CK_SIMD
             for (ck_index j = 0; j < cols; j++) dzi[j] = yi[j] * (dyi[j] - s);
             break;
@@ -157,30 +143,7 @@ static void dact_colsum_block(const float *dy, const float *y, float *dz, float 
         const float *dyi = dy + i * cols + c0, *yi = y + i * cols + c0;
         float *dzi = dz + i * cols + c0;
         switch (act) {
-        case CK_ACT_RELU:
-            CK_SIMD
-            for (ck_index j = 0; j < w; j++) {
-                const float g = dyi[j], v = yi[j];
-                const float d = CK_DACT(CK_ACT_RELU, g, v);
-                dzi[j] = d; acc[j] += d;
-            }
-            break;
-        case CK_ACT_SIGMOID:
-            CK_SIMD
-            for (ck_index j = 0; j < w; j++) {
-                const float g = dyi[j], v = yi[j];
-                const float d = CK_DACT(CK_ACT_SIGMOID, g, v);
-                dzi[j] = d; acc[j] += d;
-            }
-            break;
-        case CK_ACT_TANH:
-            CK_SIMD
-            for (ck_index j = 0; j < w; j++) {
-                const float g = dyi[j], v = yi[j];
-                const float d = CK_DACT(CK_ACT_TANH, g, v);
-                dzi[j] = d; acc[j] += d;
-            }
-            break;
+        CK_DACT_CASES(w, dyi, yi, (dzi[j] = d, acc[j] += d))
         default:
             CK_SIMD
             for (ck_index j = 0; j < w; j++) {

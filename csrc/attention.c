@@ -1,5 +1,6 @@
 /* Masked attention softmax and its backward (see attention.h). */
 #include "attention.h"
+#include "row_ops.h"
 
 /* One row of n entries; keep == NULL keeps all of the first `limit` entries. */
 CK_TARGET_CLONES
@@ -9,9 +10,7 @@ static void softmax_row(const float *x, const uint8_t *keep, ck_index limit, flo
     float m = -INFINITY;
     ck_index kept = 0;
     if (keep == NULL) {
-        CK_SIMD_REDUCE(max, m)
-        for (ck_index j = 0; j < limit; j++)
-            m = x[j] > m ? x[j] : m;
+        m = ck_row_max(x, limit);
         kept = limit;
     } else {
         for (ck_index j = 0; j < limit; j++) {
@@ -28,12 +27,7 @@ static void softmax_row(const float *x, const uint8_t *keep, ck_index limit, flo
     }
     float s = 0.0f;
     if (keep == NULL) {
-        CK_SIMD_REDUCE(+, s)
-        for (ck_index j = 0; j < limit; j++) {
-            const float e = expf(x[j] - m);
-            y[j] = e;
-            s += e;
-        }
+        s = ck_row_exp_sum(x, m, y, limit);
     } else {
         CK_SIMD_REDUCE(+, s)
         for (ck_index j = 0; j < limit; j++) {
@@ -71,10 +65,7 @@ void ck_masked_softmax_f32(const float *x, const uint8_t *mask, float *y,
 CK_TARGET_CLONES
 static void softmax_backward_row(const float *dy, const float *y, float *dx, ck_index n)
 {
-    float dot = 0.0f;
-    CK_SIMD_REDUCE(+, dot)
-    for (ck_index j = 0; j < n; j++)
-        dot += dy[j] * y[j];
+    const float dot = ck_row_dot(dy, y, n);
     CK_SIMD
     for (ck_index j = 0; j < n; j++)
         dx[j] = y[j] * (dy[j] - dot);

@@ -5,24 +5,12 @@
 /* Columns per thread below which threads own rows instead of columns. */
 #define CK_MIN_COLS_PER_THREAD 32
 
+/* The kernels for ids of type ID_T; dispatched on the id width below. */
 #define CK_DEFINE_EMBEDDING(SUFFIX, ID_T)                                            \
-ck_index ck_find_bad_id_##SUFFIX(const ID_T *ids, ck_index n, ck_index vocab)        \
-{                                                                                    \
-    int bad = 0;                                                                     \
-    CK_SIMD_REDUCE(|, bad)                                                           \
-    for (ck_index p = 0; p < n; p++)                                                 \
-        bad |= ((ck_index)ids[p] < 0) | ((ck_index)ids[p] >= vocab);                 \
-    if (!bad)                                                                        \
-        return -1;                                                                   \
-    for (ck_index p = 0; p < n; p++)                                                 \
-        if ((ck_index)ids[p] < 0 || (ck_index)ids[p] >= vocab)                       \
-            return p;                                                                \
-    return -1;                                                                       \
-}                                                                                    \
-                                                                                     \
-static void gather_##SUFFIX(const ID_T *ids, ck_index n, const float *table,         \
+static void gather_##SUFFIX(const void *ids_, ck_index n, const float *table,        \
                             ck_index dim, float *out, int n_threads)                 \
 {                                                                                    \
+    const ID_T *ids = ids_;                                                          \
     (void)n_threads;                                                                 \
     CK_PARALLEL_FOR(n_threads)                                                       \
     for (ck_index p = 0; p < n; p++)                                                 \
@@ -43,9 +31,10 @@ static void scatter_cols_##SUFFIX(const ID_T *ids, ck_index n, const float *dout
     }                                                                                \
 }                                                                                    \
                                                                                      \
-static void scatter_##SUFFIX(const ID_T *ids, ck_index n, const float *dout,         \
+static void scatter_##SUFFIX(const void *ids_, ck_index n, const float *dout,        \
                              ck_index dim, float *dtable, int n_threads)             \
 {                                                                                    \
+    const ID_T *ids = ids_;                                                          \
     if (n_threads <= 1) {                                                            \
         scatter_cols_##SUFFIX(ids, n, dout, dim, dtable, 0, dim);                    \
         return;                                                                      \
@@ -86,26 +75,14 @@ static void scatter_##SUFFIX(const ID_T *ids, ck_index n, const float *dout,    
 CK_DEFINE_EMBEDDING(i64, int64_t)
 CK_DEFINE_EMBEDDING(i32, int32_t)
 
-void ck_embedding_gather_f32(const int64_t *ids, ck_index n, const float *table,
+void ck_embedding_gather_f32(const void *ids, int ids_64, ck_index n, const float *table,
                              ck_index dim, float *out, int n_threads)
 {
-    gather_i64(ids, n, table, dim, out, n_threads);
+    (ids_64 ? gather_i64 : gather_i32)(ids, n, table, dim, out, n_threads);
 }
 
-void ck_embedding_gather_i32_f32(const int32_t *ids, ck_index n, const float *table,
-                                 ck_index dim, float *out, int n_threads)
-{
-    gather_i32(ids, n, table, dim, out, n_threads);
-}
-
-void ck_embedding_scatter_add_f32(const int64_t *ids, ck_index n, const float *dout,
+void ck_embedding_scatter_add_f32(const void *ids, int ids_64, ck_index n, const float *dout,
                                   ck_index dim, float *dtable, int n_threads)
 {
-    scatter_i64(ids, n, dout, dim, dtable, n_threads);
-}
-
-void ck_embedding_scatter_add_i32_f32(const int32_t *ids, ck_index n, const float *dout,
-                                      ck_index dim, float *dtable, int n_threads)
-{
-    scatter_i32(ids, n, dout, dim, dtable, n_threads);
+    (ids_64 ? scatter_i64 : scatter_i32)(ids, n, dout, dim, dtable, n_threads);
 }

@@ -104,6 +104,14 @@ static inline void gemm_rm(ck_sgemm_fn gemm, int ta, int tb, ck_index m, ck_inde
 
 static inline int masked(const uint8_t *sk, ck_index b) { return sk != NULL && sk[b]; }
 
+/* A masked (skipped) step of one row: zero gradient for its n gate inputs
+ * dz, and the state gradient dh passes to the previous step unchanged. */
+static inline void carry_row(float *dz, ck_index n, const float *dh, float *prev, ck_index u)
+{
+    memset(dz, 0, (size_t)n * sizeof(float));
+    memcpy(prev, dh, (size_t)u * sizeof(float));
+}
+
 static inline void add_row(float *CK_RESTRICT dh, const float *CK_RESTRICT dHt, ck_index u)
 {
     if (dHt == NULL)
@@ -142,6 +150,23 @@ static void rec_grad_rows(float *g, const float *rmask, const float *d, const fl
         const float *mb = rmask + b * u, *db = d ? d + b * u : NULL;
         for (ck_index j = 0; j < u; j++)
             gb[j] = gb[j] * mb[j] + (db ? db[j] : 0.0f);
+    }
+}
+
+/* The recurrent GEMM's part of the previous step's state gradient: prev +=
+ * dz R^T over the first k columns of dz and R (leading dimension ld); with
+ * recurrent dropout prev = (dz R^T) * rmask + direct instead (keep where a
+ * row is masked, see rec_grad_rows). */
+static void rec_backward(ck_sgemm_fn gemm, const float *dz, const float *R, ck_index k,
+                         ck_index ld, const float *rmask, const float *direct,
+                         const float *keep, const uint8_t *sk, float *prev, ck_index B,
+                         ck_index u, int n_threads)
+{
+    if (rmask == NULL) {
+        gemm_rm(gemm, 0, 1, B, u, k, dz, ld, R, ld, 1.0f, prev, u);
+    } else {
+        gemm_rm(gemm, 0, 1, B, u, k, dz, ld, R, ld, 0.0f, prev, u);
+        rec_grad_rows(prev, rmask, direct, keep, sk, B, u, n_threads);
     }
 }
 
@@ -188,8 +213,7 @@ void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index
             float *dhb = cur + b * u, *nb = nxt + b * u;
             add_row(dhb, dHt ? dHt + b * u : NULL, u);
             if (masked(sk, b)) {      /* states carried: gradients pass unchanged */
-                memset(dzt + b * G, 0, (size_t)G * sizeof(float));
-                memcpy(nb, dhb, (size_t)u * sizeof(float));
+                carry_row(dzt + b * G, G, dhb, nb, u);
             } else {
                 lstm_bwd_row(dhb, dc + b * u, gt + b * G, cp + b * u, tc + b * u,
                              dzt + b * G, dc + b * u, u);
@@ -198,12 +222,7 @@ void ck_lstm_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index
         }
         if (t == 0 && !need_initial)
             return;
-        if (rmask == NULL) {
-            gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 1.0f, nxt, u);
-        } else {
-            gemm_rm(gemm, 0, 1, B, u, G, dzt, G, R, G, 0.0f, nxt, u);
-            rec_grad_rows(nxt, rmask, NULL, cur, sk, B, u, n_threads);
-        }
+        rec_backward(gemm, dzt, R, G, G, rmask, NULL, cur, sk, nxt, B, u, n_threads);
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
     if (cur != dh)
@@ -375,9 +394,8 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
                 float *dhb = cur + b * u, *nb = direct + b * u;
                 add_row(dhb, dHt ? dHt + b * u : NULL, u);
                 if (masked(sk, b)) {
-                    memset(dxt + b * G, 0, (size_t)G * sizeof(float));
+                    carry_row(dxt + b * G, G, dhb, nb, u);
                     memset(drt + b * G, 0, (size_t)G * sizeof(float));
-                    memcpy(nb, dhb, (size_t)u * sizeof(float));
                 } else {
                     gru_after_bwd_row(dhb, gt + b * G, hp + b * u, rt + b * G,
                                       dxt + b * G, drt + b * G, nb, u);
@@ -385,20 +403,14 @@ void ck_gru_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
             }
             if (t == 0 && !need_initial)
                 return;
-            if (rmask == NULL) {
-                gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 1.0f, nxt, u);
-            } else {
-                gemm_rm(gemm, 0, 1, B, u, G, drt, G, R, G, 0.0f, nxt, u);
-                rec_grad_rows(nxt, rmask, aux, aux, sk, B, u, n_threads);
-            }
+            rec_backward(gemm, drt, R, G, G, rmask, aux, aux, sk, nxt, B, u, n_threads);
         } else {
             CK_PARALLEL_FOR(n_threads)
             for (ck_index b = 0; b < B; b++) {
                 float *dhb = cur + b * u, *nb = nxt + b * u;
                 add_row(dhb, dHt ? dHt + b * u : NULL, u);
                 if (masked(sk, b)) {
-                    memset(dxt + b * G, 0, (size_t)G * sizeof(float));
-                    memcpy(nb, dhb, (size_t)u * sizeof(float));
+                    carry_row(dxt + b * G, G, dhb, nb, u);
                 } else {
                     gru_before_bwd_row(dhb, gt + b * G, hp + b * u, dxt + b * G, nb, u);
                 }
@@ -504,8 +516,7 @@ void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
             const float *yb = yt + b * u;
             add_row(dhb, dHt ? dHt + b * u : NULL, u);
             if (masked(sk, b)) {
-                memset(dzb, 0, (size_t)u * sizeof(float));
-                memcpy(nb, dhb, (size_t)u * sizeof(float));
+                carry_row(dzb, u, dhb, nb, u);
             } else {
                 for (ck_index j = 0; j < u; j++)
                     dzb[j] = dhb[j] * act_d(act, yb[j]);
@@ -514,12 +525,7 @@ void ck_rnn_seq_backward_f32(ck_sgemm_fn gemm, ck_index T, ck_index B, ck_index 
         }
         if (t == 0 && !need_initial)
             return;
-        if (rmask == NULL) {
-            gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 1.0f, nxt, u);
-        } else {
-            gemm_rm(gemm, 0, 1, B, u, u, dzt, u, R, u, 0.0f, nxt, u);
-            rec_grad_rows(nxt, rmask, NULL, cur, sk, B, u, n_threads);
-        }
+        rec_backward(gemm, dzt, R, u, u, rmask, NULL, cur, sk, nxt, B, u, n_threads);
         float *tmp = cur; cur = nxt; nxt = tmp;
     }
     if (cur != dh)

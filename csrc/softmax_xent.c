@@ -1,27 +1,6 @@
 /* Fused softmax / sigmoid cross-entropy kernels (see softmax_xent.h). */
 #include "softmax_xent.h"
-
-static inline float row_max(const float *x, ck_index n)
-{
-    float m = -INFINITY;
-    CK_SIMD_REDUCE(max, m)
-    for (ck_index j = 0; j < n; j++)
-        m = x[j] > m ? x[j] : m;
-    return m;
-}
-
-/* e[j] = exp(x[j] - m); returns sum_j e[j] (float32 lanes, ARCHITECTURE §5). */
-static inline float row_exp_sum(const float *x, float m, float *e, ck_index n)
-{
-    float s = 0.0f;
-    CK_SIMD_REDUCE(+, s)
-    for (ck_index j = 0; j < n; j++) {
-        const float v = expf(x[j] - m);
-        e[j] = v;
-        s += v;
-    }
-    return s;
-}
+#include "row_ops.h"
 
 /* g holds exp(x - m) on entry; leaves scale * softmax in g (and softmax in p). */
 static inline void row_probs(float *g, float *p, float inv, float sc, ck_index n)
@@ -45,8 +24,8 @@ CK_TARGET_CLONES
 static float xent_row_sparse(const float *x, ck_index l, float sc, float *g, float *p,
                              ck_index C)
 {
-    const float m = row_max(x, C);
-    const float s = row_exp_sum(x, m, g, C);
+    const float m = ck_row_max(x, C);
+    const float s = ck_row_exp_sum(x, m, g, C);
     const float inv = 1.0f / s;
     const float pl = g[l] * inv;
     row_probs(g, p, inv, sc, C);
@@ -55,10 +34,11 @@ static float xent_row_sparse(const float *x, ck_index l, float sc, float *g, flo
 }
 
 #define CK_DEFINE_SPARSE_XENT(NAME, LABEL_T)                                         \
-void NAME(const float *logits, const LABEL_T *labels, const float *scale,            \
-          float *grad, float *loss, float *probs,                                    \
-          ck_index B, ck_index C, int n_threads)                                     \
+static void NAME(const float *logits, const void *labels_, const float *scale,       \
+                 float *grad, float *loss, float *probs,                             \
+                 ck_index B, ck_index C, int n_threads)                              \
 {                                                                                    \
+    const LABEL_T *labels = labels_;                                                 \
     (void)n_threads;                                                                 \
     CK_PARALLEL_FOR(n_threads)                                                       \
     for (ck_index i = 0; i < B; i++)                                                 \
@@ -67,16 +47,24 @@ void NAME(const float *logits, const LABEL_T *labels, const float *scale,       
                                   probs != NULL ? probs + i * C : NULL, C);          \
 }
 
-CK_DEFINE_SPARSE_XENT(ck_softmax_xent_f32, int64_t)
-CK_DEFINE_SPARSE_XENT(ck_softmax_xent_l32_f32, int32_t)
+CK_DEFINE_SPARSE_XENT(sparse_xent_i64, int64_t)
+CK_DEFINE_SPARSE_XENT(sparse_xent_i32, int32_t)
+
+void ck_softmax_xent_f32(const float *logits, const void *labels, int labels_64,
+                         const float *scale, float *grad, float *loss, float *probs,
+                         ck_index B, ck_index C, int n_threads)
+{
+    (labels_64 ? sparse_xent_i64 : sparse_xent_i32)(logits, labels, scale, grad, loss, probs,
+                                                    B, C, n_threads);
+}
 
 /* One row, dense targets t: returns the loss, fills g (and p). */
 CK_TARGET_CLONES
 static float xent_row_dense(const float *x, const float *t, float sc, float *g, float *p,
                             ck_index C)
 {
-    const float m = row_max(x, C);
-    const float s = row_exp_sum(x, m, g, C);
+    const float m = ck_row_max(x, C);
+    const float s = ck_row_exp_sum(x, m, g, C);
     const float inv = 1.0f / s;
     const float logs = logf(s);
     float st = 0.0f, lsum = 0.0f;
@@ -102,17 +90,21 @@ static float xent_row_dense(const float *x, const float *t, float sc, float *g, 
     return lsum;
 }
 
-void ck_softmax_xent_dense_f32(const float *logits, const float *targets, const float *scale,
-                               float *grad, float *loss, float *probs,
-                               ck_index B, ck_index C, int n_threads)
-{
-    (void)n_threads;
-    CK_PARALLEL_FOR(n_threads)
-    for (ck_index i = 0; i < B; i++)
-        loss[i] = xent_row_dense(logits + i * C, targets + i * C,
-                                 scale != NULL ? scale[i] : 1.0f, grad + i * C,
-                                 probs != NULL ? probs + i * C : NULL, C);
+/* NAME(logits, targets, ...): loss[i] = ROW(row i of logits, targets, grad and
+ * probs (probs may be NULL), scale_i) over the B rows, in parallel. */
+#define CK_DEFINE_TARGET_LOSS(NAME, ROW)                                             \
+void NAME(const float *logits, const float *targets, const float *scale,            \
+          float *grad, float *loss, float *probs, ck_index B, ck_index C,            \
+          int n_threads)                                                             \
+{                                                                                    \
+    (void)n_threads;                                                                 \
+    CK_PARALLEL_FOR(n_threads)                                                       \
+    for (ck_index i = 0; i < B; i++)                                                 \
+        loss[i] = ROW(logits + i * C, targets + i * C, scale != NULL ? scale[i] : 1.0f, \
+                      grad + i * C, probs != NULL ? probs + i * C : NULL, C);        \
 }
+
+CK_DEFINE_TARGET_LOSS(ck_softmax_xent_dense_f32, xent_row_dense)
 
 /* log1p(e) for e in [0, 1], vectorisable. */
 static inline float log1p_small(float e)
@@ -153,13 +145,4 @@ static float bce_row(const float *x, const float *t, float sc, float *g, float *
     return acc / fk;
 }
 
-void ck_sigmoid_bce_f32(const float *logits, const float *targets, const float *scale,
-                        float *grad, float *loss, float *probs,
-                        ck_index B, ck_index K, int n_threads)
-{
-    (void)n_threads;
-    CK_PARALLEL_FOR(n_threads)
-    for (ck_index i = 0; i < B; i++)
-        loss[i] = bce_row(logits + i * K, targets + i * K, scale != NULL ? scale[i] : 1.0f,
-                          grad + i * K, probs + i * K, K);
-}
+CK_DEFINE_TARGET_LOSS(ck_sigmoid_bce_f32, bce_row)

@@ -9,14 +9,12 @@
 #define CK_SOFTMAX_XENT_H
 #include "ck_common.h"
 
-/* Sparse labels: labels (B,) int64 / int32, each in [0, C) (the caller checks).
+/* Sparse labels: labels (B,) int64 (labels_64) or int32, each in [0, C) (the
+ * caller checks).
  * loss[i] = logsumexp(x_i) - x_i[l_i];  grad[i] = scale_i * (softmax(x_i) - onehot(l_i)) */
-void ck_softmax_xent_f32(const float *logits, const int64_t *labels, const float *scale,
-                         float *grad, float *loss, float *probs,
+void ck_softmax_xent_f32(const float *logits, const void *labels, int labels_64,
+                         const float *scale, float *grad, float *loss, float *probs,
                          ck_index B, ck_index C, int n_threads);
-void ck_softmax_xent_l32_f32(const float *logits, const int32_t *labels, const float *scale,
-                             float *grad, float *loss, float *probs,
-                             ck_index B, ck_index C, int n_threads);
 
 /* Dense target rows t (B, C):
  * loss[i] = -sum_j t_ij log p_ij (terms with t_ij == 0 skipped, so masked

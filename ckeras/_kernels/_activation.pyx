@@ -1,9 +1,8 @@
 """Bias + activation kernels on (rows, cols) float32 arrays (csrc/activation.c)."""
-import numpy as np
 cimport numpy as cnp
 from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
-from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code,
-                                     clamp_threads, no_overlap)
+from ckeras._kernels._checks cimport (f32c_1d, f32c_1d_opt, f32c_2d, f32c_2d_out, fptr,
+                                     fptr_or_null, act_code, clamp_threads, no_overlap)
 
 cnp.import_array()
 
@@ -14,19 +13,11 @@ def bias_act(z, bias, str activation, int n_threads=1, out=None):
     ``out`` (same shape) may be ``z`` itself for an in-place update."""
     cdef int act = act_code(activation)
     cdef cnp.ndarray Z = f32c_2d(z, "z")
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    cdef cnp.ndarray Y
     cdef Py_ssize_t rows = Z.shape[0], cols = Z.shape[1]
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != cols):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({cols},)")
-    if out is None:
-        Y = np.empty((rows, cols), dtype=np.float32)
-    else:
-        Y = f32c_2d(out, "out", True)
-        if Y.shape[0] != rows or Y.shape[1] != cols:
-            raise ValueError(f"out has shape {(<object>Y).shape}, expected {(rows, cols)}")
-        no_overlap(Y, "out", Z, "z", True)
-        no_overlap(Y, "out", Bv, "bias")
+    cdef cnp.ndarray Bv = f32c_1d_opt(bias, "bias", cols)
+    cdef cnp.ndarray Y = f32c_2d_out(out, "out", rows, cols)
+    no_overlap(Y, "out", Z, "z", True)
+    no_overlap(Y, "out", Bv, "bias")
     n_threads = clamp_threads(n_threads)
     cdef const float *pz = fptr(Z)
     cdef const float *pb = fptr_or_null(Bv)
@@ -41,22 +32,14 @@ def act_backward(dy, y, str activation, int n_threads=1, dbias=None, out=None):
     cdef int act = act_code(activation)
     cdef cnp.ndarray DY = f32c_2d(dy, "dy")
     cdef cnp.ndarray Yv = f32c_2d(y, "y")
-    cdef cnp.ndarray DB = f32c_opt(dbias, "dbias", True)
-    cdef cnp.ndarray DZ
     cdef Py_ssize_t rows = DY.shape[0], cols = DY.shape[1]
     if Yv.shape[0] != rows or Yv.shape[1] != cols:
         raise ValueError(f"dy {(<object>DY).shape} and y {(<object>Yv).shape} differ in shape")
-    if DB is not None and (DB.ndim != 1 or DB.shape[0] != cols):
-        raise ValueError(f"dbias has shape {(<object>DB).shape}, expected ({cols},)")
-    if out is None:
-        DZ = np.empty((rows, cols), dtype=np.float32)
-    else:
-        DZ = f32c_2d(out, "out", True)
-        if DZ.shape[0] != rows or DZ.shape[1] != cols:
-            raise ValueError(f"out has shape {(<object>DZ).shape}, expected {(rows, cols)}")
-        no_overlap(DZ, "out", DY, "dy")
-        no_overlap(DZ, "out", Yv, "y")
-        no_overlap(DZ, "out", DB, "dbias")
+    cdef cnp.ndarray DB = f32c_1d_opt(dbias, "dbias", cols, True)
+    cdef cnp.ndarray DZ = f32c_2d_out(out, "out", rows, cols)
+    no_overlap(DZ, "out", DY, "dy")
+    no_overlap(DZ, "out", Yv, "y")
+    no_overlap(DZ, "out", DB, "dbias")
     no_overlap(DB, "dbias", DY, "dy")
     no_overlap(DB, "dbias", Yv, "y")
     n_threads = clamp_threads(n_threads)
@@ -72,9 +55,7 @@ def act_backward(dy, y, str activation, int n_threads=1, dbias=None, out=None):
 def colsum_add(a, out, int n_threads=1):
     """out (cols,) += a.sum(axis=0) for a (rows, cols), summed in double."""
     cdef cnp.ndarray A = f32c_2d(a, "a")
-    cdef cnp.ndarray O = f32c(out, "out", True)
-    if O.ndim != 1 or O.shape[0] != A.shape[1]:
-        raise ValueError(f"out has shape {(<object>O).shape}, expected ({A.shape[1]},)")
+    cdef cnp.ndarray O = f32c_1d(out, "out", A.shape[1], True)
     no_overlap(O, "out", A, "a")
     n_threads = clamp_threads(n_threads)
     cdef const float *pa = fptr(A)

@@ -1,8 +1,8 @@
 # Small argument checks shared by the kernel wrappers: every array that
 # reaches C is an ndarray of the expected dtype, C-contiguous, right-sized.
 cimport numpy as cnp
-from ckeras._kernels._csrc cimport (CK_ACT_LINEAR, CK_ACT_RELU, CK_ACT_SIGMOID,
-                                   CK_ACT_TANH, CK_ACT_SOFTMAX)
+from ckeras._kernels._csrc cimport (ck_index, ck_find_bad_id, CK_ACT_LINEAR, CK_ACT_RELU,
+                                   CK_ACT_SIGMOID, CK_ACT_TANH, CK_ACT_SOFTMAX)
 
 cdef extern from *:
     """
@@ -82,6 +82,34 @@ cdef inline cnp.ndarray f32c_2d(object x, str name, bint writeable=False):
 cdef inline cnp.ndarray f32c_opt(object x, str name, bint writeable=False):
     return None if x is None else f32c(x, name, writeable)
 
+cdef inline cnp.ndarray f32c_1d(object x, str name, Py_ssize_t n, bint writeable=False):
+    """x as a float32 C-contiguous (n,) array (a bias, its gradient, ...)."""
+    cdef cnp.ndarray a = f32c(x, name, writeable)
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"{name} has shape {(<object>a).shape}, expected ({n},)")
+    return a
+
+cdef inline cnp.ndarray f32c_1d_opt(object x, str name, Py_ssize_t n, bint writeable=False):
+    return None if x is None else f32c_1d(x, name, n, writeable)
+
+cdef inline cnp.ndarray f32c_2d_like(object x, str name, Py_ssize_t rows, Py_ssize_t cols,
+                                     bint writeable=False):
+    """x as a float32 C-contiguous (rows, cols) array."""
+    cdef cnp.ndarray a = f32c_2d(x, name, writeable)
+    if a.shape[0] != rows or a.shape[1] != cols:
+        raise ValueError(f"{name} has shape {(<object>a).shape}, expected {(rows, cols)}")
+    return a
+
+cdef inline cnp.ndarray f32c_2d_out(object x, str name, Py_ssize_t rows, Py_ssize_t cols):
+    """An output (rows, cols): x, checked, to write in place, or when x is None
+    a new array (which overlaps nothing)."""
+    cdef cnp.npy_intp dims[2]
+    if x is None:
+        dims[0] = rows
+        dims[1] = cols
+        return cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
+    return f32c_2d_like(x, name, rows, cols, True)
+
 cdef inline float *fptr(cnp.ndarray a) noexcept:
     return <float *>cnp.PyArray_DATA(a)
 
@@ -101,3 +129,15 @@ cdef inline int act_code(str name) except -1:
         return CK_ACT_SOFTMAX
     raise ValueError(f"activation {name!r} is not one of "
                      "('linear', 'relu', 'sigmoid', 'tanh', 'softmax')")
+
+cdef inline int check_ids(cnp.ndarray ids, bint ids_64, Py_ssize_t limit, str what) except -1:
+    """Every entry of the flat int64 (ids_64) or int32 array ids lies in
+    [0, limit), else OutOfRangeError naming the first one that does not."""
+    cdef ck_index n = cnp.PyArray_SIZE(ids), bad
+    cdef const void *p = cnp.PyArray_DATA(ids)
+    with nogil:
+        bad = ck_find_bad_id(p, ids_64, n, limit)
+    if bad >= 0:
+        from ckeras.ops.errors import out_of_range_error
+        raise out_of_range_error(what, ids[bad], bad, limit)
+    return 0

@@ -1,7 +1,10 @@
-# Declarations of csrc/conv.h and csrc/pool.h, and the geometry tuple the
-# Python side passes: (in, out, k, s, d, pad), each a 3-tuple over (D, H, W).
+# Declarations of csrc/conv.h and csrc/pool.h, the geometry tuple the
+# Python side passes: (in, out, k, s, d, pad), each a 3-tuple over (D, H, W),
+# and the checks of the channels-last 5-D tensors both families take.
+cimport numpy as cnp
 from libc.stdint cimport int32_t
 from ckeras._kernels._csrc cimport ck_index
+from ckeras._kernels._checks cimport f32c
 
 cdef extern from "conv.h" nogil:
     ctypedef struct ck_conv_geom:
@@ -54,6 +57,24 @@ cdef inline ck_conv_geom make_geom(object geo, ck_index channels) except *:
         raise ValueError("negative channel count")
     g.c = channels
     return g
+
+
+cdef inline cnp.ndarray five_d(object x):
+    """x as a float32 (batch, D, H, W, C) array, before its geometry is known."""
+    cdef cnp.ndarray X = f32c(x, "x")
+    if X.ndim != 5:
+        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
+    return X
+
+
+cdef inline cnp.ndarray tensor5(object a, str name, tuple spatial, Py_ssize_t channels):
+    """a as a float32 (batch, *spatial, channels) array; channels -1: any."""
+    cdef cnp.ndarray t = f32c(a, name)
+    if (t.ndim != 5 or tuple((<object>t).shape[1:4]) != spatial
+            or (channels >= 0 and t.shape[4] != channels)):
+        want = ("batch",) + spatial + ((channels,) if channels >= 0 else ("channels",))
+        raise ValueError(f"{name} has shape {(<object>t).shape}, expected {want}")
+    return t
 
 
 cdef extern from "depthwise.h" nogil:

@@ -18,12 +18,9 @@ cdef extern from "activation.h" nogil:
                            int n_threads)
 
 cdef extern from "softmax_xent.h" nogil:
-    void ck_softmax_xent_f32(const float *logits, const int64_t *labels, const float *scale,
-                             float *grad, float *loss, float *probs,
+    void ck_softmax_xent_f32(const float *logits, const void *labels, int labels_64,
+                             const float *scale, float *grad, float *loss, float *probs,
                              ck_index B, ck_index C, int n_threads)
-    void ck_softmax_xent_l32_f32(const float *logits, const int32_t *labels, const float *scale,
-                                 float *grad, float *loss, float *probs,
-                                 ck_index B, ck_index C, int n_threads)
     void ck_softmax_xent_dense_f32(const float *logits, const float *targets, const float *scale,
                                    float *grad, float *loss, float *probs,
                                    ck_index B, ck_index C, int n_threads)
@@ -31,17 +28,14 @@ cdef extern from "softmax_xent.h" nogil:
                             float *grad, float *loss, float *probs,
                             ck_index B, ck_index K, int n_threads)
 
+cdef extern from "ids.h" nogil:
+    ck_index ck_find_bad_id(const void *ids, int ids_64, ck_index n, ck_index limit)
+
 cdef extern from "embedding.h" nogil:
-    ck_index ck_find_bad_id_i64(const int64_t *ids, ck_index n, ck_index vocab)
-    ck_index ck_find_bad_id_i32(const int32_t *ids, ck_index n, ck_index vocab)
-    void ck_embedding_gather_f32(const int64_t *ids, ck_index n, const float *table,
+    void ck_embedding_gather_f32(const void *ids, int ids_64, ck_index n, const float *table,
                                  ck_index dim, float *out, int n_threads)
-    void ck_embedding_gather_i32_f32(const int32_t *ids, ck_index n, const float *table,
-                                     ck_index dim, float *out, int n_threads)
-    void ck_embedding_scatter_add_f32(const int64_t *ids, ck_index n, const float *dout,
+    void ck_embedding_scatter_add_f32(const void *ids, int ids_64, ck_index n, const float *dout,
                                       ck_index dim, float *dtable, int n_threads)
-    void ck_embedding_scatter_add_i32_f32(const int32_t *ids, ck_index n, const float *dout,
-                                          ck_index dim, float *dtable, int n_threads)
 
 cdef extern from "optim.h" nogil:
     void ck_sgd_update_f32(float *param, const float *grad, float *velocity, ck_index n,

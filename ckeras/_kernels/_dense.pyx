@@ -9,9 +9,9 @@ region; n_threads applies to the fused passes only.
 import numpy as np
 cimport numpy as cnp
 from ckeras._kernels._blas cimport gemm
-from ckeras._kernels._csrc cimport ck_bias_act_f32, ck_act_backward_f32, ck_colsum_add_f32
-from ckeras._kernels._csrc cimport CK_ACT_LINEAR
-from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_opt, fptr, fptr_or_null, act_code,
+from ckeras._kernels._csrc cimport ck_bias_act_f32, CK_ACT_LINEAR
+from ckeras._kernels._backward cimport act_dz
+from ckeras._kernels._checks cimport (f32c, f32c_2d, f32c_1d_opt, fptr, fptr_or_null, act_code,
                                      check_native, clamp_threads, no_overlap)
 
 cnp.import_array()
@@ -25,20 +25,13 @@ def dense_forward(x, kernel, bias, str activation="linear", int n_threads=1):
     n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray Y = gemm(x, kernel)
     cdef Py_ssize_t rows = Y.shape[0], cols = Y.shape[1]
-    cdef cnp.ndarray Bv = f32c_opt(bias, "bias")
-    if Bv is not None and (Bv.ndim != 1 or Bv.shape[0] != cols):
-        raise ValueError(f"bias has shape {(<object>Bv).shape}, expected ({cols},)")
+    cdef cnp.ndarray Bv = f32c_1d_opt(bias, "bias", cols)
     cdef float *py = fptr(Y)
     cdef const float *pb = fptr_or_null(Bv)
     if pb != NULL or act != CK_ACT_LINEAR:
         with nogil:
             ck_bias_act_f32(py, pb, py, rows, cols, act, n_threads)
     return Y
-
-
-cdef bint _is_direct_f32(object a, Py_ssize_t ndim):
-    return (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.ndim == ndim
-            and a.flags.c_contiguous and a.flags.writeable and a.flags.aligned)
 
 
 cdef int _f32_2d(object a, str name) except -1:
@@ -84,29 +77,7 @@ def dense_backward(dy, x, y, kernel, str activation, dkernel, dbias,
                     raise ValueError(f"{out_name} overlaps {a_name} in memory")
     if dbias is not None and np.may_share_memory(dkernel, dbias):
         raise ValueError("dkernel overlaps dbias in memory")
-    if dbias is not None and dbias.shape != (cols,):
-        raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
-    cdef bint direct_db = dbias is not None and _is_direct_f32(dbias, 1)
-    cdef cnp.ndarray DB = None
-    if dbias is not None:
-        DB = dbias if direct_db else np.zeros(cols, dtype=np.float32)
-    cdef float *pdb = fptr_or_null(DB)
-    cdef cnp.ndarray DZ
-    cdef const float *pdy = fptr(DY)
-    cdef const float *py = fptr(Yv)
-    cdef float *pdz
-    if act == CK_ACT_LINEAR:
-        DZ = DY
-        if pdb != NULL:
-            with nogil:
-                ck_colsum_add_f32(pdy, pdb, rows, cols, n_threads)
-    else:
-        DZ = np.empty((rows, cols), dtype=np.float32)
-        pdz = fptr(DZ)
-        with nogil:
-            ck_act_backward_f32(pdy, py, pdz, pdb, rows, cols, act, n_threads)
-    if dbias is not None and not direct_db:
-        dbias += DB
+    cdef cnp.ndarray DZ = act_dz(DY, Yv, act, dbias, rows, cols, n_threads)
     if isinstance(dkernel, np.ndarray) and dkernel.dtype == np.float32 and dkernel.ndim == 2:
         gemm(x, DZ, True, False, dkernel, 1.0, 0.0 if dkernel_fresh else 1.0)
     elif dkernel_fresh:

@@ -5,12 +5,10 @@ before the nogil loop and a bad one raises ckeras.ops.errors.OutOfRangeError
 (an IndexError and ValueError with .index, .position and .limit)."""
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t
-from ckeras._kernels._csrc cimport (ck_index, ck_find_bad_id_i64, ck_find_bad_id_i32,
-                                    ck_embedding_gather_f32, ck_embedding_gather_i32_f32,
-                                    ck_embedding_scatter_add_f32,
-                                    ck_embedding_scatter_add_i32_f32)
-from ckeras._kernels._checks cimport f32c_2d, fptr, check_native, clamp_threads, no_overlap
+from ckeras._kernels._csrc cimport (ck_index, ck_embedding_gather_f32,
+                                    ck_embedding_scatter_add_f32)
+from ckeras._kernels._checks cimport (f32c_2d, fptr, check_native, clamp_threads, no_overlap,
+                                     check_ids)
 
 cnp.import_array()
 
@@ -29,37 +27,20 @@ cdef bint _ids_are_64(object ids) except -1:
     raise TypeError(f"ids must be int32 or int64, got {a.dtype}")
 
 
-cdef int _check_ids(cnp.ndarray ids, bint is64, Py_ssize_t vocab) except -1:
-    cdef ck_index n = ids.shape[0], bad
-    cdef void *p = cnp.PyArray_DATA(ids)
-    with nogil:
-        if is64:
-            bad = ck_find_bad_id_i64(<const int64_t *>p, n, vocab)
-        else:
-            bad = ck_find_bad_id_i32(<const int32_t *>p, n, vocab)
-    if bad >= 0:
-        from ckeras.ops.errors import out_of_range_error
-        raise out_of_range_error("id", ids[bad], bad, vocab)
-    return 0
-
-
 def gather(ids, table, int n_threads=1):
     """out (n, dim) = table[ids] for flat ids and a float32 (vocab, dim) table."""
     cdef bint is64 = _ids_are_64(ids)
     cdef cnp.ndarray I = <cnp.ndarray>ids
     cdef cnp.ndarray T = f32c_2d(table, "table")
     cdef ck_index n = I.shape[0], vocab = T.shape[0], dim = T.shape[1]
-    _check_ids(I, is64, vocab)
+    check_ids(I, is64, vocab, "id")
     n_threads = clamp_threads(n_threads)
     cdef cnp.ndarray OUT = np.empty((n, dim), dtype=np.float32)
-    cdef void *pi = cnp.PyArray_DATA(I)
+    cdef const void *pi = cnp.PyArray_DATA(I)
     cdef const float *pt = fptr(T)
     cdef float *po = fptr(OUT)
     with nogil:
-        if is64:
-            ck_embedding_gather_f32(<const int64_t *>pi, n, pt, dim, po, n_threads)
-        else:
-            ck_embedding_gather_i32_f32(<const int32_t *>pi, n, pt, dim, po, n_threads)
+        ck_embedding_gather_f32(pi, is64, n, pt, dim, po, n_threads)
     return OUT
 
 
@@ -76,14 +57,11 @@ def scatter_add(ids, dout, dtable, int n_threads=1):
         raise ValueError(f"dout has shape {(<object>D).shape}, expected {(n, dim)}")
     no_overlap(T, "dtable", D, "dout")
     no_overlap(T, "dtable", I, "ids")
-    _check_ids(I, is64, vocab)
+    check_ids(I, is64, vocab, "id")
     n_threads = clamp_threads(n_threads)
-    cdef void *pi = cnp.PyArray_DATA(I)
+    cdef const void *pi = cnp.PyArray_DATA(I)
     cdef const float *pd = fptr(D)
     cdef float *pt = fptr(T)
     with nogil:
-        if is64:
-            ck_embedding_scatter_add_f32(<const int64_t *>pi, n, pd, dim, pt, n_threads)
-        else:
-            ck_embedding_scatter_add_i32_f32(<const int32_t *>pi, n, pd, dim, pt, n_threads)
+        ck_embedding_scatter_add_f32(pi, is64, n, pd, dim, pt, n_threads)
     return dtable

@@ -2,10 +2,10 @@
 sparse or dense targets, and sigmoid + binary cross-entropy."""
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t
-from ckeras._kernels._csrc cimport (ck_softmax_xent_f32, ck_softmax_xent_l32_f32,
-                                    ck_softmax_xent_dense_f32, ck_sigmoid_bce_f32)
-from ckeras._kernels._checks cimport f32c, f32c_2d, fptr, fptr_or_null, check_native, clamp_threads
+from ckeras._kernels._csrc cimport (ck_softmax_xent_f32, ck_softmax_xent_dense_f32,
+                                    ck_sigmoid_bce_f32)
+from ckeras._kernels._checks cimport (f32c, f32c_2d, fptr, fptr_or_null, check_native,
+                                     clamp_threads, check_ids)
 
 cnp.import_array()
 
@@ -21,30 +21,13 @@ cdef cnp.ndarray _scale_array(object sample_scale, Py_ssize_t rows):
     return np.ascontiguousarray(s)
 
 
-cdef Py_ssize_t _first_bad_label(cnp.ndarray labels, Py_ssize_t n_classes):
-    cdef Py_ssize_t i, n = labels.shape[0]
-    cdef const int64_t *l64
-    cdef const int32_t *l32
-    if cnp.PyArray_TYPE(labels) == cnp.NPY_INT64:
-        l64 = <const int64_t *>cnp.PyArray_DATA(labels)
-        for i in range(n):
-            if l64[i] < 0 or l64[i] >= n_classes:
-                return i
-    else:
-        l32 = <const int32_t *>cnp.PyArray_DATA(labels)
-        for i in range(n):
-            if l32[i] < 0 or l32[i] >= n_classes:
-                return i
-    return -1
-
-
 def softmax_xent(logits, labels, sample_scale=None, bint want_probs=False, int n_threads=1):
     """(losses (B,), dlogits (B, C), probs or None) for float32 logits (B, C).
 
     labels: int32 / int64 (B,) class ids (range-checked here, before the
     nogil loop), or float32 (B, C) target rows."""
     cdef cnp.ndarray X = f32c_2d(logits, "logits")
-    cdef Py_ssize_t B = X.shape[0], C = X.shape[1], bad
+    cdef Py_ssize_t B = X.shape[0], C = X.shape[1]
     if C == 0:
         raise ValueError("logits must have at least one class")
     cdef cnp.ndarray S = _scale_array(sample_scale, B)
@@ -64,10 +47,7 @@ def softmax_xent(logits, labels, sample_scale=None, bint want_probs=False, int n
             raise ValueError("labels must be C-contiguous")
         if L.shape[0] != B:
             raise ValueError(f"{L.shape[0]} labels for {B} rows of logits")
-        bad = _first_bad_label(L, C)
-        if bad >= 0:
-            from ckeras.ops.errors import out_of_range_error
-            raise out_of_range_error("label", L[bad], bad, C)
+        check_ids(L, is64, C, "label")
     else:
         sparse = False
         L = f32c_2d(labels, "targets")
@@ -84,12 +64,10 @@ def softmax_xent(logits, labels, sample_scale=None, bint want_probs=False, int n
     cdef float *pp = fptr_or_null(P)
     cdef void *pl = cnp.PyArray_DATA(L)
     with nogil:
-        if not sparse:
-            ck_softmax_xent_dense_f32(px, <const float *>pl, ps, pg, ploss, pp, B, C, n_threads)
-        elif is64:
-            ck_softmax_xent_f32(px, <const int64_t *>pl, ps, pg, ploss, pp, B, C, n_threads)
+        if sparse:
+            ck_softmax_xent_f32(px, pl, is64, ps, pg, ploss, pp, B, C, n_threads)
         else:
-            ck_softmax_xent_l32_f32(px, <const int32_t *>pl, ps, pg, ploss, pp, B, C, n_threads)
+            ck_softmax_xent_dense_f32(px, <const float *>pl, ps, pg, ploss, pp, B, C, n_threads)
     return LOSS, G, P
 
 

@@ -17,7 +17,7 @@ cdef cnp.ndarray _slot(object x, str name, Py_ssize_t n, bint writeable=True):
     return a
 
 
-cdef int _distinct(list arrays, list names) except -1:
+cdef int _distinct(list arrays, tuple names) except -1:
     """Every buffer of an update is its own: none overlaps another."""
     cdef Py_ssize_t i, j
     for i in range(len(arrays)):
@@ -32,13 +32,25 @@ cdef cnp.ndarray _need(object x, str name, Py_ssize_t n, bint writeable=True):
     return _slot(x, name, n, writeable)
 
 
+cdef list _buffers(object param, object grad, tuple slots, tuple names, Py_ssize_t required):
+    """[param, grad, *slots], checked: float32 C-contiguous arrays of param's
+    size, each of its own, all writeable but grad. names: of param, grad and
+    each slot; past the first ``required`` a slot may be None."""
+    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(P), i
+    cdef list arrays = [P, _need(grad, "grad", n, False)]
+    for i in range(len(slots)):
+        arrays.append(_need(slots[i], names[i + 2], n) if i < required
+                      else _slot(slots[i], names[i + 2], n))
+    _distinct(arrays, names)
+    return arrays
+
+
 def sgd_update(param, grad, double lr, double momentum=0.0, velocity=None,
                bint nesterov=False, int n_threads=1):
-    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef cnp.ndarray P, G, V
+    P, G, V = _buffers(param, grad, (velocity,), ("param", "grad", "velocity"), required=0)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
-    cdef cnp.ndarray G = _need(grad, "grad", n, False)
-    cdef cnp.ndarray V = _slot(velocity, "velocity", n)
-    _distinct([P, G, V], ["param", "grad", "velocity"])
     n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
@@ -50,13 +62,10 @@ def sgd_update(param, grad, double lr, double momentum=0.0, velocity=None,
 
 def adam_update(param, grad, m, v, double lr_t, double beta_1, double beta_2,
                 double epsilon, vhat=None, int n_threads=1):
-    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef cnp.ndarray P, G, M, Vv, H
+    P, G, M, Vv, H = _buffers(param, grad, (m, v, vhat), ("param", "grad", "m", "v", "vhat"),
+                              required=2)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
-    cdef cnp.ndarray G = _need(grad, "grad", n, False)
-    cdef cnp.ndarray M = _need(m, "m", n)
-    cdef cnp.ndarray Vv = _need(v, "v", n)
-    cdef cnp.ndarray H = _slot(vhat, "vhat", n)
-    _distinct([P, G, M, Vv, H], ["param", "grad", "m", "v", "vhat"])
     n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
@@ -72,13 +81,11 @@ def adam_update(param, grad, m, v, double lr_t, double beta_1, double beta_2,
 def rmsprop_update(param, grad, velocity, double lr, double rho, double epsilon,
                    double momentum=0.0, momentum_buf=None, average_grad=None,
                    int n_threads=1):
-    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef cnp.ndarray P, G, V, MB, AG
+    P, G, V, MB, AG = _buffers(param, grad, (velocity, momentum_buf, average_grad),
+                               ("param", "grad", "velocity", "momentum_buf", "average_grad"),
+                               required=1)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
-    cdef cnp.ndarray G = _need(grad, "grad", n, False)
-    cdef cnp.ndarray V = _need(velocity, "velocity", n)
-    cdef cnp.ndarray MB = _slot(momentum_buf, "momentum_buf", n)
-    cdef cnp.ndarray AG = _slot(average_grad, "average_grad", n)
-    _distinct([P, G, V, MB, AG], ["param", "grad", "velocity", "momentum_buf", "average_grad"])
     n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)
@@ -92,11 +99,9 @@ def rmsprop_update(param, grad, velocity, double lr, double rho, double epsilon,
 
 
 def adagrad_update(param, grad, accumulator, double lr, double epsilon, int n_threads=1):
-    cdef cnp.ndarray P = f32c(param, "param", True)
+    cdef cnp.ndarray P, G, A
+    P, G, A = _buffers(param, grad, (accumulator,), ("param", "grad", "accumulator"), required=1)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
-    cdef cnp.ndarray G = _need(grad, "grad", n, False)
-    cdef cnp.ndarray A = _need(accumulator, "accumulator", n)
-    _distinct([P, G, A], ["param", "grad", "accumulator"])
     n_threads = clamp_threads(n_threads)
     cdef float *pp = fptr(P)
     cdef const float *pg = fptr(G)

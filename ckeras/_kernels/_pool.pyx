@@ -8,20 +8,13 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t
 from ckeras._kernels._csrc cimport ck_index
-from ckeras._kernels._checks cimport f32c, fptr
-from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, ck_maxpool_forward_f32,
+from ckeras._kernels._checks cimport fptr
+from ckeras._kernels._convgeom cimport (ck_conv_geom, make_geom, five_d, tensor5,
+                                        ck_maxpool_forward_f32,
                                         ck_maxpool_backward_f32, ck_avgpool_forward_f32,
                                         ck_avgpool_backward_f32)
 
 cnp.import_array()
-
-
-cdef cnp.ndarray _t5(object a, str name, tuple spatial, Py_ssize_t channels):
-    cdef cnp.ndarray t = f32c(a, name)
-    if t.ndim != 5 or tuple((<object>t).shape[1:4]) != spatial or (channels >= 0 and t.shape[4] != channels):
-        want = ("batch",) + spatial + ((channels,) if channels >= 0 else ("channels",))
-        raise ValueError(f"{name} has shape {(<object>t).shape}, expected {want}")
-    return t
 
 
 cdef ck_conv_geom _geom(object geo, Py_ssize_t channels) except *:
@@ -40,14 +33,18 @@ cdef ck_conv_geom _geom(object geo, Py_ssize_t channels) except *:
     return g
 
 
+cdef cnp.ndarray _pool_input(object x, object geo, ck_conv_geom *g):
+    """x as float32 5-D (batch, *geo input, C); fills g for C channels."""
+    cdef cnp.ndarray X = five_d(x)
+    g[0] = _geom(geo, X.shape[4])
+    return tensor5(x, "x", tuple(geo[0]), -1)
+
+
 def max_pool_forward(x, geo, int n_threads=1, bint want_argmax=True):
     """(y, argmax): window maxima and the flat spatial index of each
     (argmax None unless ``want_argmax``)."""
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = _geom(geo, X.shape[4])
-    X = _t5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _pool_input(x, geo, &g)
     cdef ck_index nb = X.shape[0]
     shape = (nb,) + tuple(geo[1]) + (g.c,)
     cdef cnp.ndarray Y = np.empty(shape, np.float32)
@@ -66,7 +63,7 @@ def max_pool_backward(dy, argmax, geo, int n_threads=1):
     if A.dtype != np.int32 or not A.flags.c_contiguous or A.ndim != 5:
         raise TypeError("argmax must be the int32 C-contiguous array max_pool_forward returned")
     cdef ck_conv_geom g = _geom(geo, A.shape[4])
-    cdef cnp.ndarray DY = _t5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), g.c)
+    cdef cnp.ndarray DY = tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), g.c)
     if (<object>A).shape != (<object>DY).shape:
         raise ValueError(f"argmax {(<object>A).shape} and dy {(<object>DY).shape} differ in shape")
     cdef ck_index per_in = g.in_[0] * g.in_[1] * g.in_[2]
@@ -84,11 +81,8 @@ def max_pool_backward(dy, argmax, geo, int n_threads=1):
 
 def avg_pool_forward(x, geo, int n_threads=1):
     """Window means over the real (unpadded) elements."""
-    cdef cnp.ndarray X = f32c(x, "x")
-    if X.ndim != 5:
-        raise ValueError(f"x must be 5-D (batch, D, H, W, C), got shape {(<object>X).shape}")
-    cdef ck_conv_geom g = _geom(geo, X.shape[4])
-    X = _t5(x, "x", tuple(geo[0]), -1)
+    cdef ck_conv_geom g
+    cdef cnp.ndarray X = _pool_input(x, geo, &g)
     cdef ck_index nb = X.shape[0]
     cdef cnp.ndarray Y = np.empty((nb,) + tuple(geo[1]) + (g.c,), np.float32)
     cdef const float *px = fptr(X)
@@ -101,7 +95,7 @@ def avg_pool_forward(x, geo, int n_threads=1):
 def avg_pool_backward(dy, Py_ssize_t channels, geo, int n_threads=1):
     """dx: each dy / count spread over its window."""
     cdef ck_conv_geom g = _geom(geo, channels)
-    cdef cnp.ndarray DY = _t5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), channels)
+    cdef cnp.ndarray DY = tensor5(np.ascontiguousarray(dy, np.float32), "dy", tuple(geo[1]), channels)
     cdef ck_index nb = DY.shape[0]
     cdef cnp.ndarray DX = np.empty((nb,) + tuple(geo[0]) + (channels,), np.float32)
     cdef const float *pdy = fptr(DY)

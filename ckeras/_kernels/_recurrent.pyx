@@ -10,22 +10,9 @@ from ckeras._kernels._csrc cimport (ck_lstm_gates_forward_f32, ck_lstm_gates_bac
                                    ck_lstm_seq_backward_f32, ck_gru_seq_forward_f32,
                                    ck_gru_seq_backward_f32, ck_rnn_seq_forward_f32,
                                    ck_rnn_seq_backward_f32, CK_ACT_SOFTMAX)
-from ckeras._kernels._checks cimport f32c, f32c_2d, fptr, act_code
+from ckeras._kernels._checks cimport f32c, f32c_2d, f32c_2d_like, f32c_2d_out, fptr, act_code
 
 cnp.import_array()
-
-
-cdef _shape(cnp.ndarray a, str name, Py_ssize_t rows, Py_ssize_t cols):
-    if a.shape[0] != rows or a.shape[1] != cols:
-        raise ValueError(f"{name} has shape {(<object>a).shape}, expected {(rows, cols)}")
-
-
-cdef cnp.ndarray _out(object a, str name, Py_ssize_t rows, Py_ssize_t cols):
-    if a is None:
-        return np.empty((rows, cols), dtype=np.float32)
-    cdef cnp.ndarray r = f32c_2d(a, name, True)
-    _shape(r, name, rows, cols)
-    return r
 
 
 def lstm_gates_forward(z, c_prev, h=None, c=None, tanh_c=None, int n_threads=1):
@@ -34,11 +21,10 @@ def lstm_gates_forward(z, c_prev, h=None, c=None, tanh_c=None, int n_threads=1):
     if Z.shape[1] % 4:
         raise ValueError(f"z has {Z.shape[1]} columns, expected a multiple of 4")
     cdef Py_ssize_t B = Z.shape[0], u = Z.shape[1] // 4
-    cdef cnp.ndarray CP = f32c_2d(c_prev, "c_prev")
-    _shape(CP, "c_prev", B, u)
-    cdef cnp.ndarray H = _out(h, "h", B, u)
-    cdef cnp.ndarray C = _out(c, "c", B, u)
-    cdef cnp.ndarray TC = _out(tanh_c, "tanh_c", B, u)
+    cdef cnp.ndarray CP = f32c_2d_like(c_prev, "c_prev", B, u)
+    cdef cnp.ndarray H = f32c_2d_out(h, "h", B, u)
+    cdef cnp.ndarray C = f32c_2d_out(c, "c", B, u)
+    cdef cnp.ndarray TC = f32c_2d_out(tanh_c, "tanh_c", B, u)
     cdef float *pz = fptr(Z)
     cdef const float *pcp = fptr(CP)
     cdef float *ph = fptr(H)
@@ -56,16 +42,12 @@ def lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dz=None, dc_prev=None,
     if G.shape[1] % 4:
         raise ValueError(f"gates has {G.shape[1]} columns, expected a multiple of 4")
     cdef Py_ssize_t B = G.shape[0], u = G.shape[1] // 4
-    cdef cnp.ndarray DH = f32c_2d(dh, "dh")
-    cdef cnp.ndarray DC = f32c_2d(dc, "dc")
-    cdef cnp.ndarray CP = f32c_2d(c_prev, "c_prev")
-    cdef cnp.ndarray TC = f32c_2d(tanh_c, "tanh_c")
-    _shape(DH, "dh", B, u)
-    _shape(DC, "dc", B, u)
-    _shape(CP, "c_prev", B, u)
-    _shape(TC, "tanh_c", B, u)
-    cdef cnp.ndarray DZ = _out(dz, "dz", B, 4 * u)
-    cdef cnp.ndarray DCP = _out(dc_prev, "dc_prev", B, u)
+    cdef cnp.ndarray DH = f32c_2d_like(dh, "dh", B, u)
+    cdef cnp.ndarray DC = f32c_2d_like(dc, "dc", B, u)
+    cdef cnp.ndarray CP = f32c_2d_like(c_prev, "c_prev", B, u)
+    cdef cnp.ndarray TC = f32c_2d_like(tanh_c, "tanh_c", B, u)
+    cdef cnp.ndarray DZ = f32c_2d_out(dz, "dz", B, 4 * u)
+    cdef cnp.ndarray DCP = f32c_2d_out(dc_prev, "dc_prev", B, u)
     cdef const float *pdh = fptr(DH)
     cdef const float *pdc = fptr(DC)
     cdef const float *pg = fptr(G)
