@@ -170,7 +170,7 @@ def _shape_tuple(shape):
 
 def _model_class_name(model):
     from ckeras.layers.layer import BUILTIN_LAYERS
-    registered = registry.get_registered_name(model)
+    registered = registry.registered_name(model)
     if registered:
         return registered
     if isinstance(model, BUILTIN_LAYERS["Sequential"]):   # saving/ never imports models/
@@ -227,7 +227,7 @@ def _shape_json(shape):
 def full_model_config(model, compile_config=None):
     """Keras 3's ``serialize_keras_object(model)``: what ``config.json`` holds."""
     class_name = _model_class_name(model)
-    registered = registry.get_registered_name(model)
+    registered = registry.registered_name(model)
     if class_name == "Sequential":
         module, registered = "keras", None
     elif class_name == "Functional":
@@ -291,7 +291,7 @@ def _full_entry(layer, entry):
 # ---- compile configs ---------------------------------------------------------------
 
 def _legacy_object(obj):
-    return {"class_name": registry.get_registered_name(obj) or type(obj).__name__,
+    return {"class_name": registry.registered_name(obj) or type(obj).__name__,
             "config": obj.get_config()}
 
 
@@ -348,7 +348,7 @@ def training_config(model):
         "metrics": _metric_entry(cfg.get("metrics"), False),
         "weighted_metrics": _metric_entry(cfg.get("weighted_metrics"), False),
         "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
-        "optimizer_config": {"class_name": registry.get_registered_name(opt) or type(opt).__name__,
+        "optimizer_config": {"class_name": registry.registered_name(opt) or type(opt).__name__,
                              "config": opt.get_config()},
     }
 
