@@ -374,6 +374,9 @@ class TrainingMixin:
         cb = CallbackList(cbs, self, params)
         self.stop_training = False
         cb.on_train_begin()
+        # BackupAndRestore found a backup: resume after its last epoch.
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             if custom:
