@@ -218,9 +218,9 @@ def _find_layer(model, entry):
     return None
 
 
-def _shape_json(shape):
+def shape_json(shape):
     if isinstance(shape, (list, tuple)):
-        return [_shape_json(s) for s in shape]
+        return [shape_json(s) for s in shape]
     return None if shape is None else int(shape)
 
 
@@ -239,7 +239,7 @@ def full_model_config(model, compile_config=None):
            "config": config, "registered_name": registered}
     if class_name == "Sequential" or not _is_graph(model):  # (a subclassed model too)
         shape = getattr(model, "_build_input_shape", None) if model.built else None
-        out["build_config"] = {"input_shape": _shape_json(shape)}
+        out["build_config"] = {"input_shape": shape_json(shape)}
     else:
         out["build_config"] = {"input_shape": None}
     if compile_config is not None:
@@ -281,7 +281,7 @@ def _full_entry(layer, entry):
         out["config"] = _full_layers(layer, out["config"])
     shape = getattr(layer, "_build_input_shape", None) if layer is not None else None
     if layer is not None and layer.built and shape is not None and entry["class_name"] != "InputLayer":
-        out["build_config"] = {"input_shape": _shape_json(shape)}
+        out["build_config"] = {"input_shape": shape_json(shape)}
     for key in ("name", "inbound_nodes"):
         if key in entry:
             out[key] = entry[key]

@@ -105,21 +105,15 @@ def _serialize_layer(layer):
     """A layer's entry as in ``.keras`` files, with Keras's ``build_config``;
     a model's as its ``config.json``."""
     from ckeras.layers.layer import serialize_layer
+    from ckeras.saving.model_config import full_model_config, shape_json
     if layer._is_model:
-        from ckeras.saving.model_config import full_model_config
         return full_model_config(layer)
     out = serialize_layer(layer)
     out["config"] = serialize_dict(out["config"])
     shape = getattr(layer, "_build_input_shape", None)
     if layer.built and shape is not None:
-        out["build_config"] = {"input_shape": _json_shape(shape)}
+        out["build_config"] = {"input_shape": shape_json(shape)}
     return out
-
-
-def _json_shape(shape):
-    if isinstance(shape, (list, tuple)):
-        return [_json_shape(s) for s in shape]
-    return None if shape is None else int(shape)
 
 
 # ---- deserialisation ---------------------------------------------------------------
