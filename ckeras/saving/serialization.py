@@ -105,9 +105,11 @@ def _serialize_layer(layer):
     """A layer's entry as in ``.keras`` files, with Keras's ``build_config``;
     a model's as its ``config.json``."""
     from ckeras.layers.layer import serialize_layer
-    from ckeras.saving.model_config import full_model_config, shape_json
+    from ckeras.saving.model_config import compile_config, full_model_config, shape_json
     if layer._is_model:
-        return full_model_config(layer)
+        compiled = getattr(layer, "compiled", False) and \
+            getattr(layer, "optimizer", None) is not None
+        return full_model_config(layer, compile_config(layer) if compiled else None)
     out = serialize_layer(layer)
     out["config"] = serialize_dict(out["config"])
     shape = getattr(layer, "_build_input_shape", None)

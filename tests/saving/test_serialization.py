@@ -95,8 +95,15 @@ def test_model_round_trip_with_compile_config():
     model.compile(optimizer="adam", loss="mse")
     out = S(model)
     assert out["class_name"] == "Sequential" and out["module"] == "keras"
+    assert out["compile_config"]["loss"] in ("mse", "mean_squared_error")
     back = D(json.loads(json.dumps(out)))
     assert [l.name for l in back.layers] == [l.name for l in model.layers]
+    assert back.compiled and type(back.optimizer).__name__ == "Adam"
+    back.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
+    a = keras.Input((3,))
+    functional = keras.Model(a, keras.layers.Dense(2)(a))
+    assert S(functional)["class_name"] == "Functional"
+    assert len(D(json.loads(json.dumps(S(functional)))).layers) == 2
     assert back.predict(np.ones((1, 3), "float32"), verbose=0).shape == (1, 2)
 
 
