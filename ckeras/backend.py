@@ -4,7 +4,9 @@ ckeras computes in float32 on the CPU; ``set_num_threads`` controls both the
 OpenMP kernels and the BLAS pools (see ``ckeras.ops.threads``).
 """
 from ckeras.config import (epsilon, floatx, image_data_format, set_epsilon,  # noqa: F401
-                           set_floatx)
+                           set_floatx, set_image_data_format)
+from ckeras.dtypes import (is_float_dtype, is_int_dtype, result_type,  # noqa: F401
+                           standardize_dtype)
 from ckeras.ops import threads as _threads
 
 
@@ -18,10 +20,25 @@ def get_num_threads():
     return _threads.get_num_threads()
 
 
-def clear_session():
-    """Reset global state: the layer auto-name counters."""
+def clear_session(free_memory=True):
+    """Reset global state: the layer auto-name counters (and ``get_uid``'s);
+    ``free_memory`` also runs the garbage collector, as in Keras."""
     from ckeras.layers.layer import reset_names
     reset_names()
+    if free_memory:
+        import gc
+        gc.collect()
+
+
+def get_uid(prefix=""):
+    """1, 2, 3, ... for each call with the same prefix (reset by clear_session)."""
+    from ckeras.layers.layer import get_uid as impl
+    return impl(prefix)
+
+
+def is_keras_tensor(x):
+    from ckeras.layers.keras_tensor import is_keras_tensor as impl
+    return impl(x)
 
 
 # ---- tf.keras 2's ``keras.backend`` functions, on ckeras.ops -------------------------

@@ -19,6 +19,9 @@ __all__ = [
     "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "OrthogonalInitializer",
     "Orthogonal", "Identity", "IdentityInitializer", "compute_fans",
     "get", "serialize", "deserialize",
+    "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal",
+    "variance_scaling", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+    "lecun_uniform", "lecun_normal", "orthogonal", "identity",
 ]
 
 # std of a unit normal truncated to [-2, 2]: VarianceScaling divides by it so
@@ -342,6 +345,13 @@ class Identity(Initializer):
 
 IdentityInitializer = Identity
 
+
+# Keras 3 exports each class under its snake-case name too (the class itself).
+(zeros, ones, constant, random_normal, random_uniform, truncated_normal, variance_scaling,
+ glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal,
+ orthogonal, identity) = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
+                          VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
+                          LecunUniform, LecunNormal, Orthogonal, Identity)
 
 _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,

@@ -60,6 +60,34 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     return _rng(seed).uniform(minval, maxval, tuple(shape)).astype(_floatx(dtype))
 
 
+def _float_dtype(dtype, fn):
+    out = _floatx(dtype)
+    if out.kind != "f":
+        raise ValueError(f"keras.random.{fn}: only floating point dtypes are supported, "
+                         f"got dtype={dtype!r}.")
+    return out
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Gamma(alpha) draws with unit scale (Keras's parametrisation)."""
+    return _rng(seed).gamma(np.asarray(alpha, np.float64), 1.0,
+                            tuple(shape)).astype(_float_dtype(dtype, "gamma"))
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Successes in ``counts`` trials of probability ``probabilities`` (both
+    broadcast against ``shape``), as floats like Keras's."""
+    return _rng(seed).binomial(np.asarray(counts, np.int64),
+                               np.asarray(probabilities, np.float64),
+                               tuple(shape)).astype(_float_dtype(dtype, "binomial"))
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):  # noqa: A002 - Keras's name
+    """Beta(alpha, beta) draws (broadcast against ``shape``)."""
+    return _rng(seed).beta(np.asarray(alpha, np.float64), np.asarray(beta, np.float64),
+                           tuple(shape)).astype(_float_dtype(dtype, "beta"))
+
+
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal draws redrawn until within two standard deviations."""
     rng = _rng(seed)

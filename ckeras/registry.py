@@ -8,12 +8,12 @@ family (activations, initializers, ..., schedules) shares.
 
 Ground floor: it imports only the standard library, so any module may use it.
 """
-import contextlib
 import inspect
 import re
 import warnings
 
 _REGISTERED = {}      # "Package>Name" -> object
+_NAMES = {}           # registered object -> "Package>Name"
 _SCOPE_STACK = []     # dicts pushed by custom_object_scope
 
 
@@ -28,32 +28,81 @@ def to_snake_case(name):
 
 
 def register_keras_serializable(package="Custom", name=None):
-    """Class decorator: make a custom class loadable by name from saved files."""
+    """Decorator: make a custom class or function loadable by name from saved
+    files, under ``"package>name"`` (``name`` defaults to the object's name).
+    As in Keras, registering the same key again replaces the earlier object
+    (a notebook cell run twice), and a class needs ``get_config()``."""
     def decorator(obj):
-        key = f"{package}>{name or obj.__name__}"
-        if key in _REGISTERED and _REGISTERED[key] is not obj:
-            raise ValueError(f"{key!r} is already registered to {_REGISTERED[key]!r}")
+        key = f"{package}>{name if name is not None else obj.__name__}"
+        if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+            raise ValueError("Cannot register a class that does not have a "
+                             f"get_config() method: {obj.__name__}.")
         _REGISTERED[key] = obj
-        obj._registered_name = key
+        _NAMES[obj] = key
+        obj._registered_name = key   # read by Lambda's and TextVectorization's configs
         return obj
     return decorator
 
 
-def get_registered_name(obj):
-    cls = obj if isinstance(obj, type) else type(obj)
-    return getattr(cls, "_registered_name", None)
-
-
-@contextlib.contextmanager
-def custom_object_scope(*dicts):
-    merged = {}
-    for d in dicts:
-        merged.update(d or {})
-    _SCOPE_STACK.append(merged)
+def registered_name(obj):
+    """The ``"package>name"`` key ``obj`` was registered under, else None.
+    ``obj`` may be a class, a function or an instance (its own class counts,
+    not a registered parent class)."""
+    key = obj if isinstance(obj, type) or inspect.isroutine(obj) else type(obj)
     try:
-        yield
-    finally:
+        return _NAMES.get(key)
+    except TypeError:          # an unhashable object is never registered
+        return None
+
+
+def get_registered_name(obj):
+    """Keras's ``get_registered_name``: the registered key, else the object's
+    own ``__name__`` (for an instance, its class's)."""
+    found = registered_name(obj)
+    if found is not None:
+        return found
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """Keras's lookup order: the active ``custom_object_scope``s (innermost
+    first), the global registry, then ``custom_objects``, then
+    ``module_objects``; None when nothing matches."""
+    for scope in _SCOPE_STACK[::-1]:
+        if name in scope:
+            return scope[name]
+    for table in (_REGISTERED, custom_objects, module_objects):
+        if table and name in table:
+            return table[name]
+    return None
+
+
+def get_custom_objects():
+    """The live global dict of custom objects (``"package>name"`` -> object);
+    what is put in it is found when loading. Objects of a
+    ``custom_object_scope`` are not in it."""
+    return _REGISTERED
+
+
+class CustomObjectScope:
+    """``with custom_object_scope({"MyLayer": MyLayer}):`` makes those names
+    known to every deserialisation inside the block (scopes nest; the inner
+    one wins). ``custom_object_scope`` is the same class, as in Keras."""
+
+    def __init__(self, *custom_objects):
+        self.custom_objects = {}
+        for d in custom_objects:
+            self.custom_objects.update(d or {})
+
+    def __enter__(self):
+        _SCOPE_STACK.append(dict(self.custom_objects))
+        return self
+
+    def __exit__(self, *exc):
         _SCOPE_STACK.pop()
+
+
+custom_object_scope = CustomObjectScope
 
 
 def lookup_custom(name, registered_name=None, custom_objects=None):
@@ -148,7 +197,7 @@ def serialize(obj, module):
     """Keras 3's dict form of an object with get_config() (None -> None)."""
     if obj is None:
         return None
-    registered = get_registered_name(obj)
+    registered = registered_name(obj)
     return {"module": None if registered else module,
             "class_name": type(obj).__name__,
             "config": obj.get_config(),

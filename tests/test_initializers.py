@@ -225,3 +225,17 @@ def test_unknown_config_keys_from_newer_keras_are_dropped_with_warning():
         init = I.get({"class_name": "GlorotUniform",
                       "config": {"seed": 3, "future_option": True}})
     assert init.seed == 3
+
+
+def test_snake_case_names_are_the_classes():
+    from ckeras import initializers as I
+    pairs = {"zeros": I.Zeros, "ones": I.Ones, "constant": I.Constant,
+             "random_normal": I.RandomNormal, "random_uniform": I.RandomUniform,
+             "truncated_normal": I.TruncatedNormal, "variance_scaling": I.VarianceScaling,
+             "glorot_uniform": I.GlorotUniform, "glorot_normal": I.GlorotNormal,
+             "he_uniform": I.HeUniform, "he_normal": I.HeNormal,
+             "lecun_uniform": I.LecunUniform, "lecun_normal": I.LecunNormal,
+             "orthogonal": I.Orthogonal, "identity": I.Identity}
+    for name, cls in pairs.items():
+        assert getattr(I, name) is cls, name
+    assert I.glorot_uniform(seed=0)((3, 2)).shape == (3, 2)

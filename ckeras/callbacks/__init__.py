@@ -9,3 +9,7 @@ from ckeras.callbacks.progbar import ProgbarLogger
 from ckeras.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from ckeras.callbacks.terminate_on_nan import TerminateOnNaN
 from ckeras.callbacks.model_checkpoint import ModelCheckpoint
+from ckeras.callbacks.backup_and_restore import BackupAndRestore
+from ckeras.callbacks.remote_monitor import RemoteMonitor
+from ckeras.callbacks.swap_ema_weights import SwapEMAWeights
+from ckeras.callbacks.tensorboard import TensorBoard

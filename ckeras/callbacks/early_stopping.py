@@ -4,6 +4,7 @@ import warnings
 from ckeras.callbacks.base import Callback
 from ckeras.callbacks.monitor import check_mode, infer_direction
 from ckeras.distribute.context import is_secondary
+from ckeras.utils.io_utils import print_msg
 
 
 class EarlyStopping(Callback):
@@ -84,10 +85,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0 and not is_secondary():
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0 and not is_secondary():
-                print("Restoring model weights from the end of the best epoch: "
+                print_msg("Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from ckeras.callbacks.base import Callback
 from ckeras.distribute.context import is_secondary
+from ckeras.utils.io_utils import print_msg
 
 
 def _optimizer(callback):
@@ -33,7 +34,7 @@ class LearningRateScheduler(Callback):
                              f"Got: {lr}")
         opt.learning_rate = lr
         if self.verbose > 0 and not is_secondary():
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning "
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning "
                   f"rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):

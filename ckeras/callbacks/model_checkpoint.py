@@ -13,6 +13,7 @@ import numpy as np
 
 from ckeras.callbacks.base import Callback
 from ckeras.distribute.context import is_secondary
+from ckeras.utils.io_utils import print_msg
 
 
 class ModelCheckpoint(Callback):
@@ -85,7 +86,7 @@ class ModelCheckpoint(Callback):
 
     def _say(self, text):
         if self.verbose > 0 and not is_secondary():
-            print(text)
+            print_msg(text)
 
     def _save_model(self, epoch, batch, logs):
         logs = logs or {}

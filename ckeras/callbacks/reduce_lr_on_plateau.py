@@ -5,6 +5,7 @@ import numpy as np
 
 from ckeras.callbacks.base import Callback
 from ckeras.distribute.context import is_secondary
+from ckeras.utils.io_utils import print_msg
 
 
 class ReduceLROnPlateau(Callback):
@@ -78,7 +79,7 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     opt.learning_rate = new_lr
                     if self.verbose > 0 and not is_secondary():
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
+                        print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
                               f"learning rate to {new_lr}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0

@@ -3,6 +3,7 @@ import math
 
 from ckeras.callbacks.base import Callback
 from ckeras.distribute.context import is_secondary
+from ckeras.utils.io_utils import print_msg
 
 
 class TerminateOnNaN(Callback):
@@ -24,5 +25,5 @@ class TerminateOnNaN(Callback):
                 raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. "
                                    f"Loss value: {loss}. Terminating training immediately.")
             if not is_secondary():
-                print(f"Batch {batch}: Invalid loss, terminating training")
+                print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

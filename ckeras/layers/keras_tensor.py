@@ -85,3 +85,28 @@ def symbolic_call(layer, inputs, kwargs):
     kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
     layer._inbound_nodes.append(Node(layer, inputs, outputs, kwargs))
     return outputs
+
+
+def is_keras_tensor(x):
+    """Whether ``x`` is a symbolic tensor (from ``Input`` or a layer called on one)."""
+    return isinstance(x, KerasTensor)
+
+
+def get_source_inputs(tensor):
+    """The ``Input`` tensors ``tensor`` is computed from (a list, without
+    repeats); a tensor without history is returned as is, as in Keras."""
+    history = getattr(tensor, "history", None) if is_keras_tensor(tensor) else None
+    if not history:
+        return tensor if not is_keras_tensor(tensor) else [tensor]
+    layer, node_index, _ = history
+    if not layer._inbound_nodes:
+        return [tensor]
+    node = layer._inbound_nodes[node_index]
+    if not node.input_tensors:          # an InputLayer's node
+        return node.output_tensors
+    sources = []
+    for t in node.input_tensors:
+        for s in get_source_inputs(t):
+            if all(s is not seen for seen in sources):
+                sources.append(s)
+    return sources

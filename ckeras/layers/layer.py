@@ -160,6 +160,13 @@ def unique_name(base):
     return base if n == 0 else f"{base}_{n}"
 
 
+def get_uid(prefix=""):
+    """Keras's ``backend.get_uid``: 1, 2, 3, ... per prefix; the counter
+    auto-naming uses (a layer named ``dense`` counts as 1)."""
+    _name_counts[prefix] = _name_counts.get(prefix, 0) + 1
+    return _name_counts[prefix]
+
+
 def reset_names():
     """Forget auto-name counters (``ckeras.backend.clear_session``)."""
     _name_counts.clear()
@@ -892,8 +899,8 @@ def as_float32(x):
 
 def serialize_layer(layer):
     """Keras 3's {"module", "class_name", "config", "registered_name"} entry."""
-    from ckeras.registry import get_registered_name
-    registered = get_registered_name(layer)
+    from ckeras.registry import registered_name
+    registered = registered_name(layer)
     # A class may be exported under another name (GroupedQueryAttention).
     class_name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)
     module = None if registered else "keras.layers"

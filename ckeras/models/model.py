@@ -254,7 +254,9 @@ class Model(StepsMixin, TrainingMixin, Layer):
     def summary(self, line_length: Optional[int] = None, positions: Optional[Sequence[float]] = None,
                 print_fn: Optional[Callable[..., Any]] = None, **kwargs: Any) -> None:
         text = self._summary_text()
-        (print_fn or print)(text)
+        if print_fn is None:
+            from ckeras.utils.io_utils import print_msg as print_fn
+        print_fn(text)
 
     # ---- persistence (implemented in ckeras.saving) -------------------------------
     def save(self, filepath: PathLike, overwrite: bool = True, include_optimizer: bool = True,

@@ -17,6 +17,7 @@ from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Opt
 from ckeras import losses as losses_mod
 from ckeras import metrics as metrics_mod
 from ckeras import optimizers as optimizers_mod
+from ckeras import config
 from ckeras.ops.memory import pooled
 from ckeras.utils import arg_checks as _checks
 from ckeras.callbacks.base import CallbackList
@@ -279,6 +280,7 @@ class TrainingMixin:
     def _adapt(self, x, y=None, sample_weight=None, class_weight=None,
                steps=None, shuffle=False):
         class_weight = _checks.check_class_weight(class_weight)
+        steps = config.capped_steps(steps)    # keras.config.set_max_steps_per_epoch
         data = adapt(x, y, sample_weight, class_weight,
                      input_names=getattr(self, "input_names", None),
                      output_names=self.output_names, steps=steps)
@@ -324,7 +326,7 @@ class TrainingMixin:
             validation_batch_size: Optional[int] = None, validation_freq: int = 1) -> Any:
         custom = self._overrides("train_step")
         self._require_compiled("fit", need_loss=not custom)
-        epochs = _checks.check_int(epochs, "epochs", 0)
+        epochs = config.capped_epochs(_checks.check_int(epochs, "epochs", 0))
         initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", 0)
         validation_split = _checks.check_fraction(validation_split, "validation_split")
         steps_per_epoch = _checks.check_int(steps_per_epoch, "steps_per_epoch", 1, True)
@@ -347,7 +349,7 @@ class TrainingMixin:
                                  f"or NumPy arrays. Found incompatible type in the input: "
                                  f"{type(x)}. Pass validation_data=... instead.")
             data, val = data.split(validation_split)
-            val.steps_limit = validation_steps
+            val.steps_limit = config.capped_steps(validation_steps)
         check_passes(data, epochs - initial_epoch, "x", "steps_per_epoch")
         if val is not None:
             check_passes(val, (epochs - initial_epoch) // validation_freq,
@@ -372,6 +374,9 @@ class TrainingMixin:
         cb = CallbackList(cbs, self, params)
         self.stop_training = False
         cb.on_train_begin()
+        # BackupAndRestore found a backup: resume after its last epoch.
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             if custom:
@@ -463,7 +468,8 @@ class TrainingMixin:
         if self._distribution is not None:
             data, = self._distribution.prepare(self, data)
         verbose = resolve_verbose(verbose)
-        bar = Progbar(data.steps(batch_size), verbose) if verbose else None
+        bar = Progbar(data.steps(batch_size), verbose=verbose,
+                      stateless_metrics=set()) if verbose else None
         cb = CallbackList(callbacks or [], self, {"verbose": verbose, "steps": data.steps(batch_size)})
         logs = self._evaluate_data(data, batch_size, cb, bar)
         if return_dict:
@@ -490,7 +496,8 @@ class TrainingMixin:
         batch_size = _batch_size(batch_size)
         data = self._adapt(x, steps=steps)
         verbose = resolve_verbose(verbose)
-        bar = Progbar(data.steps(batch_size), verbose) if verbose else None
+        bar = Progbar(data.steps(batch_size), verbose=verbose,
+                      stateless_metrics=set()) if verbose else None
         cb = CallbackList(callbacks or [], self, {"verbose": verbose, "epochs": 1,
                                                   "steps": data.steps(batch_size)})
         cb.on_predict_begin()

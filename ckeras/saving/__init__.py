@@ -18,23 +18,18 @@ from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Opt
 # The registry lives on the ground floor (ckeras/registry.py); Keras has its
 # public names here.
 from ckeras.registry import (register_keras_serializable, custom_object_scope,
-                             get_registered_name)
+                             CustomObjectScope, get_custom_objects, get_registered_name,
+                             get_registered_object)
 from ckeras.saving.atomic import atomic_write
-
-CustomObjectScope = custom_object_scope
+from ckeras.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_from_json",
            "register_keras_serializable", "custom_object_scope", "CustomObjectScope",
-           "get_registered_name", "get_custom_objects", "model_from_config"]
+           "get_registered_name", "get_custom_objects", "model_from_config",
+           "get_registered_object", "serialize_keras_object", "deserialize_keras_object"]
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZIP_SIGNATURE = b"PK\x03\x04"
-
-
-def get_custom_objects():
-    """The global registry of ``@register_keras_serializable`` objects."""
-    from ckeras.registry import _REGISTERED
-    return _REGISTERED
 
 
 def _path(filepath):

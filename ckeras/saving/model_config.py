@@ -170,7 +170,7 @@ def _shape_tuple(shape):
 
 def _model_class_name(model):
     from ckeras.layers.layer import BUILTIN_LAYERS
-    registered = registry.get_registered_name(model)
+    registered = registry.registered_name(model)
     if registered:
         return registered
     if isinstance(model, BUILTIN_LAYERS["Sequential"]):   # saving/ never imports models/
@@ -218,16 +218,16 @@ def _find_layer(model, entry):
     return None
 
 
-def _shape_json(shape):
+def shape_json(shape):
     if isinstance(shape, (list, tuple)):
-        return [_shape_json(s) for s in shape]
+        return [shape_json(s) for s in shape]
     return None if shape is None else int(shape)
 
 
 def full_model_config(model, compile_config=None):
     """Keras 3's ``serialize_keras_object(model)``: what ``config.json`` holds."""
     class_name = _model_class_name(model)
-    registered = registry.get_registered_name(model)
+    registered = registry.registered_name(model)
     if class_name == "Sequential":
         module, registered = "keras", None
     elif class_name == "Functional":
@@ -239,7 +239,7 @@ def full_model_config(model, compile_config=None):
            "config": config, "registered_name": registered}
     if class_name == "Sequential" or not _is_graph(model):  # (a subclassed model too)
         shape = getattr(model, "_build_input_shape", None) if model.built else None
-        out["build_config"] = {"input_shape": _shape_json(shape)}
+        out["build_config"] = {"input_shape": shape_json(shape)}
     else:
         out["build_config"] = {"input_shape": None}
     if compile_config is not None:
@@ -281,7 +281,7 @@ def _full_entry(layer, entry):
         out["config"] = _full_layers(layer, out["config"])
     shape = getattr(layer, "_build_input_shape", None) if layer is not None else None
     if layer is not None and layer.built and shape is not None and entry["class_name"] != "InputLayer":
-        out["build_config"] = {"input_shape": _shape_json(shape)}
+        out["build_config"] = {"input_shape": shape_json(shape)}
     for key in ("name", "inbound_nodes"):
         if key in entry:
             out[key] = entry[key]
@@ -291,7 +291,7 @@ def _full_entry(layer, entry):
 # ---- compile configs ---------------------------------------------------------------
 
 def _legacy_object(obj):
-    return {"class_name": registry.get_registered_name(obj) or type(obj).__name__,
+    return {"class_name": registry.registered_name(obj) or type(obj).__name__,
             "config": obj.get_config()}
 
 
@@ -348,7 +348,7 @@ def training_config(model):
         "metrics": _metric_entry(cfg.get("metrics"), False),
         "weighted_metrics": _metric_entry(cfg.get("weighted_metrics"), False),
         "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
-        "optimizer_config": {"class_name": registry.get_registered_name(opt) or type(opt).__name__,
+        "optimizer_config": {"class_name": registry.registered_name(opt) or type(opt).__name__,
                              "config": opt.get_config()},
     }
 

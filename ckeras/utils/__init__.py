@@ -43,3 +43,20 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     if y is None:
         return (x,) if isinstance(x, (list, tuple)) else x
     return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+# Keras 3 keeps these under keras.utils too; they are the very objects of
+# ckeras.saving, ckeras.backend and ckeras.config.
+from ckeras.registry import (CustomObjectScope, custom_object_scope,  # noqa: E402
+                             get_custom_objects, get_registered_name,
+                             get_registered_object, register_keras_serializable)
+from ckeras.saving.serialization import (deserialize_keras_object,  # noqa: E402
+                                         serialize_keras_object)
+from ckeras.callbacks.progbar import Progbar  # noqa: E402
+from ckeras.backend import clear_session  # noqa: E402
+from ckeras.layers.keras_tensor import get_source_inputs, is_keras_tensor  # noqa: E402
+from ckeras.dtypes import standardize_dtype  # noqa: E402
+from ckeras.utils.config import Config  # noqa: E402
+from ckeras.config import (disable_interactive_logging,  # noqa: E402
+                           enable_interactive_logging, is_interactive_logging_enabled)
+from ckeras.utils import legacy  # noqa: E402

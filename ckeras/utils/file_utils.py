@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 import warnings
 import zipfile
+from ckeras.utils.io_utils import print_msg
 
 _CHUNK = 1 << 16
 
@@ -78,7 +79,7 @@ class _DownloadBar:
 
 def _download(origin, target, file_hash, hash_algorithm):
     """Fetch ``origin`` into ``target`` atomically, checking ``file_hash``."""
-    print(f"Downloading data from {origin}")
+    print_msg(f"Downloading data from {origin}")
     directory = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part",
                                dir=directory)
@@ -263,7 +264,7 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     download = force_download or not os.path.exists(target)
     if not download and file_hash is not None and not validate_file(target, file_hash,
                                                                     hash_algorithm):
-        print(f"A local file was found, but it seems to be incomplete or outdated because "
+        print_msg(f"A local file was found, but it seems to be incomplete or outdated because "
               f"the {hash_algorithm} file hash does not match the original value of "
               f"{file_hash} so we will re-download the data.")
         download = True
