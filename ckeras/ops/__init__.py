@@ -31,9 +31,9 @@ from ckeras.ops import linalg, nn
 from ckeras.ops.tape import GradientTape, Tensor  # noqa: F401
 
 PUBLIC_OPS = ([n for n in _array_ops.__all__ if n not in ("matmul",)]
-              + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + ["norm"])
-_PUBLIC = {n: linalg.norm if n == "norm" else getattr(_array_ops, n, None) or getattr(nn, n)
-           for n in PUBLIC_OPS}
+              + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + linalg.__all__)
+_PUBLIC = {n: getattr(linalg, n) if n in linalg.__all__ else getattr(_array_ops, n, None)
+           or getattr(nn, n) for n in PUBLIC_OPS}
 __all__ = list(_dispatch_all) + [n for n in PUBLIC_OPS if n not in _dispatch_all] \
     + ["nn", "linalg"]
 
