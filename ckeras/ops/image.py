@@ -1,0 +1,541 @@
+"""``keras.ops.image``: resizing, cropping and padding, colour spaces,
+resampling (affine_transform, map_coordinates), patches and filters, for
+(batch, height, width, channels) images or one (height, width, channels)
+image (``data_format="channels_first"`` moves channels first).
+
+Resizing is separable: one weight matrix per spatial axis (the kernels and
+the half-pixel sampling of ``jax.image.resize``, which Keras uses on JAX), so
+``resize`` is two differentiable products. The other ops are compositions of
+differentiable ``ckeras.ops`` as well, so their gradients come from the tape.
+"""
+import math
+
+import numpy as np
+
+from ckeras.ops import array_ops as _a
+from ckeras.ops import nn as _nn
+from ckeras.ops.array_ops import _v, op
+
+__all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d",
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "resize",
+           "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges"]
+
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _fmt(data_format):
+    from ckeras import config
+    fmt = config.image_data_format() if data_format is None else data_format
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{data_format!r}.")
+    return fmt
+
+
+def _check_rank(shape):
+    if len(shape) not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 "
+                         f"(batch of images). Received input with shape: images.shape={shape}")
+
+
+def _hw_axes(ndim, fmt):
+    return (ndim - 3, ndim - 2) if fmt == "channels_last" else (ndim - 2, ndim - 1)
+
+
+def _to_float(x):
+    a = _v(x)
+    return x if np.asarray(a).dtype.kind == "f" else np.asarray(a).astype(np.float32)
+
+
+# ---- resize --------------------------------------------------------------------------------
+
+def _triangle(d):
+    return np.maximum(0.0, 1.0 - d)
+
+
+def _keys_cubic(d):
+    # Keys (1981) cubic convolution with a = -0.5
+    out = ((1.5 * d - 2.5) * d) * d + 1.0
+    out = np.where(d >= 1.0, ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0, out)
+    return np.where(d >= 2.0, 0.0, out)
+
+
+def _lanczos(radius):
+    def kernel(d):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = radius * np.sin(np.pi * d) * np.sin(np.pi * d / radius) / (np.pi ** 2 * d * d)
+        return np.where(d > radius, 0.0, np.where(d > 1e-3, y, 1.0))
+    return kernel
+
+
+_KERNELS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos3": _lanczos(3.0),
+            "lanczos5": _lanczos(5.0)}
+
+
+def resize_weights(in_size, out_size, interpolation, antialias=False):
+    """(out_size, in_size) matrix: output sample i = sum_j W[i, j] * input j.
+
+    Output pixel centres sit at (i + 0.5) * in / out - 0.5 in input pixels; the
+    kernel is widened by in / out when antialiasing a downscale; weights are
+    normalised over the taps inside the image (which clamps at the edges)."""
+    if interpolation == "nearest":
+        idx = np.floor(((np.arange(out_size) + 0.5) * in_size / out_size).astype(np.float32))
+        w = np.zeros((out_size, in_size))
+        w[np.arange(out_size), np.minimum(idx.astype(np.int64), in_size - 1)] = 1.0
+        return w
+    inv_scale = in_size / out_size
+    kernel_scale = max(inv_scale, 1.0) if antialias else 1.0
+    centre = (np.arange(out_size) + 0.5) * inv_scale - 0.5
+    w = _KERNELS[interpolation](np.abs(centre[:, None] - np.arange(in_size)[None, :])
+                                / kernel_scale)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.where(np.abs(total) > 1000 * np.finfo(np.float32).eps,
+                 w / np.where(total != 0, total, 1), 0.0)
+    inside = (centre >= -0.5) & (centre <= in_size - 0.5)
+    return np.where(inside[:, None], w, 0.0)
+
+
+def resize_nhwc(b, h, w, interpolation="bilinear", antialias=False):
+    """Resize (B, H, W, C) float images to (B, h, w, C) (values or tape tensors)."""
+    _, H, W, _ = np.shape(_v(b))
+    dtype = np.asarray(_v(b)).dtype
+    wy = resize_weights(H, h, interpolation, antialias).astype(dtype)
+    wx = resize_weights(W, w, interpolation, antialias).astype(dtype)
+    out = b if H == h else _a.einsum("yY,bYXc->byXc", wy, b)
+    return out if W == w else _a.einsum("xX,byXc->byxc", wx, out)
+
+
+def _crop_box(height, width, th, tw):
+    ch = max(min(height, int(float(width * th) / tw)), 1)
+    cw = max(min(width, int(float(height * tw) / th)), 1)
+    return int(float(height - ch) / 2), int(float(width - cw) / 2), ch, cw
+
+
+@op
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    """Resize images to ``size`` = (height, width), as Keras on JAX."""
+    fmt = _fmt(data_format)
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{RESIZE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+    if fill_mode != "constant":
+        raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` is "
+                         f"supported. Received: fill_mode={fill_mode}")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be "
+                         "`True`.")
+    if len(size) != 2:
+        raise ValueError("Argument `size` must be a tuple of two elements (height, width). "
+                         f"Received: size={size}")
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    orig = np.asarray(_v(images)).dtype
+    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.transpose(x, (0, 2, 3, 1))
+    x = _to_float(x)
+    th, tw = int(size[0]), int(size[1])
+    height, width = np.shape(_v(x))[1:3]
+    if crop_to_aspect_ratio:
+        top, left, ch, cw = _crop_box(height, width, th, tw)
+        x = _a.getitem(x, (slice(None), slice(top, top + ch), slice(left, left + cw)))
+    elif pad_to_aspect_ratio:
+        ph = max(height, int(float(width * th) / tw))
+        pw = max(width, int(float(height * tw) / th))
+        top, left = int(float(ph - height) / 2), int(float(pw - width) / 2)
+        # as Keras: the same amount on both sides, and only along one axis
+        pads = [(0, 0), (top, top), (0, 0), (0, 0)] if top > 0 else \
+            [(0, 0), (0, 0), (left, left), (0, 0)]
+        x = _a.pad(x, pads, constant_values=fill_value)
+    y = resize_nhwc(x, th, tw, interpolation, antialias)
+    if fmt == "channels_first":
+        y = _a.transpose(y, (0, 3, 1, 2))
+    if len(shape) == 3:
+        y = _a.squeeze(y, 0)
+    if orig.kind in "iub":   # Keras rounds and saturates back to an integer dtype
+        info = np.iinfo(orig) if orig.kind != "b" else None
+        y = np.round(np.asarray(_v(y)))
+        return (np.clip(y, info.min, info.max) if info else y).astype(orig)
+    return y
+
+
+# ---- crop and pad ---------------------------------------------------------------------------
+
+def _two_of_three(a, b, target, names):
+    if [a, b, target].count(None) != 1:
+        raise ValueError(f"Must specify exactly two of {names[0]}, {names[1]}, {names[2]}. "
+                         f"Received: {names[0]}={a}, {names[1]}={b}, {names[2]}={target}")
+    for v, n in zip((a, b, target), names):
+        if v is not None and v < 0:
+            raise ValueError(f"{n} must be >= 0. Received: {n}={v}")
+
+
+@op
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
+               right_padding=None, target_height=None, target_width=None, data_format=None):
+    """Zero-pad images to the given sides or target size."""
+    fmt = _fmt(data_format)
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    _two_of_three(top_padding, bottom_padding, target_height,
+                  ("top_padding", "bottom_padding", "target_height"))
+    _two_of_three(left_padding, right_padding, target_width,
+                  ("left_padding", "right_padding", "target_width"))
+    ha, wa = _hw_axes(len(shape), fmt)
+    height, width = shape[ha], shape[wa]
+    top = target_height - bottom_padding - height if top_padding is None else top_padding
+    bottom = target_height - top - height if bottom_padding is None else bottom_padding
+    left = target_width - right_padding - width if left_padding is None else left_padding
+    right = target_width - left - width if right_padding is None else right_padding
+    for v, n in ((top, "top_padding"), (bottom, "bottom_padding"), (left, "left_padding"),
+                 (right, "right_padding")):
+        if v < 0:
+            raise ValueError(f"{n} must be >= 0. Received: {n}={v}")
+    pads = [(0, 0)] * len(shape)
+    pads[ha], pads[wa] = (top, bottom), (left, right)
+    return _a.pad(images, pads)
+
+
+@op
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
+                right_cropping=None, target_height=None, target_width=None, data_format=None):
+    """Crop images to the given sides or target size."""
+    fmt = _fmt(data_format)
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    _two_of_three(top_cropping, bottom_cropping, target_height,
+                  ("top_cropping", "bottom_cropping", "target_height"))
+    _two_of_three(left_cropping, right_cropping, target_width,
+                  ("left_cropping", "right_cropping", "target_width"))
+    ha, wa = _hw_axes(len(shape), fmt)
+    height, width = shape[ha], shape[wa]
+    top = height - target_height - bottom_cropping if top_cropping is None else top_cropping
+    th = height - bottom_cropping - top if target_height is None else target_height
+    left = width - target_width - right_cropping if left_cropping is None else left_cropping
+    tw = width - right_cropping - left if target_width is None else target_width
+    for v, n in ((top, "top_cropping"), (th, "target_height"), (left, "left_cropping"),
+                 (tw, "target_width")):
+        if v < 0:
+            raise ValueError(f"{n} must be >= 0. Received: {n}={v}")
+    key = [slice(None)] * len(shape)
+    key[ha], key[wa] = slice(top, top + th), slice(left, left + tw)
+    return _a.getitem(images, tuple(key))
+
+
+# ---- colour spaces --------------------------------------------------------------------------
+
+def _channel_axis(images, fmt):
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    return len(shape) - 1 if fmt == "channels_last" else len(shape) - 3
+
+
+@op
+def rgb_to_grayscale(images, data_format=None):
+    """0.2989 R + 0.5870 G + 0.1140 B (a 1-channel image stays as it is)."""
+    ax = _channel_axis(images, _fmt(data_format))
+    n = np.shape(_v(images))[ax]
+    if n not in (1, 3):
+        raise ValueError("Invalid channel size: expected 3 (RGB) or 1 (Grayscale). Received "
+                         f"input with shape: images.shape={np.shape(_v(images))}")
+    if n == 1:
+        return images
+    orig = np.asarray(_v(images)).dtype
+    x = _to_float(images)
+    w = np.array([0.2989, 0.5870, 0.1140], np.asarray(_v(x)).dtype)
+    y = _a.expand_dims(_a.tensordot(x, w, axes=([ax], [0])), ax)
+    return y if orig.kind == "f" else np.asarray(y).astype(orig)
+
+
+def _float_images(images, name):
+    if np.asarray(_v(images)).dtype.kind != "f":
+        raise ValueError(f"Invalid images dtype: expected float dtype. Received: "
+                         f"images.dtype={np.asarray(_v(images)).dtype}")
+
+
+@op
+def rgb_to_hsv(images, data_format=None):
+    """RGB in [0, 1] -> (hue, saturation, value), each in [0, 1]."""
+    ax = _channel_axis(images, _fmt(data_format))
+    _float_images(images, "rgb_to_hsv")
+    eps = np.finfo(np.asarray(_v(images)).dtype).eps
+    x = _a.where(np.abs(_v(images)) < eps, 0.0, images)
+    r, g, b = (_a.squeeze(c, ax) for c in _a.split(x, 3, axis=ax))
+    value = _a.maximum(_a.maximum(r, g), b)
+    rng = _a.subtract(value, _a.minimum(_a.minimum(r, g), b))
+    v_, r_ = np.asarray(_v(value)), np.asarray(_v(rng))
+    sat = _a.where(v_ > 0, _a.divide(rng, _a.where(v_ > 0, value, 1.0)), 0.0)
+    norm = _a.divide(1.0, _a.multiply(6.0, _a.where(r_ > 0, rng, 1.0)))
+    gv, rv = np.asarray(_v(g)), np.asarray(_v(r))
+    hue = _a.where(v_ == gv, _a.add(_a.multiply(norm, _a.subtract(b, r)), 2.0 / 6.0),
+                   _a.add(_a.multiply(norm, _a.subtract(r, g)), 4.0 / 6.0))
+    hue = _a.where(v_ == rv, _a.multiply(norm, _a.subtract(g, b)), hue)
+    hue = _a.add(_a.where(r_ > 0, hue, 0.0), (np.asarray(_v(hue)) < 0).astype(v_.dtype))
+    return _a.stack([hue, sat, value], axis=ax)
+
+
+@op
+def hsv_to_rgb(images, data_format=None):
+    """(hue, saturation, value) in [0, 1] -> RGB."""
+    ax = _channel_axis(images, _fmt(data_format))
+    _float_images(images, "hsv_to_rgb")
+    h, s, v = (_a.squeeze(c, ax) for c in _a.split(images, 3, axis=ax))
+    dh = _a.multiply(_a.mod(h, 1.0), 6.0)
+    dr = _a.clip(_a.subtract(_a.abs(_a.subtract(dh, 3.0)), 1.0), 0.0, 1.0)
+    dg = _a.clip(_a.subtract(2.0, _a.abs(_a.subtract(dh, 2.0))), 0.0, 1.0)
+    db = _a.clip(_a.subtract(2.0, _a.abs(_a.subtract(dh, 4.0))), 0.0, 1.0)
+    one_minus_s = _a.subtract(1.0, s)
+    planes = [_a.multiply(v, _a.add(one_minus_s, _a.multiply(s, d))) for d in (dr, dg, db)]
+    return _a.stack(planes, axis=ax)
+
+
+# ---- resampling -----------------------------------------------------------------------------
+
+def fix_index(i, n, mode):
+    """Integer sample positions -> (in-range index, valid or None) under Keras's
+    fill modes (those of scipy.ndimage / jax.scipy.ndimage)."""
+    if mode == "nearest":
+        return np.clip(i, 0, n - 1), None
+    if mode == "wrap":
+        return np.mod(i, n), None
+    if mode == "reflect":                 # (d c b a | a b c d | d c b a)
+        j = np.mod(i, 2 * n)
+        return np.where(j >= n, 2 * n - 1 - j, j), None
+    if mode == "mirror":                  # (d c b | a b c d | c b a)
+        if n == 1:
+            return np.zeros_like(i), None
+        j = np.mod(i, 2 * (n - 1))
+        return np.where(j >= n, 2 * (n - 1) - j, j), None
+    valid = (i >= 0) & (i < n)            # constant: outside reads fill_value
+    return np.clip(i, 0, n - 1), valid
+
+
+def _round_half_away(c):
+    return np.sign(c) * np.floor(np.abs(c) + 0.5)
+
+
+def _sample(inputs, coords, order, fill_mode, fill_value):
+    """inputs at fractional ``coords`` (one array per axis); order 0 rounds half
+    away from zero, order 1 is multilinear. Differentiable in inputs and coordinates."""
+    shape = np.shape(_v(inputs))
+    taps = []
+    for ax, c in enumerate(coords):
+        cv = np.asarray(_v(c))
+        n = shape[ax]
+        if order == 0:
+            idx = _round_half_away(cv).astype(np.int64)
+            taps.append([(idx, None)])
+        else:
+            lo = np.floor(cv)
+            frac = _a.subtract(c, lo)          # d frac / d coordinate = 1
+            taps.append([(lo.astype(np.int64), _a.subtract(1.0, frac)),
+                         (lo.astype(np.int64) + 1, frac)])
+        taps[-1] = [fix_index(i, n, fill_mode) + (w,) for i, w in taps[-1]]
+    out = None
+    for combo in _product(taps):
+        vals = _a.getitem(inputs, tuple(i for i, _, _ in combo))
+        valid = None
+        for _, v, _ in combo:
+            if v is not None:
+                valid = v if valid is None else valid & v
+        if valid is not None:
+            vals = _a.where(valid, vals, fill_value)
+        for _, _, w in combo:
+            if w is not None:
+                vals = _a.multiply(vals, w)
+        out = vals if out is None else _a.add(out, vals)
+    return out
+
+
+def _product(lists):
+    combos = [[]]
+    for options in lists:
+        combos = [c + [o] for c in combos for o in options]
+    return combos
+
+
+@op
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0.0):
+    """inputs sampled at ``coordinates`` (inputs.ndim, ...), as scipy.ndimage."""
+    shape = np.shape(_v(inputs))
+    cshape = np.shape(_v(coordinates))
+    if len(cshape) < 2:
+        raise ValueError("Invalid coordinates rank: expected at least rank 2. Received input "
+                         f"with shape: {cshape}")
+    if cshape[0] != len(shape):
+        raise ValueError("First dim of `coordinates` must be the same as the rank of `inputs`. "
+                         f"Received inputs with shape: {shape} and coordinate leading dim of "
+                         f"{cshape[0]}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected one of "
+                         f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}")
+    if order not in (0, 1):
+        raise ValueError(f"Invalid value for argument `order`. Expected one of [0, 1]. "
+                         f"Received: order={order}")
+    coords = [_a.getitem(coordinates, i) for i in range(len(shape))]
+    y = _sample(_to_float(inputs), coords, order, fill_mode, fill_value)
+    orig = np.asarray(_v(inputs)).dtype
+    if orig.kind != "f":
+        y = np.asarray(_v(y))
+        return _round_half_away(y).astype(orig)
+    return y
+
+
+@op
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
+                     fill_value=0, data_format=None):
+    """Sample each output pixel (x, y) at input (a0 x + a1 y + a2, b0 x + b1 y + b2),
+    transform = [a0, a1, a2, b0, b1, b2, c0, c1] per image."""
+    fmt = _fmt(data_format)
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
+                         f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}")
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    t = np.asarray(_v(transform))
+    if t.ndim not in (1, 2):
+        raise ValueError("Invalid transform rank: expected rank 1 (single transform) or rank 2 "
+                         f"(batch of transforms). Received input with shape: "
+                         f"transform.shape={t.shape}")
+    t = t.reshape(-1, 8)
+    if np.any(t[:, 6:] != 0):
+        # Keras's backends disagree on the projective terms (JAX ignores the division)
+        raise NotImplementedError("ops.image.affine_transform: nonzero projective terms "
+                                  "(c0, c1) are not supported by ckeras.")
+    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.transpose(x, (0, 2, 3, 1))
+    b, h, w, c = np.shape(_v(x))
+    if t.shape[0] not in (1, b):
+        raise ValueError(f"ops.image.affine_transform: {t.shape[0]} transforms for {b} images.")
+    t = np.broadcast_to(t, (b, 8))
+    # coordinates in the images' precision, summed in Keras's order: an exact
+    # x.5 must round as it does there
+    dt = np.asarray(_v(_to_float(x))).dtype
+    t = t.astype(dt)
+    yy, xx = np.meshgrid(np.arange(h, dtype=dt), np.arange(w, dtype=dt), indexing="ij")
+    sy = (yy * t[:, 4, None, None] + xx * t[:, 3, None, None]) + t[:, 5, None, None]
+    sx = (yy * t[:, 1, None, None] + xx * t[:, 0, None, None]) + t[:, 2, None, None]
+    y = _sample_batched(_to_float(x), sy, sx, 0 if interpolation == "nearest" else 1,
+                        fill_mode, fill_value)
+    if fmt == "channels_first":
+        y = _a.transpose(y, (0, 3, 1, 2))
+    return y if len(shape) == 4 else _a.squeeze(y, 0)
+
+
+def _sample_batched(x, sy, sx, order, fill_mode, fill_value):
+    """(B, H, W, C) images at per-image (B, h, w) coordinates -> (B, h, w, C)."""
+    b = np.shape(_v(x))[0]
+    bidx = np.broadcast_to(np.arange(b)[:, None, None], sy.shape)
+    out = None
+    shape = np.shape(_v(x))
+    axes = []
+    for cv, n in ((sy, shape[1]), (sx, shape[2])):
+        if order == 0:
+            taps = [(_round_half_away(cv).astype(np.int64), None)]
+        else:
+            lo = np.floor(cv)
+            frac = cv - lo
+            taps = [(lo.astype(np.int64), 1 - frac), (lo.astype(np.int64) + 1, frac)]
+        axes.append([fix_index(i, n, fill_mode) + (w,) for i, w in taps])
+    for (iy, vy, wy), (ix, vx, wx) in _product(axes):
+        vals = _a.getitem(x, (bidx, iy, ix))
+        valid = vy if vx is None else (vx if vy is None else vy & vx)
+        if valid is not None:
+            vals = _a.where(valid[..., None], vals, fill_value)
+        if wy is not None:
+            vals = _a.multiply(vals, (wy * wx)[..., None].astype(np.asarray(_v(vals)).dtype))
+        out = vals if out is None else _a.add(out, vals)
+    return out
+
+
+# ---- patches and filters --------------------------------------------------------------------
+
+def _patches(images, size, strides, dilation_rate, padding, data_format, nd):
+    fmt = _fmt(data_format)
+    shape = np.shape(_v(images))
+    if len(shape) not in (nd + 1, nd + 2):
+        raise ValueError(f"extract_patches: expected images of rank {nd + 1} or {nd + 2}, got "
+                         f"shape {shape}.")
+    size = (int(size),) * nd if isinstance(size, (int, np.integer)) else tuple(size)
+    if len(size) != nd:
+        raise TypeError(f"Invalid `size` argument. Expected an int or a tuple of length {nd}. "
+                        f"Received: size={size}")
+    strides = size if not strides else strides
+    x = images if len(shape) == nd + 2 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.moveaxis(x, 1, -1)
+    nd_strides = _nn._tuple(strides, nd)
+    p = _nn._window_patches(x, size, nd_strides, _nn._tuple(dilation_rate, nd), padding.lower())
+    ps = np.shape(_v(p))
+    y = _a.reshape(p, ps[:1 + nd] + (int(np.prod(ps[1 + nd:])),))   # taps then channels
+    if fmt == "channels_first":
+        y = _a.moveaxis(y, -1, 1)
+    return y if len(shape) == nd + 2 else _a.squeeze(y, 0)
+
+
+@op
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
+                    data_format=None):
+    """(B, H, W, C) -> (B, oh, ow, ph*pw*C) patches (a 3-element size: extract_patches_3d)."""
+    if not isinstance(size, (int, np.integer)) and len(size) == 3:
+        return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
+    return _patches(images, size, strides, dilation_rate, padding, data_format, 2)
+
+
+@op
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
+                       data_format=None):
+    """(B, D, H, W, C) -> (B, od, oh, ow, pd*ph*pw*C) patches."""
+    return _patches(volumes, size, strides, dilation_rate, padding, data_format, 3)
+
+
+def _depthwise_same(images, kernel2d, data_format, name):
+    """Per-channel 'same' cross-correlation with one 2-D kernel."""
+    fmt = _fmt(data_format)
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.transpose(x, (0, 2, 3, 1))
+    x = _to_float(x)
+    c = np.shape(_v(x))[-1]
+    k = np.repeat(kernel2d[:, :, None, None], c, axis=2).astype(np.asarray(_v(x)).dtype)
+    y = _nn.depthwise_conv(x, k, padding="same")
+    return y, fmt, len(shape)
+
+
+def _restore(y, fmt, rank):
+    if fmt == "channels_first":
+        y = _a.transpose(y, (0, 3, 1, 2))
+    return y if rank == 4 else _a.squeeze(y, 0)
+
+
+@op
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Gaussian blur with 'same' zero padding. As Keras, the 2-D kernel is
+    outer(g(kernel_size[1], sigma[1]), g(kernel_size[0], sigma[0])) over (rows, columns)."""
+    ks = (int(kernel_size),) * 2 if isinstance(kernel_size, (int, np.integer)) else kernel_size
+    sg = (float(sigma),) * 2 if isinstance(sigma, (int, float)) else sigma
+
+    def g(n, s):
+        t = np.arange(n) - (n - 1) / 2
+        e = np.exp(-0.5 * (t / s) ** 2)
+        return e / e.sum()
+    y, fmt, rank = _depthwise_same(images, np.outer(g(ks[1], sg[1]), g(ks[0], sg[0])),
+                                   data_format, "gaussian_blur")
+    return _restore(y, fmt, rank)
+
+
+@op
+def sobel_edges(images, data_format=None):
+    """(..., 2) = (d/dy, d/dx) Sobel responses per channel ('same' zero padding)."""
+    kx = np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    gy, fmt, rank = _depthwise_same(images, kx.T, data_format, "sobel_edges")
+    gx, _, _ = _depthwise_same(images, kx, data_format, "sobel_edges")
+    return _a.stack([_restore(gy, fmt, rank), _restore(gx, fmt, rank)], axis=-1)
