@@ -167,32 +167,38 @@ def _two_of_three(a, b, target, names):
     if [a, b, target].count(None) != 1:
         raise ValueError(f"Must specify exactly two of {names[0]}, {names[1]}, {names[2]}. "
                          f"Received: {names[0]}={a}, {names[1]}={b}, {names[2]}={target}")
-    for v, n in zip((a, b, target), names):
+    _non_negative(zip((a, b, target), names))
+
+
+def _non_negative(pairs):
+    for v, n in pairs:
         if v is not None and v < 0:
             raise ValueError(f"{n} must be >= 0. Received: {n}={v}")
+
+
+def _frame(images, data_format, vertical, horizontal, kind):
+    """(shape, height axis, width axis) after checking the (first, last, target)
+    arguments of each direction, Keras's rule: exactly two of the three."""
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    _two_of_three(*vertical, (f"top_{kind}", f"bottom_{kind}", "target_height"))
+    _two_of_three(*horizontal, (f"left_{kind}", f"right_{kind}", "target_width"))
+    return (shape,) + _hw_axes(len(shape), _fmt(data_format))
 
 
 @op
 def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
                right_padding=None, target_height=None, target_width=None, data_format=None):
     """Zero-pad images to the given sides or target size."""
-    fmt = _fmt(data_format)
-    shape = np.shape(_v(images))
-    _check_rank(shape)
-    _two_of_three(top_padding, bottom_padding, target_height,
-                  ("top_padding", "bottom_padding", "target_height"))
-    _two_of_three(left_padding, right_padding, target_width,
-                  ("left_padding", "right_padding", "target_width"))
-    ha, wa = _hw_axes(len(shape), fmt)
+    shape, ha, wa = _frame(images, data_format, (top_padding, bottom_padding, target_height),
+                           (left_padding, right_padding, target_width), "padding")
     height, width = shape[ha], shape[wa]
     top = target_height - bottom_padding - height if top_padding is None else top_padding
     bottom = target_height - top - height if bottom_padding is None else bottom_padding
     left = target_width - right_padding - width if left_padding is None else left_padding
     right = target_width - left - width if right_padding is None else right_padding
-    for v, n in ((top, "top_padding"), (bottom, "bottom_padding"), (left, "left_padding"),
-                 (right, "right_padding")):
-        if v < 0:
-            raise ValueError(f"{n} must be >= 0. Received: {n}={v}")
+    _non_negative(((top, "top_padding"), (bottom, "bottom_padding"), (left, "left_padding"),
+                   (right, "right_padding")))
     pads = [(0, 0)] * len(shape)
     pads[ha], pads[wa] = (top, bottom), (left, right)
     return _a.pad(images, pads)
@@ -202,23 +208,15 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
 def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
                 right_cropping=None, target_height=None, target_width=None, data_format=None):
     """Crop images to the given sides or target size."""
-    fmt = _fmt(data_format)
-    shape = np.shape(_v(images))
-    _check_rank(shape)
-    _two_of_three(top_cropping, bottom_cropping, target_height,
-                  ("top_cropping", "bottom_cropping", "target_height"))
-    _two_of_three(left_cropping, right_cropping, target_width,
-                  ("left_cropping", "right_cropping", "target_width"))
-    ha, wa = _hw_axes(len(shape), fmt)
+    shape, ha, wa = _frame(images, data_format, (top_cropping, bottom_cropping, target_height),
+                           (left_cropping, right_cropping, target_width), "cropping")
     height, width = shape[ha], shape[wa]
     top = height - target_height - bottom_cropping if top_cropping is None else top_cropping
     th = height - bottom_cropping - top if target_height is None else target_height
     left = width - target_width - right_cropping if left_cropping is None else left_cropping
     tw = width - right_cropping - left if target_width is None else target_width
-    for v, n in ((top, "top_cropping"), (th, "target_height"), (left, "left_cropping"),
-                 (tw, "target_width")):
-        if v < 0:
-            raise ValueError(f"{n} must be >= 0. Received: {n}={v}")
+    _non_negative(((top, "top_cropping"), (th, "target_height"), (left, "left_cropping"),
+                   (tw, "target_width")))
     key = [slice(None)] * len(shape)
     key[ha], key[wa] = slice(top, top + th), slice(left, left + tw)
     return _a.getitem(images, tuple(key))

@@ -640,16 +640,20 @@ def _channels_last(data_format, name):
     return fmt == "channels_last"
 
 
+def _block_geometry(x, block_size, data_format, name):
+    """(n, h, w, c, b, channels_last) of a 4-D depth_to_space/space_to_depth input."""
+    shape = np.shape(_v(x))
+    if len(shape) != 4:
+        raise ValueError(f"`{name}` requires a 4D input tensor. Received: x.shape={shape}")
+    last = _channels_last(data_format, name)
+    n, h, w, c = shape if last else (shape[0], shape[2], shape[3], shape[1])
+    return n, h, w, c, int(block_size), last
+
+
 @op
 def depth_to_space(x, block_size, data_format="channels_last"):
     """(N, H, W, C) -> (N, H*b, W*b, C/b^2) (pixel shuffle)."""
-    shape = np.shape(_v(x))
-    b = int(block_size)
-    if len(shape) != 4:
-        raise ValueError(f"`depth_to_space` requires a 4D input tensor. Received: "
-                         f"x.shape={shape}")
-    last = _channels_last(data_format, "depth_to_space")
-    n, h, w, c = shape if last else (shape[0], shape[2], shape[3], shape[1])
+    n, h, w, c, b, last = _block_geometry(x, block_size, data_format, "depth_to_space")
     if c % (b * b):
         raise ValueError(f"The number of channels ({c}) must be divisible by "
                          f"block_size**2 ({b * b}).")
@@ -663,13 +667,7 @@ def depth_to_space(x, block_size, data_format="channels_last"):
 @op
 def space_to_depth(x, block_size, data_format="channels_last"):
     """(N, H, W, C) -> (N, H/b, W/b, C*b^2), the inverse of depth_to_space."""
-    shape = np.shape(_v(x))
-    b = int(block_size)
-    if len(shape) != 4:
-        raise ValueError(f"`space_to_depth` requires a 4D input tensor. Received: "
-                         f"x.shape={shape}")
-    last = _channels_last(data_format, "space_to_depth")
-    n, h, w, c = shape if last else (shape[0], shape[2], shape[3], shape[1])
+    n, h, w, c, b, last = _block_geometry(x, block_size, data_format, "space_to_depth")
     if h % b or w % b:
         raise ValueError(f"Height ({h}) and width ({w}) must be divisible by block_size ({b}).")
     if last:
