@@ -142,3 +142,17 @@ def test_resize_weights_rows_sum_to_one():
         for n, m in ((7, 3), (3, 8), (5, 5)):
             np.testing.assert_allclose(image.resize_weights(n, m, interp).sum(axis=1), 1,
                                        rtol=1e-12)
+
+
+def test_in_a_functional_model_and_saved(tmp_path):
+    import ckeras
+    x = ckeras.Input((4, 6, 4))
+    y = ops.nn.glu(I.resize(x, (8, 8), "bicubic"))
+    model = ckeras.Model(x, y)
+    assert tuple(y.shape) == (None, 8, 8, 2)
+    a = RNG.uniform(size=(2, 4, 6, 4)).astype(np.float32)
+    want = np.asarray(ops.glu(I.resize(a, (8, 8), "bicubic")))
+    np.testing.assert_array_equal(np.asarray(model(a)), want)
+    model.save(tmp_path / "m.keras")
+    again = ckeras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(np.asarray(again(a)), want)
