@@ -1,6 +1,7 @@
 """Connectionist temporal classification: ``ops.nn.ctc_loss`` (the
 forward-backward recursion in log space, whose posteriors give the exact
-gradient) and ``ops.nn.ctc_decode`` (greedy), with Keras 3's signatures."""
+gradient) and ``ops.nn.ctc_decode`` (greedy, or prefix beam search), with
+Keras 3's signatures."""
 import numpy as np
 
 from ckeras.ops.array_ops import _record, _recording, _v, op
@@ -93,11 +94,11 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 @op
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    """Greedy CTC decoding as Keras: (decoded (1, B, T) with -1 after each
-    sequence, scores (B, 1) = -sum of the chosen logits)."""
+    """CTC decoding as Keras. greedy: (decoded (1, B, T) with -1 after each
+    sequence, scores (B, 1) = -sum of the chosen logits); beam_search:
+    (decoded (top_paths, B, T), log probabilities (B, top_paths))."""
     if strategy == "beam_search":
-        raise NotImplementedError("ops.ctc_decode: strategy='beam_search' is not implemented "
-                                  "by ckeras; use strategy='greedy'.")
+        return _beam_search_decode(inputs, sequence_lengths, beam_width, top_paths, mask_index)
     if strategy != "greedy":
         raise ValueError(f"Invalid strategy {strategy}. Supported values are 'greedy' and "
                          "'beam_search'.")
@@ -120,3 +121,53 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     order = np.argsort(np.where(dropped, t_max, np.arange(t_max)[None, :]), axis=-1, kind="stable")
     decoded = np.take_along_axis(np.where(dropped, -1, ids), order, axis=-1)
     return decoded[None].astype(np.int32), -scores.sum(axis=1, keepdims=True).astype(x.dtype)
+
+
+def _beam_search_decode(inputs, sequence_lengths, beam_width, top_paths, mask_index):
+    x = np.asarray(_v(inputs))
+    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    lengths = np.asarray(_v(sequence_lengths)).astype(np.int64).reshape(-1)
+    batch, t_max, classes = x.shape
+    blank = classes - 1 if mask_index is None else mask_index
+    paths = np.full((top_paths, batch, t_max), -1, np.int32)
+    scores = np.full((batch, top_paths), -np.inf, x.dtype)
+    for b in range(batch):
+        logp = _log_softmax(x[b].astype(np.float64))
+        best = _prefix_beam_search(logp[:max(int(lengths[b]), 1)], beam_width, blank)
+        for k, (path, score) in enumerate(best[:top_paths]):
+            paths[k, b, :len(path)] = path
+            scores[b, k] = score
+    return paths, scores
+
+
+def _prefix_beam_search(logp, beam_width, blank):
+    """Prefix beam search: each prefix keeps the log probability of its
+    alignments ending in a label (emit) and in a blank; [(prefix, log p)] best first."""
+    t_len, classes = logp.shape
+    first = np.argsort(logp[0], kind="stable")[::-1][:min(classes, beam_width)]
+    beams = {}
+    for c in first:   # the most likely first frames, a blank giving the empty prefix
+        key = () if c == blank else (int(c),)
+        emit, masked = beams.get(key, (-np.inf, -np.inf))
+        beams[key] = (emit, np.logaddexp(masked, logp[0, c])) if c == blank else \
+            (np.logaddexp(emit, logp[0, c]), masked)
+    for t in range(1, t_len):
+        grown = {}
+
+        def add(key, slot, value):
+            cur = grown.get(key, [-np.inf, -np.inf])
+            cur[slot] = np.logaddexp(cur[slot], value)
+            grown[key] = cur
+        for prefix, (emit, masked) in beams.items():
+            tail = prefix[-1] if prefix else None
+            for c in range(classes):
+                lp = logp[t, c]
+                if c == blank:
+                    add(prefix, 1, np.logaddexp(emit, masked) + lp)
+                    continue
+                # a repeat right after the same label merges into it; after a blank it is new
+                add(prefix if c == tail else prefix + (c,), 0, emit + lp)
+                add(prefix + (c,), 0, masked + lp)
+        ranked = sorted(grown.items(), key=lambda kv: -np.logaddexp(*kv[1]))
+        beams = {k: tuple(v) for k, v in ranked[:beam_width]}
+    return sorted(((k, float(np.logaddexp(*v))) for k, v in beams.items()), key=lambda kv: -kv[1])

@@ -50,6 +50,9 @@ CASES.update({
     "ctc_greedy": ops.ctc_decode,
     "ctc_greedy_nomerge": lambda a, c: ops.ctc_decode(a, c, merge_repeated=False, mask_index=2),
 })
+for _w, _top, _blank in ((1, 1, 0), (4, 3, 0), (20, 2, 4)):
+    CASES[f"ctc_beam_{_w}_{_top}_{_blank}"] = (lambda w, t, b: lambda a, c: ops.ctc_decode(
+        a, c, strategy="beam_search", beam_width=w, top_paths=t, mask_index=b))(_w, _top, _blank)
 for _pad in ("valid", "same"):
     for _s in (1, 2):
         CASES[f"conv_transpose_{_pad}_{_s}"] = (
@@ -235,8 +238,6 @@ def test_ctc_loss_gradient():
 
 
 def test_ctc_errors():
-    with pytest.raises(NotImplementedError, match="beam_search"):
-        ops.ctc_decode(np.ones((1, 3, 4)), np.array([3]), strategy="beam_search")
     with pytest.raises(ValueError, match="strategy"):
         ops.ctc_decode(np.ones((1, 3, 4)), np.array([3]), strategy="best")
 
@@ -252,3 +253,17 @@ def test_multi_hot_and_polar():
 def test_names_at_top_level():
     for name in nn.__all__:
         assert getattr(ops, name) is getattr(nn, name) or name in ("sigmoid", "softmax")
+
+
+def test_beam_search_scores_are_the_ctc_likelihoods():
+    """With a beam wide enough to keep every prefix, each decoded path's score is
+    log p(path) = -ctc_loss(path)."""
+    logits = RNG.normal(size=(1, 4, 3))
+    paths, scores = ops.ctc_decode(logits, np.array([4]), strategy="beam_search",
+                                   beam_width=100, top_paths=3)
+    for k in range(3):
+        path = paths[k, 0][paths[k, 0] >= 0]
+        target = np.zeros((1, 4), int)
+        target[0, :len(path)] = path
+        loss = ops.ctc_loss(target, logits, np.array([len(path)]), np.array([4]))
+        np.testing.assert_allclose(scores[0, k], -loss[0], rtol=1e-6)

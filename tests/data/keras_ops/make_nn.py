@@ -106,6 +106,10 @@ case("ctc_loss_blank4", lambda a, c, d, e: ops.ctc_loss(a, c, d, e, mask_index=4
 case("ctc_greedy", lambda a, c: ops.ctc_decode(a, c), logits, np.array([8, 5, 7]))
 case("ctc_greedy_nomerge", lambda a, c: ops.ctc_decode(a, c, merge_repeated=False, mask_index=2),
      logits, np.array([8, 5, 7]))
+for width, top, blank in ((1, 1, 0), (4, 3, 0), (20, 2, 4)):
+    case(f"ctc_beam_{width}_{top}_{blank}", lambda a, c: ops.ctc_decode(
+        a, c, strategy="beam_search", beam_width=width, top_paths=top, mask_index=blank),
+        logits, np.array([8, 5, 7]))
 
 np.savez_compressed(os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn.npz"), **out)
 print(len(out), "arrays")
