@@ -17,8 +17,9 @@ from ckeras.ops import nn as _nn
 from ckeras.ops.array_ops import _v, op
 
 __all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d",
-           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "resize",
-           "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges"]
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "scale_and_translate", "sobel_edges", "ssim"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
@@ -73,20 +74,22 @@ _KERNELS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos3": _lanczos(
             "lanczos5": _lanczos(5.0)}
 
 
-def resize_weights(in_size, out_size, interpolation, antialias=False):
+def resize_weights(in_size, out_size, interpolation, antialias=False, scale=None,
+                   translation=0.0):
     """(out_size, in_size) matrix: output sample i = sum_j W[i, j] * input j.
 
-    Output pixel centres sit at (i + 0.5) * in / out - 0.5 in input pixels; the
-    kernel is widened by in / out when antialiasing a downscale; weights are
-    normalised over the taps inside the image (which clamps at the edges)."""
+    Output pixel centres sit at (i + 0.5 - translation) / scale - 0.5 in input
+    pixels (scale out / in unless given); the kernel is widened by 1 / scale when
+    antialiasing a downscale; weights are normalised over the taps inside the
+    image (which clamps at the edges)."""
     if interpolation == "nearest":
         idx = np.floor(((np.arange(out_size) + 0.5) * in_size / out_size).astype(np.float32))
         w = np.zeros((out_size, in_size))
         w[np.arange(out_size), np.minimum(idx.astype(np.int64), in_size - 1)] = 1.0
         return w
-    inv_scale = in_size / out_size
+    inv_scale = in_size / out_size if scale is None else 1.0 / float(scale)
     kernel_scale = max(inv_scale, 1.0) if antialias else 1.0
-    centre = (np.arange(out_size) + 0.5) * inv_scale - 0.5
+    centre = (np.arange(out_size) + 0.5) * inv_scale - float(translation) * inv_scale - 0.5
     w = _KERNELS[interpolation](np.abs(centre[:, None] - np.arange(in_size)[None, :])
                                 / kernel_scale)
     total = w.sum(axis=1, keepdims=True)
@@ -159,6 +162,31 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         y = np.round(np.asarray(_v(y)))
         return (np.clip(y, info.min, info.max) if info else y).astype(orig)
     return y
+
+
+_SCALE_METHODS = {"linear": "bilinear", "bilinear": "bilinear", "trilinear": "bilinear",
+                  "cubic": "bicubic", "bicubic": "bicubic", "tricubic": "bicubic",
+                  "lanczos3": "lanczos3", "lanczos5": "lanczos5"}
+
+
+@op
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+                        antialias=True):
+    """jax.image.scale_and_translate: each axis in ``spatial_dims`` resampled
+    to ``output_shape`` with input position (out + 0.5 - translation) / scale - 0.5."""
+    if method not in _SCALE_METHODS:
+        raise ValueError("Invalid value for argument `method`. Expected of one "
+                         f"{set(_SCALE_METHODS)}. Received: method={method}")
+    x = _to_float(images)
+    shape = np.shape(_v(x))
+    scale = np.broadcast_to(np.asarray(_v(scale), np.float64), (len(spatial_dims),))
+    translation = np.broadcast_to(np.asarray(_v(translation), np.float64),
+                                  (len(spatial_dims),))
+    for d, sc, tr in zip(spatial_dims, scale, translation):
+        w = resize_weights(shape[d], int(output_shape[d]), _SCALE_METHODS[method], antialias,
+                           sc, tr).astype(np.asarray(_v(x)).dtype)
+        x = _a.moveaxis(_a.tensordot(w, _a.moveaxis(x, d, 0), axes=1), 0, d)
+    return x
 
 
 # ---- crop and pad ---------------------------------------------------------------------------
@@ -452,6 +480,52 @@ def _sample_batched(x, sy, sx, order, fill_mode, fill_value):
     return out
 
 
+def _homography(start, end):
+    """The 8 coefficients mapping each output point in ``end`` to its ``start``."""
+    sx, sy, ex, ey = start[..., 0], start[..., 1], end[..., 0], end[..., 1]
+    zeros, ones = np.zeros_like(ex), np.ones_like(ex)
+    rows_x = np.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], axis=-1)
+    rows_y = np.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey], axis=-1)
+    a = np.concatenate([rows_x, rows_y], axis=1)
+    return np.linalg.solve(a, np.concatenate([sx, sy], axis=-1)[..., None])[..., 0]
+
+
+@op
+def perspective_transform(images, start_points, end_points, interpolation="bilinear",
+                          fill_value=0, data_format=None):
+    """Warp so that the 4 ``start_points`` (x, y) land on ``end_points``; outside
+    the image reads ``fill_value``."""
+    fmt = _fmt(data_format)
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    start = np.asarray(_v(start_points), np.float32)
+    end = np.asarray(_v(end_points), np.float32)
+    for pts, n in ((start, "start_points"), (end, "end_points")):
+        if pts.shape[-2:] != (4, 2) or pts.ndim not in (2, 3):
+            raise ValueError(f"Invalid {n} shape: expected (4, 2) or (batch, 4, 2). "
+                             f"Received {n}.shape={pts.shape}")
+    if start.shape != end.shape:
+        raise ValueError("start_points and end_points must have the same shape.")
+    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.transpose(x, (0, 2, 3, 1))
+    b, h, w, _ = np.shape(_v(x))
+    t = _homography(start.reshape(-1, 4, 2), end.reshape(-1, 4, 2)).astype(np.float32)
+    t = np.broadcast_to(t, (b, 8))[:, :, None, None]
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    denom = t[:, 6] * xx + t[:, 7] * yy + 1.0
+    sx = (t[:, 0] * xx + t[:, 1] * yy + t[:, 2]) / denom
+    sy = (t[:, 3] * xx + t[:, 4] * yy + t[:, 5]) / denom
+    y = _sample_batched(_to_float(x), sy, sx, 0 if interpolation == "nearest" else 1,
+                        "constant", fill_value)
+    if fmt == "channels_first":
+        y = _a.transpose(y, (0, 3, 1, 2))
+    return y if len(shape) == 4 else _a.squeeze(y, 0)
+
+
 # ---- patches and filters --------------------------------------------------------------------
 
 def _patches(images, size, strides, dilation_rate, padding, data_format, nd):
@@ -537,3 +611,39 @@ def sobel_edges(images, data_format=None):
     gy, fmt, rank = _depthwise_same(images, kx.T, data_format, "sobel_edges")
     gx, _, _ = _depthwise_same(images, kx, data_format, "sobel_edges")
     return _a.stack([_restore(gy, fmt, rank), _restore(gx, fmt, rank)], axis=-1)
+
+
+@op
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    """Mean structural similarity per image (Gaussian window, 'valid' positions)."""
+    fmt = _fmt(data_format)
+    s1, s2 = np.shape(_v(image1)), np.shape(_v(image2))
+    for s_, n in ((s1, "image1"), (s2, "image2")):
+        if len(s_) not in (3, 4):
+            raise ValueError(f"Invalid {n} rank: expected rank 3 (single image) or rank 4 "
+                             f"(batch of images). Received input with shape: {n}.shape={s_}")
+    xs = []
+    for im in (image1, image2):
+        im = _to_float(im if len(s1) == 4 else _a.expand_dims(im, 0))
+        xs.append(_a.moveaxis(im, 1, -1) if fmt == "channels_first" else im)
+    x1, x2 = xs
+    dt = np.asarray(_v(x1)).dtype
+    t = np.arange(filter_size) - (filter_size - 1) / 2
+    g = np.exp(-t ** 2 / (2 * filter_sigma ** 2))
+    g = g / g.sum()
+    c = np.shape(_v(x1))[-1]
+    kernel = np.repeat(np.outer(g, g)[:, :, None, None], c, axis=2).astype(dt)
+
+    def blur(a):
+        return _nn.depthwise_conv(a, kernel, padding="valid")
+    mu1, mu2 = blur(x1), blur(x2)
+    mu1_sq, mu2_sq, mu12 = _a.square(mu1), _a.square(mu2), _a.multiply(mu1, mu2)
+    var1 = _a.subtract(blur(_a.square(x1)), mu1_sq)
+    var2 = _a.subtract(blur(_a.square(x2)), mu2_sq)
+    cov = _a.subtract(blur(_a.multiply(x1, x2)), mu12)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    num = _a.multiply(_a.add(_a.multiply(2.0, mu12), c1), _a.add(_a.multiply(2.0, cov), c2))
+    den = _a.multiply(_a.add(_a.add(mu1_sq, mu2_sq), c1), _a.add(_a.add(var1, var2), c2))
+    per_image = _a.mean(_a.divide(num, den), axis=(1, 2, 3))
+    return per_image if len(s1) == 4 else _a.squeeze(per_image, 0)

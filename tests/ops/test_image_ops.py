@@ -35,6 +35,16 @@ CASES = {
     "patches_3d": lambda a: I.extract_patches_3d(a, (2, 2, 3)),
     "blur": lambda a: I.gaussian_blur(a, (3, 5), (1.0, 2.0)),
     "sobel": I.sobel_edges,
+    "scale_translate": lambda a: I.scale_and_translate(
+        a, (2, 6, 4, 3), np.array([1.3, 0.6]), np.array([0.5, -1.0]), (1, 2), "bicubic"),
+    "scale_translate_noaa": lambda a: I.scale_and_translate(
+        a, (2, 3, 9, 3), np.array([0.5, 1.2]), np.array([0.2, 0.0]), (1, 2), "lanczos3",
+        antialias=False),
+    "perspective": I.perspective_transform,
+    "perspective_nearest": lambda a, s, e: I.perspective_transform(
+        a, s, e, interpolation="nearest", fill_value=0.5),
+    "ssim": I.ssim,
+    "ssim_small": lambda a, c: I.ssim(a, c, max_val=2.0, filter_size=3, filter_sigma=0.8),
 }
 MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 for _interp in image.RESIZE_INTERPOLATIONS:
@@ -117,6 +127,11 @@ def test_other_gradients():
     coords = RNG.uniform(-1, 6, size=(3, 4)) + 0.013   # away from integer kinks
     coords[2] = RNG.integers(0, 2, size=4) + 0.37
     check(lambda a, c: I.map_coordinates(a[0], c, 1, "constant", 0.5), x, coords)
+    check(lambda a, c: I.ssim(a, c, filter_size=3), x, RNG.uniform(size=x.shape))
+    check(lambda a: I.scale_and_translate(a, (2, 4, 9, 3), np.array([0.7, 1.4]),
+                                          np.array([0.3, -0.5]), (1, 2), "linear"), x)
+    start = np.array([[0, 0], [5, 0], [0, 4], [5, 4]], float)
+    check(lambda a: I.perspective_transform(a, start, start * 0.9 + 0.2), x)
 
 
 def test_errors():
@@ -156,3 +171,19 @@ def test_in_a_functional_model_and_saved(tmp_path):
     model.save(tmp_path / "m.keras")
     again = ckeras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(np.asarray(again(a)), want)
+
+
+def test_channels_first_matches_channels_last():
+    x = RNG.uniform(size=(2, 6, 5, 3))
+    cf = x.transpose(0, 3, 1, 2)
+    pairs = [
+        (lambda a, f: I.extract_patches(a, 2, data_format=f), True),
+        (lambda a, f: I.gaussian_blur(a, 3, 1.0, data_format=f), True),
+        (lambda a, f: I.affine_transform(a, [1, 0.1, 0.5, 0, 1, -0.2, 0, 0], data_format=f), True),
+        (lambda a, f: I.rgb_to_hsv(a, data_format=f), True),
+        (lambda a, f: I.ssim(a, a * 0.9, filter_size=3, data_format=f), False),
+    ]
+    for fn, image_out in pairs:
+        last, first = np.asarray(fn(x, "channels_last")), np.asarray(fn(cf, "channels_first"))
+        np.testing.assert_allclose(first.transpose(0, 2, 3, 1) if image_out else first, last,
+                                   rtol=1e-12, atol=1e-12)

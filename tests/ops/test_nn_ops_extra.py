@@ -267,3 +267,11 @@ def test_beam_search_scores_are_the_ctc_likelihoods():
         target[0, :len(path)] = path
         loss = ops.ctc_loss(target, logits, np.array([len(path)]), np.array([4]))
         np.testing.assert_allclose(scores[0, k], -loss[0], rtol=1e-6)
+
+
+def test_moveaxis_any_axes():
+    """ops.moveaxis (used by the channels_first paths here) moves any axes as numpy."""
+    x = RNG.normal(size=(2, 3, 4, 5))
+    for s, d in [(1, 0), (0, -1), (1, 3), ((0, 1), (2, 3)), (-1, 1), ((3, 0), (0, 3))]:
+        np.testing.assert_array_equal(ops.moveaxis(x, s, d), np.moveaxis(x, s, d))
+    check(lambda a: ops.moveaxis(a, 1, -1), x)

@@ -79,5 +79,22 @@ case("blur", lambda a: ops.image.gaussian_blur(a, (3, 5), (1.0, 2.0),
                                                data_format="channels_last"), img)
 case("sobel", ops.image.sobel_edges, img)
 
+case("scale_translate", lambda a: ops.image.scale_and_translate(
+    a, (2, 6, 4, 3), np.array([1.3, 0.6]), np.array([0.5, -1.0]), (1, 2), "bicubic"), img)
+case("scale_translate_noaa", lambda a: ops.image.scale_and_translate(
+    a, (2, 3, 9, 3), np.array([0.5, 1.2]), np.array([0.2, 0.0]), (1, 2), "lanczos3",
+    antialias=False), img)
+start = np.array([[[0, 0], [6, 0], [0, 4], [6, 4]]] * 2, f32)
+end = np.array([[[1, 0.5], [5.5, 0.2], [0.3, 3.7], [6.2, 4.4]],
+                [[0.2, -0.5], [6.5, 0.1], [-0.3, 3.2], [5.2, 4.1]]], f32)
+case("perspective", lambda a, s, e: ops.image.perspective_transform(a, s, e), img, start, end)
+case("perspective_nearest", lambda a, s, e: ops.image.perspective_transform(
+    a, s, e, interpolation="nearest", fill_value=0.5), img, start, end)
+img2 = np.clip(img + 0.1 * rng.normal(size=img.shape), 0, 1).astype(f32)
+big1, big2 = rng.uniform(size=(2, 12, 13, 2)).astype(f32), rng.uniform(size=(2, 12, 13, 2)).astype(f32)
+case("ssim", lambda a, c: ops.image.ssim(a, c), big1, big2)
+case("ssim_small", lambda a, c: ops.image.ssim(a, c, max_val=2.0, filter_size=3, filter_sigma=0.8),
+     img, img2)
+
 np.savez_compressed(os.path.join(os.path.dirname(os.path.abspath(__file__)), "image.npz"), **out)
 print(len(out), "arrays")
