@@ -16,7 +16,7 @@ from ckeras.ops import array_ops as _a
 from ckeras.ops import nn as _nn
 from ckeras.ops.array_ops import _v, op
 
-__all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d",
+__all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
            "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
            "scale_and_translate", "sobel_edges", "ssim"]
@@ -478,6 +478,40 @@ def _sample_batched(x, sy, sx, order, fill_mode, fill_value):
             vals = _a.multiply(vals, (wy * wx)[..., None].astype(np.asarray(_v(vals)).dtype))
         out = vals if out is None else _a.add(out, vals)
     return out
+
+
+@op
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
+                      fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
+    """Resample at (x, y) + alpha * smoothed noise, the noise a standard normal
+    field times sigma blurred by a Gaussian of width sigma. As Keras on JAX, one
+    noise field moves both x and y (its two draws share the seed); the values
+    come from ckeras's generator, so they differ from Keras's for a given seed."""
+    from ckeras import random as _random
+    fmt = _fmt(data_format)
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
+                         f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}")
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.transpose(x, (0, 2, 3, 1))
+    x = _to_float(x)
+    b, h, w, _ = np.shape(_v(x))
+    dt = np.asarray(_v(x)).dtype
+    size = int(6 * sigma) | 1
+    noise = np.asarray(_random.normal((b, h, w, 1), dtype=dt.name, seed=seed)) * sigma
+    d = np.asarray(gaussian_blur(noise, size, float(sigma)))[..., 0]
+    xx, yy = np.meshgrid(np.arange(w, dtype=dt), np.arange(h, dtype=dt))
+    y = _sample_batched(x, yy + alpha * d, xx + alpha * d,
+                        0 if interpolation == "nearest" else 1, fill_mode, fill_value)
+    if fmt == "channels_first":
+        y = _a.transpose(y, (0, 3, 1, 2))
+    return y if len(shape) == 4 else _a.squeeze(y, 0)
 
 
 def _homography(start, end):

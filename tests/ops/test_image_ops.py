@@ -187,3 +187,22 @@ def test_channels_first_matches_channels_last():
         last, first = np.asarray(fn(x, "channels_last")), np.asarray(fn(cf, "channels_first"))
         np.testing.assert_allclose(first.transpose(0, 2, 3, 1) if image_out else first, last,
                                    rtol=1e-12, atol=1e-12)
+
+
+def test_elastic_transform():
+    x = RNG.uniform(size=(2, 9, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(I.elastic_transform(x, alpha=0.0, seed=1), x, atol=1e-6)
+    a, b = I.elastic_transform(x, 5.0, 1.0, seed=3), I.elastic_transform(x, 5.0, 1.0, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == x.shape and a.dtype == np.float32
+    assert not np.allclose(a, x)
+    # one noise field moves x and y alike (Keras's draws share the seed): a pattern
+    # constant along the anti-diagonal direction is left unchanged
+    yy, xx = np.mgrid[0:9, 0:8]
+    diag = np.broadcast_to((yy - xx)[None, :, :, None], (1, 9, 8, 1)).astype(np.float64)
+    out = np.asarray(I.elastic_transform(diag, 2.0, 1.0, fill_mode="nearest", seed=4))
+    inner = (slice(None), slice(3, 6), slice(3, 5))
+    np.testing.assert_allclose(out[inner], diag[inner], atol=1e-9)
+    check(lambda m: I.elastic_transform(m, 3.0, 1.0, seed=5), x[:1, :5, :5].astype(np.float64))
+    with pytest.raises(ValueError, match="fill_mode"):
+        I.elastic_transform(x, fill_mode="edge")
