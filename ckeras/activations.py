@@ -184,7 +184,7 @@ def _d_selu(dy, x, y):
     return np.where(x > 0, _SELU_SCALE * dy, dy * (y + _SELU_SCALE * _SELU_ALPHA))
 
 
-def celu(x, alpha=0.75):
+def celu(x, alpha=1.0):
     x = _as_float(x)
     neg = alpha * np.expm1(np.minimum(x, 0.0) / alpha)
     return (np.maximum(x, 0.0) + np.minimum(neg, 0.0)).astype(x.dtype, copy=False)
@@ -192,7 +192,7 @@ def celu(x, alpha=0.75):
 
 @_derivative("celu")
 def _d_celu(dy, x, y):
-    return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0.0) / 0.75))
+    return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0.0)))
 
 
 def softplus(x):

@@ -52,3 +52,10 @@ def test_get_and_serialize():
         assert A.get(getattr(A, name)) is A.get(name)
     with pytest.raises(TypeError, match="threshold"):
         A.get("threshold")(np.ones(3))   # as in Keras: both arguments are required
+
+
+def test_celu_default_alpha_is_keras():
+    """Keras 3: celu(x, alpha=1.0), as ops.celu (checked against Keras)."""
+    x = np.linspace(-3, 2, 11)
+    np.testing.assert_allclose(A.celu(x), ops.celu(x), rtol=1e-12)
+    np.testing.assert_allclose(A.celu(np.array([-1.0])), [np.expm1(-1.0)], rtol=1e-12)
