@@ -206,3 +206,13 @@ def test_elastic_transform():
     check(lambda m: I.elastic_transform(m, 3.0, 1.0, seed=5), x[:1, :5, :5].astype(np.float64))
     with pytest.raises(ValueError, match="fill_mode"):
         I.elastic_transform(x, fill_mode="edge")
+
+
+@pytest.mark.parametrize("interp", image.RESIZE_INTERPOLATIONS)
+def test_resizing_layer_uses_the_op(interp):
+    from ckeras import layers
+    x = RNG.uniform(size=(2, 7, 9, 3)).astype(np.float32)
+    layer = layers.Resizing(3, 4, interpolation=interp, antialias=True)
+    np.testing.assert_array_equal(layer(x), I.resize(x, (3, 4), interp, antialias=True))
+    again = layers.Resizing.from_config(layer.get_config())
+    assert again.antialias and again.interpolation == interp

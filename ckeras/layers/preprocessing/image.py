@@ -83,13 +83,13 @@ class _ImageLayer(PreprocessingLayer):
 
 # ---- resizing and cropping ---------------------------------------------------------
 
-def _resize(b, h, w, interpolation):
+def _resize(b, h, w, interpolation, antialias=False):
     """Resize (B, H, W, C) with half-pixel centres (ops.image.resize's weights,
     those of jax.image.resize / TF2)."""
     b = b.astype(np.float32, copy=False) if b.dtype.kind != "f" else b
     if b.shape[1:3] == (h, w):
         return b
-    return np.asarray(ops.image.resize_nhwc(b, h, w, interpolation))
+    return np.asarray(ops.image.resize_nhwc(b, h, w, interpolation, antialias))
 
 
 def _center_crop_box(H, W, h, w):
@@ -117,8 +117,8 @@ def _pad_to_aspect(b, h, w, fill):
 
 
 class Resizing(_ImageLayer):
-    """Resize images to (height, width) (bilinear or nearest, half-pixel
-    centres), optionally cropping or padding to the target aspect ratio first."""
+    """Resize images to (height, width) (ops.image.resize's interpolations,
+    half-pixel centres), optionally cropping or padding to the target aspect ratio first."""
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
@@ -126,17 +126,17 @@ class Resizing(_ImageLayer):
         super().__init__(data_format=data_format, **kwargs)
         self.height, self.width = int(height), int(width)
         self.interpolation = interpolation
-        if interpolation not in _INTERPOLATION_ORDER:
+        if interpolation not in ops.image.RESIZE_INTERPOLATIONS:
             raise NotImplementedError(f"Resizing: interpolation={interpolation!r} is not "
-                                      "implemented in ckeras (bilinear and nearest are).")
+                                      "implemented in ckeras (one of "
+                                      f"{ops.image.RESIZE_INTERPOLATIONS} is).")
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError("Resizing: only one of `crop_to_aspect_ratio` and "
                              "`pad_to_aspect_ratio` can be True.")
-        if antialias:
-            raise NotImplementedError("Resizing: antialias=True is not implemented in ckeras.")
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
-        self.fill_mode, self.fill_value, self.antialias = fill_mode, float(fill_value), False
+        self.fill_mode, self.fill_value = fill_mode, float(fill_value)
+        self.antialias = bool(antialias)
 
     def compute_output_shape(self, input_shape):
         s = list(input_shape)
@@ -150,7 +150,8 @@ class Resizing(_ImageLayer):
             b = _crop_to_aspect(b, self.height, self.width)
         elif self.pad_to_aspect_ratio:
             b = _pad_to_aspect(b, self.height, self.width, self.fill_value)
-        return self._from_nhwc(_resize(b, self.height, self.width, self.interpolation), single)
+        return self._from_nhwc(_resize(b, self.height, self.width, self.interpolation,
+                                       self.antialias), single)
 
     def get_config(self):
         config = super().get_config()
