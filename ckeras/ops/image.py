@@ -8,7 +8,6 @@ the half-pixel sampling of ``jax.image.resize``, which Keras uses on JAX), so
 ``resize`` is two differentiable products. The other ops are compositions of
 differentiable ``ckeras.ops`` as well, so their gradients come from the tape.
 """
-import math
 
 import numpy as np
 
@@ -119,7 +118,6 @@ def _crop_box(height, width, th, tw):
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
     """Resize images to ``size`` = (height, width), as Keras on JAX."""
-    fmt = _fmt(data_format)
     if interpolation not in RESIZE_INTERPOLATIONS:
         raise ValueError("Invalid value for argument `interpolation`. Expected of one "
                          f"{RESIZE_INTERPOLATIONS}. Received: interpolation={interpolation}")
@@ -132,13 +130,8 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     if len(size) != 2:
         raise ValueError("Argument `size` must be a tuple of two elements (height, width). "
                          f"Received: size={size}")
-    shape = np.shape(_v(images))
-    _check_rank(shape)
     orig = np.asarray(_v(images)).dtype
-    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
-    if fmt == "channels_first":
-        x = _a.transpose(x, (0, 2, 3, 1))
-    x = _to_float(x)
+    x, restore = _batch_nhwc(images, data_format)
     th, tw = int(size[0]), int(size[1])
     height, width = np.shape(_v(x))[1:3]
     if crop_to_aspect_ratio:
@@ -152,11 +145,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         pads = [(0, 0), (top, top), (0, 0), (0, 0)] if top > 0 else \
             [(0, 0), (0, 0), (left, left), (0, 0)]
         x = _a.pad(x, pads, constant_values=fill_value)
-    y = resize_nhwc(x, th, tw, interpolation, antialias)
-    if fmt == "channels_first":
-        y = _a.transpose(y, (0, 3, 1, 2))
-    if len(shape) == 3:
-        y = _a.squeeze(y, 0)
+    y = restore(resize_nhwc(x, th, tw, interpolation, antialias))
     if orig.kind in "iub":   # Keras rounds and saturates back to an integer dtype
         info = np.iinfo(orig) if orig.kind != "b" else None
         y = np.round(np.asarray(_v(y)))
@@ -409,20 +398,41 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     return y
 
 
+def _batch_nhwc(images, data_format):
+    """(float (B, H, W, C) view of images, function bringing a result back to
+    the images' layout and rank)."""
+    fmt = _fmt(data_format)
+    shape = np.shape(_v(images))
+    _check_rank(shape)
+    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
+    if fmt == "channels_first":
+        x = _a.transpose(x, (0, 2, 3, 1))
+
+    def restore(y):
+        if fmt == "channels_first":
+            y = _a.transpose(y, (0, 3, 1, 2))
+        return y if len(shape) == 4 else _a.squeeze(y, 0)
+    return _to_float(x), restore
+
+
+def _warp_args(interpolation, fill_mode=None):
+    """The sampling order of a warp's ``interpolation``, after checking both arguments."""
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
+    if fill_mode is not None and fill_mode not in FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
+                         f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}")
+    return 0 if interpolation == "nearest" else 1
+
+
 @op
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
                      fill_value=0, data_format=None):
     """Sample each output pixel (x, y) at input (a0 x + a1 y + a2, b0 x + b1 y + b2),
     transform = [a0, a1, a2, b0, b1, b2, c0, c1] per image."""
-    fmt = _fmt(data_format)
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
-                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
-    if fill_mode not in FILL_MODES:
-        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
-                         f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}")
-    shape = np.shape(_v(images))
-    _check_rank(shape)
+    order = _warp_args(interpolation, fill_mode)
+    x, restore = _batch_nhwc(images, data_format)
     t = np.asarray(_v(transform))
     if t.ndim not in (1, 2):
         raise ValueError("Invalid transform rank: expected rank 1 (single transform) or rank 2 "
@@ -433,25 +443,18 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
         # Keras's backends disagree on the projective terms (JAX ignores the division)
         raise NotImplementedError("ops.image.affine_transform: nonzero projective terms "
                                   "(c0, c1) are not supported by ckeras.")
-    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
-    if fmt == "channels_first":
-        x = _a.transpose(x, (0, 2, 3, 1))
     b, h, w, c = np.shape(_v(x))
     if t.shape[0] not in (1, b):
         raise ValueError(f"ops.image.affine_transform: {t.shape[0]} transforms for {b} images.")
     t = np.broadcast_to(t, (b, 8))
     # coordinates in the images' precision, summed in Keras's order: an exact
     # x.5 must round as it does there
-    dt = np.asarray(_v(_to_float(x))).dtype
+    dt = np.asarray(_v(x)).dtype
     t = t.astype(dt)
     yy, xx = np.meshgrid(np.arange(h, dtype=dt), np.arange(w, dtype=dt), indexing="ij")
     sy = (yy * t[:, 4, None, None] + xx * t[:, 3, None, None]) + t[:, 5, None, None]
     sx = (yy * t[:, 1, None, None] + xx * t[:, 0, None, None]) + t[:, 2, None, None]
-    y = _sample_batched(_to_float(x), sy, sx, 0 if interpolation == "nearest" else 1,
-                        fill_mode, fill_value)
-    if fmt == "channels_first":
-        y = _a.transpose(y, (0, 3, 1, 2))
-    return y if len(shape) == 4 else _a.squeeze(y, 0)
+    return restore(_sample_batched(x, sy, sx, order, fill_mode, fill_value))
 
 
 def _sample_batched(x, sy, sx, order, fill_mode, fill_value):
@@ -488,30 +491,16 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     noise field moves both x and y (its two draws share the seed); the values
     come from ckeras's generator, so they differ from Keras's for a given seed."""
     from ckeras import random as _random
-    fmt = _fmt(data_format)
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
-                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
-    if fill_mode not in FILL_MODES:
-        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
-                         f"{set(FILL_MODES)}. Received: fill_mode={fill_mode}")
-    shape = np.shape(_v(images))
-    _check_rank(shape)
-    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
-    if fmt == "channels_first":
-        x = _a.transpose(x, (0, 2, 3, 1))
-    x = _to_float(x)
+    order = _warp_args(interpolation, fill_mode)
+    x, restore = _batch_nhwc(images, data_format)
     b, h, w, _ = np.shape(_v(x))
     dt = np.asarray(_v(x)).dtype
     size = int(6 * sigma) | 1
     noise = np.asarray(_random.normal((b, h, w, 1), dtype=dt.name, seed=seed)) * sigma
     d = np.asarray(gaussian_blur(noise, size, float(sigma)))[..., 0]
     xx, yy = np.meshgrid(np.arange(w, dtype=dt), np.arange(h, dtype=dt))
-    y = _sample_batched(x, yy + alpha * d, xx + alpha * d,
-                        0 if interpolation == "nearest" else 1, fill_mode, fill_value)
-    if fmt == "channels_first":
-        y = _a.transpose(y, (0, 3, 1, 2))
-    return y if len(shape) == 4 else _a.squeeze(y, 0)
+    return restore(_sample_batched(x, yy + alpha * d, xx + alpha * d, order, fill_mode,
+                                   fill_value))
 
 
 def _homography(start, end):
@@ -529,12 +518,8 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                           fill_value=0, data_format=None):
     """Warp so that the 4 ``start_points`` (x, y) land on ``end_points``; outside
     the image reads ``fill_value``."""
-    fmt = _fmt(data_format)
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
-                         f"{{'nearest', 'bilinear'}}. Received: interpolation={interpolation}")
-    shape = np.shape(_v(images))
-    _check_rank(shape)
+    order = _warp_args(interpolation)
+    x, restore = _batch_nhwc(images, data_format)
     start = np.asarray(_v(start_points), np.float32)
     end = np.asarray(_v(end_points), np.float32)
     for pts, n in ((start, "start_points"), (end, "end_points")):
@@ -543,9 +528,6 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                              f"Received {n}.shape={pts.shape}")
     if start.shape != end.shape:
         raise ValueError("start_points and end_points must have the same shape.")
-    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
-    if fmt == "channels_first":
-        x = _a.transpose(x, (0, 2, 3, 1))
     b, h, w, _ = np.shape(_v(x))
     t = _homography(start.reshape(-1, 4, 2), end.reshape(-1, 4, 2)).astype(np.float32)
     t = np.broadcast_to(t, (b, 8))[:, :, None, None]
@@ -553,11 +535,7 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     denom = t[:, 6] * xx + t[:, 7] * yy + 1.0
     sx = (t[:, 0] * xx + t[:, 1] * yy + t[:, 2]) / denom
     sy = (t[:, 3] * xx + t[:, 4] * yy + t[:, 5]) / denom
-    y = _sample_batched(_to_float(x), sy, sx, 0 if interpolation == "nearest" else 1,
-                        "constant", fill_value)
-    if fmt == "channels_first":
-        y = _a.transpose(y, (0, 3, 1, 2))
-    return y if len(shape) == 4 else _a.squeeze(y, 0)
+    return restore(_sample_batched(x, sy, sx, order, "constant", fill_value))
 
 
 # ---- patches and filters --------------------------------------------------------------------
@@ -601,25 +579,12 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     return _patches(volumes, size, strides, dilation_rate, padding, data_format, 3)
 
 
-def _depthwise_same(images, kernel2d, data_format, name):
+def _depthwise_same(images, kernel2d, data_format):
     """Per-channel 'same' cross-correlation with one 2-D kernel."""
-    fmt = _fmt(data_format)
-    shape = np.shape(_v(images))
-    _check_rank(shape)
-    x = images if len(shape) == 4 else _a.expand_dims(images, 0)
-    if fmt == "channels_first":
-        x = _a.transpose(x, (0, 2, 3, 1))
-    x = _to_float(x)
+    x, restore = _batch_nhwc(images, data_format)
     c = np.shape(_v(x))[-1]
     k = np.repeat(kernel2d[:, :, None, None], c, axis=2).astype(np.asarray(_v(x)).dtype)
-    y = _nn.depthwise_conv(x, k, padding="same")
-    return y, fmt, len(shape)
-
-
-def _restore(y, fmt, rank):
-    if fmt == "channels_first":
-        y = _a.transpose(y, (0, 3, 1, 2))
-    return y if rank == 4 else _a.squeeze(y, 0)
+    return restore(_nn.depthwise_conv(x, k, padding="same"))
 
 
 @op
@@ -633,18 +598,15 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
         t = np.arange(n) - (n - 1) / 2
         e = np.exp(-0.5 * (t / s) ** 2)
         return e / e.sum()
-    y, fmt, rank = _depthwise_same(images, np.outer(g(ks[1], sg[1]), g(ks[0], sg[0])),
-                                   data_format, "gaussian_blur")
-    return _restore(y, fmt, rank)
+    return _depthwise_same(images, np.outer(g(ks[1], sg[1]), g(ks[0], sg[0])), data_format)
 
 
 @op
 def sobel_edges(images, data_format=None):
     """(..., 2) = (d/dy, d/dx) Sobel responses per channel ('same' zero padding)."""
     kx = np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
-    gy, fmt, rank = _depthwise_same(images, kx.T, data_format, "sobel_edges")
-    gx, _, _ = _depthwise_same(images, kx, data_format, "sobel_edges")
-    return _a.stack([_restore(gy, fmt, rank), _restore(gx, fmt, rank)], axis=-1)
+    return _a.stack([_depthwise_same(images, kx.T, data_format),
+                     _depthwise_same(images, kx, data_format)], axis=-1)
 
 
 @op
