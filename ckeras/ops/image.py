@@ -104,8 +104,13 @@ def resize_nhwc(b, h, w, interpolation="bilinear", antialias=False):
     dtype = np.asarray(_v(b)).dtype
     wy = resize_weights(H, h, interpolation, antialias).astype(dtype)
     wx = resize_weights(W, w, interpolation, antialias).astype(dtype)
-    out = b if H == h else _a.einsum("yY,bYXc->byXc", wy, b)
-    return out if W == w else _a.einsum("xX,byXc->byxc", wx, out)
+    out = b if H == h else _along(wy, b, 1)
+    return out if W == w else _along(wx, out, 2)
+
+
+def _along(weights, x, axis):
+    """Apply an (out, in) resampling matrix along ``axis`` (a BLAS product)."""
+    return _a.moveaxis(_a.tensordot(weights, _a.moveaxis(x, axis, 0), axes=1), 0, axis)
 
 
 def _crop_box(height, width, th, tw):
@@ -174,7 +179,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     for d, sc, tr in zip(spatial_dims, scale, translation):
         w = resize_weights(shape[d], int(output_shape[d]), _SCALE_METHODS[method], antialias,
                            sc, tr).astype(np.asarray(_v(x)).dtype)
-        x = _a.moveaxis(_a.tensordot(w, _a.moveaxis(x, d, 0), axes=1), 0, d)
+        x = _along(w, x, d)
     return x
 
 

@@ -783,10 +783,10 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     op_ = [None] * nd if output_padding is None else list(_tuple(output_padding, nd))
     pads = [_transpose_pads(ks[i], st[i], dil[i], pad, op_[i]) for i in range(nd)]
     xd = _a.pad(_dilate(x, st), [(0, 0)] + pads + [(0, 0)])
-    p = _window_patches(xd, ks[:nd], (1,) * nd, dil, "valid")
-    o, k = _spatial_letters(nd)
-    w = _a.flip(kernel, axis=tuple(range(nd)))
-    return restore(_a.einsum(f"n{o}{k}i,{k}fi->n{o}f", p, w))
+    # a stride-1 correlation of the dilated, padded input with the flipped
+    # kernel, (*k, C_in, C_out): ops.conv, on the GEMM kernel
+    w = _a.swapaxes(_a.flip(kernel, axis=tuple(range(nd))), -1, -2)
+    return restore(conv(xd, w, 1, "valid", "channels_last", dil))
 
 
 # ---- adaptive pooling ----------------------------------------------------------------------------
