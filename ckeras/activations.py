@@ -26,7 +26,7 @@ __all__ = [
     "tanh", "elu", "selu", "celu", "softplus", "softsign", "gelu", "silu", "swish",
     "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "exponential", "mish",
     "log_sigmoid", "tanh_shrink", "squareplus", "soft_shrink", "hard_shrink",
-    "sparse_plus",
+    "sparse_plus", "sparse_sigmoid", "glu", "sparsemax", "threshold",
 ]
 
 _SELU_ALPHA = 1.6732632423543772
@@ -184,7 +184,7 @@ def _d_selu(dy, x, y):
     return np.where(x > 0, _SELU_SCALE * dy, dy * (y + _SELU_SCALE * _SELU_ALPHA))
 
 
-def celu(x, alpha=0.75):
+def celu(x, alpha=1.0):
     x = _as_float(x)
     neg = alpha * np.expm1(np.minimum(x, 0.0) / alpha)
     return (np.maximum(x, 0.0) + np.minimum(neg, 0.0)).astype(x.dtype, copy=False)
@@ -192,7 +192,7 @@ def celu(x, alpha=0.75):
 
 @_derivative("celu")
 def _d_celu(dy, x, y):
-    return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0.0) / 0.75))
+    return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0.0)))
 
 
 def softplus(x):
@@ -361,6 +361,60 @@ def sparse_plus(x):
 @_derivative("sparse_plus")
 def _d_sparse_plus(dy, x, y):
     return dy * np.where(x <= -1.0, 0.0, np.where(x >= 1.0, 1.0, (x + 1.0) / 2.0))
+
+
+def sparse_sigmoid(x):
+    """0 below -1, (x + 1) / 2 between, 1 above 1."""
+    x = _as_float(x)
+    return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
+
+
+@_derivative("sparse_sigmoid")
+def _d_sparse_sigmoid(dy, x, y):
+    return np.where((x > -1.0) & (x < 1.0), dy * 0.5, 0.0).astype(dy.dtype, copy=False)
+
+
+def glu(x, axis=-1):
+    """a * sigmoid(b), a and b the halves of x along ``axis`` (the output is half as wide)."""
+    return ops.nn.glu(_as_float(x), axis=axis)
+
+
+@_derivative("glu")
+def _d_glu(dy, x, y):
+    a, b = np.split(x, 2, axis=-1)
+    s = ops.sigmoid(b)
+    return np.concatenate([dy * s, dy * a * s * (1.0 - s)], axis=-1)
+
+
+def sparsemax(x, axis=-1):
+    """Keras's sparsemax, max(x - tau, 0) (tau as ops.nn.sparsemax computes it)."""
+    return ops.nn.sparsemax(_as_float(x), axis=axis)
+
+
+@_derivative("sparsemax")
+def _d_sparsemax(dy, x, y):
+    # tau = sum_{rank i < k} (k - i) / k * sorted_i - 1 / k: d tau / d x_j is
+    # (k - rank_j) / k on the support (see ops.nn.sparsemax)
+    n = x.shape[-1]
+    rank = np.argsort(np.argsort(-x, axis=-1, kind="stable"), axis=-1, kind="stable")
+    srt = -np.sort(-x, axis=-1)
+    support = srt - (np.cumsum(srt, axis=-1) - 1.0) / np.arange(1, n + 1) > 0
+    k = support.sum(axis=-1, keepdims=True)
+    dtau = np.where(rank < k, (k - rank) / k, 0.0)
+    live = y > 0
+    dx = live * dy - dtau * np.sum(live * dy, axis=-1, keepdims=True)
+    return dx.astype(dy.dtype, copy=False)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else default_value (Keras: both arguments required)."""
+    x = _as_float(x)
+    return np.where(x > threshold, x, default_value).astype(x.dtype, copy=False)
+
+
+@_derivative("threshold")
+def _d_threshold(dy, x, y):
+    return dy * (y == x)   # kept entries pass the gradient; replaced ones get none
 
 
 # ---- objects ------------------------------------------------------------------

@@ -114,7 +114,8 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 
 
 def shuffle(x, axis=0, seed=None):
-    from ckeras import ops
+    # the op module, not the ckeras.ops facade: ops.image draws from this module
+    from ckeras.ops import array_ops as ops
     perm = _rng(seed).permutation(np.shape(x)[axis])
     return ops.take(x, perm, axis=axis)
 
@@ -122,7 +123,7 @@ def shuffle(x, axis=0, seed=None):
 def dropout(inputs, rate, noise_shape=None, seed=None):
     """Zero each entry with probability ``rate``, scale the rest by
     1 / (1 - rate); differentiable (a product with a fixed mask)."""
-    from ckeras import ops
+    from ckeras.ops import array_ops as ops
     if not 0 <= rate < 1:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate}.")
     shape = np.shape(inputs.value if hasattr(inputs, "value") else inputs)

@@ -10,7 +10,8 @@ from ckeras import activations as A
 from ckeras import ops
 from ckeras.testing import numeric_gradient
 
-NAMES = sorted(A._BUILTINS)
+# glu halves its input and threshold needs two arguments: tests/test_activations_extra.py
+NAMES = sorted(set(A._BUILTINS) - {"glu", "threshold"})
 # points where a built-in is not differentiable; samples stay clear of them
 KINKS = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 6.0])
 

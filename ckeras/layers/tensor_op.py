@@ -89,8 +89,14 @@ def _from_json(v):
     return v
 
 
+def _op_name(fn):
+    """The name TensorOp saves: ``resize`` -> ``image.resize`` (ops.image is a submodule)."""
+    return f"image.{fn.__name__}" if fn.__module__ == "ckeras.ops.image" else fn.__name__
+
+
 def _resolve(name):
-    fn = getattr(ops, name, None)
+    space, _, leaf = name.rpartition(".")
+    fn = getattr(ops.image if space == "image" else ops, leaf, None)
     if fn is None or not callable(fn):
         raise ValueError(f"TensorOp: unknown op {name!r} (not in ckeras.ops).")
     return fn
@@ -100,7 +106,7 @@ class TensorOp(Layer):
     """One ``ckeras.ops`` call in a functional graph."""
 
     def __init__(self, function, arguments, input_dtypes=None, **kwargs):
-        name = kwargs.pop("name", None) or unique_name(function)
+        name = kwargs.pop("name", None) or unique_name(function.rpartition(".")[2])
         super().__init__(name=name, **kwargs)
         self.function = function
         self.arguments = arguments             # (args, kwargs) with _Slot placeholders
@@ -153,7 +159,7 @@ def apply(fn, args, kwargs):
     """Record ``fn(*args, **kwargs)`` (some arguments symbolic) as a graph node."""
     tensors = []
     template = _template((tuple(args), dict(kwargs)), tensors)
-    layer = TensorOp(fn.__name__, template, input_dtypes=[t.dtype for t in tensors])
+    layer = TensorOp(_op_name(fn), template, input_dtypes=[t.dtype for t in tensors])
     out = layer(tensors)
     dtypes = getattr(layer, "output_dtypes", None)
     if dtypes:

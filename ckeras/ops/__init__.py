@@ -27,15 +27,15 @@ from ckeras.ops.dispatch import (  # noqa: F401  (public, outside its __all__)
     conv_forward, conv_transpose_backward, conv_transpose_forward, depthwise_backward,
     depthwise_forward, im2col, max_pool_backward, max_pool_forward)
 from ckeras.ops import array_ops as _array_ops
-from ckeras.ops import linalg, nn
+from ckeras.ops import image, linalg, nn
 from ckeras.ops.tape import GradientTape, Tensor  # noqa: F401
 
 PUBLIC_OPS = ([n for n in _array_ops.__all__ if n not in ("matmul",)]
-              + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + ["norm"])
-_PUBLIC = {n: linalg.norm if n == "norm" else getattr(_array_ops, n, None) or getattr(nn, n)
-           for n in PUBLIC_OPS}
+              + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + linalg.__all__)
+_PUBLIC = {n: getattr(linalg, n) if n in linalg.__all__ else getattr(_array_ops, n, None)
+           or getattr(nn, n) for n in PUBLIC_OPS}
 __all__ = list(_dispatch_all) + [n for n in PUBLIC_OPS if n not in _dispatch_all] \
-    + ["nn", "linalg"]
+    + ["nn", "linalg", "image"]
 
 
 def __getattr__(name):

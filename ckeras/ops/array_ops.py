@@ -815,8 +815,12 @@ def swapaxes(x, axis1, axis2):
 @op
 def moveaxis(x, source, destination):
     nd = np.ndim(_v(x))
-    perm = np.moveaxis(np.arange(nd), source, destination)
-    return transpose(x, [int(k) for k in perm])
+    src = [int(k) % nd for k in np.atleast_1d(source)]
+    dst = [int(k) % nd for k in np.atleast_1d(destination)]
+    perm = [k for k in range(nd) if k not in src]   # numpy's rule: the others keep their order
+    for d, k in sorted(zip(dst, src)):
+        perm.insert(d, k)
+    return transpose(x, perm)
 
 
 @op

@@ -7,6 +7,7 @@ import numpy as np
 from ckeras.ops import array_ops as _a
 from ckeras.ops import dispatch as _dispatch
 from ckeras.ops import linalg as _linalg
+from ckeras.ops.ctc import ctc_decode, ctc_loss  # noqa: F401  (ops.nn names)
 from ckeras.ops.array_ops import (_float, _record, _recording,
                                    _recording_pair, _unary, _v, op)
 
@@ -17,6 +18,13 @@ __all__ = [
     "moments", "batch_normalization", "one_hot", "sparse_categorical_crossentropy",
     "categorical_crossentropy", "binary_crossentropy", "conv", "max_pool", "average_pool",
     "normalize",
+    # Keras 3 additions
+    "celu", "glu", "hard_shrink", "hard_swish", "hard_tanh", "soft_shrink", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink", "threshold",
+    "dot_product_attention", "layer_normalization", "rms_normalization", "multi_hot", "psnr",
+    "polar", "depth_to_space", "space_to_depth", "conv_transpose", "depthwise_conv",
+    "separable_conv", "adaptive_average_pool", "adaptive_max_pool", "unfold", "fold",
+    "ctc_loss", "ctc_decode",
 ]
 
 tanh = _a.tanh
@@ -391,6 +399,478 @@ def normalize(x, axis=-1, order=2):
     norm = _linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return _a.divide(x, _a.maximum(norm, 1e-12))
 
+
+# ---- more activations (Keras 3 ops.nn names) ----------------------------------------------
+
+@op
+def celu(x, alpha=1.0):
+    return _unary(x, lambda a: np.maximum(_float(a), 0)
+                  + alpha * np.expm1(np.minimum(_float(a), 0) / alpha),
+                  lambda g, a, y: g * np.where(a > 0, 1, np.exp(np.minimum(a, 0) / alpha)))
+
+
+@op
+def hard_tanh(x):
+    return _unary(x, lambda a: np.clip(_float(a), -1, 1),
+                  lambda g, a, y: g * ((a > -1) & (a < 1)))
+
+
+hard_swish = hard_silu
+
+
+@op
+def hard_shrink(x, threshold=0.5):
+    return _unary(x, lambda a: np.where(np.abs(a) > threshold, _float(a), 0),
+                  lambda g, a, y: g * (np.abs(a) > threshold))
+
+
+@op
+def soft_shrink(x, threshold=0.5):
+    def f(a):
+        a = _float(a)
+        return np.where(a > threshold, a - threshold, np.where(a < -threshold, a + threshold, 0))
+    return _unary(x, f, lambda g, a, y: g * (np.abs(a) > threshold))
+
+
+@op
+def sparse_plus(x):
+    def f(a):
+        a = _float(a)
+        return np.where(a <= -1, 0, np.where(a >= 1, a, (a + 1) ** 2 / 4))
+    return _unary(x, f, lambda g, a, y: g * np.clip((a + 1) / 2, 0, 1))
+
+
+@op
+def sparse_sigmoid(x):
+    return _unary(x, lambda a: np.clip((_float(a) + 1) / 2, 0, 1),
+                  lambda g, a, y: g * (((a > -1) & (a < 1)) / 2))
+
+
+@op
+def squareplus(x, b=4):
+    return _unary(x, lambda a: (_float(a) + np.sqrt(np.square(_float(a)) + b)) / 2,
+                  lambda g, a, y: g * (1 + a / np.sqrt(a * a + b)) / 2)
+
+
+@op
+def tanh_shrink(x):
+    return _unary(x, lambda a: _float(a) - np.tanh(_float(a)),
+                  lambda g, a, y: g * np.square(np.tanh(a)))
+
+
+@op
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else default_value."""
+    return _a.where(_a.greater(x, threshold), x, default_value)
+
+
+@op
+def glu(x, axis=-1):
+    """a * sigmoid(b), a and b the two halves of ``x`` along ``axis``."""
+    n = np.shape(_v(x))[axis]
+    if n % 2:
+        raise ValueError(f"ops.glu: axis {axis} must have an even size, got {n}.")
+    a, b = _a.split(x, 2, axis=axis)
+    return _a.multiply(a, sigmoid(b))
+
+
+@op
+def sparsemax(x, axis=-1):
+    """Keras 3's sparsemax: max(x - tau, 0). tau is computed as Keras computes it
+    on every backend, (sum over the support of the sorted cumulative sums - 1) / k,
+    so the values (and gradients) match Keras's, even though the outputs then do
+    not sum to 1 as in Martins et al."""
+    xs = _float(_v(x))
+    srt = -np.sort(-xs, axis=axis)
+    csum = np.cumsum(srt, axis=axis)
+    shape = [1] * xs.ndim
+    shape[axis] = -1
+    r = np.arange(1, xs.shape[axis] + 1).reshape(shape)
+    support = srt - (csum - 1) / r > 0
+    k = support.sum(axis=axis, keepdims=True)
+    # support and ranks are piecewise constant: the differentiable part is
+    # tau = (sum_{rank i < k} (k - i) * sorted_i - 1) / k, the sorted values taken from x.
+    order = np.argsort(-xs, axis=axis, kind="stable")
+    sorted_x = _a.take_along_axis(x, order, axis=axis)
+    weights = (np.where(support, k - (r - 1), 0) / k).astype(xs.dtype)
+    tau = _a.subtract(_a.sum(_a.multiply(sorted_x, weights), axis=axis, keepdims=True),
+                      (1 / k).astype(xs.dtype))
+    return relu(_a.subtract(x, tau))
+
+
+# ---- attention and normalisation --------------------------------------------------------------
+
+_F32_LARGE_NEGATIVE = -0.7 * 3.38953e38   # Keras's masked-logit fill (float32)
+
+
+@op
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """softmax(q k^T * scale + bias, masked) v over (B, T, N, H) inputs; key and
+    value (B, S, K, H) with N a multiple of K (grouped-query attention)."""
+    if attn_logits_soft_cap is not None:
+        raise ValueError("ops.dot_product_attention: attn_logits_soft_cap is only supported "
+                         "by Keras on JAX TPUs; pass attn_logits_soft_cap=None.")
+    if flash_attention:
+        raise ValueError("ops.dot_product_attention: flash_attention=True is not supported "
+                         "on the CPU; pass None or False.")
+    qs, ks, vs = (np.shape(_v(t)) for t in (query, key, value))
+    if len(qs) != 4 or len(ks) != 4 or len(vs) != 4:
+        raise ValueError("ops.dot_product_attention only supports 4-D inputs. Received: "
+                         f"query.shape={qs}, key.shape={ks}, value.shape={vs}.")
+    n, kh = qs[2], ks[2]
+    if n % kh:
+        raise ValueError(f"ops.dot_product_attention: the query's {n} heads are not a "
+                         f"multiple of the key's {kh} heads.")
+    if n != kh:   # query head i reads key/value head i // (n // kh)
+        key = _a.repeat(key, n // kh, axis=2)
+        value = _a.repeat(value, n // kh, axis=2)
+    scale = 1.0 / math.sqrt(ks[-1]) if scale is None else scale
+    logits = _a.multiply(_a.einsum("btnh,bsnh->bnts", query, key), scale)
+    if bias is not None:
+        logits = _a.add(logits, bias)
+    if mask is not None or is_causal:
+        keep = np.ones(np.shape(_v(logits)), bool)
+        if mask is not None:
+            keep = keep & np.asarray(_v(mask)).astype(bool)
+        if is_causal:
+            t, s = keep.shape[2], keep.shape[3]
+            keep = keep & np.tril(np.ones((t, s), bool))
+        logits = _a.where(keep, logits, _F32_LARGE_NEGATIVE)
+    probs = softmax(logits, axis=-1)
+    return _a.einsum("bnts,bsnh->btnh", probs, value)
+
+
+def _norm_axes(axis, nd):
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    return sorted(int(a) % nd for a in axes)
+
+
+def _broadcast_param(p, axes, shape):
+    """A gamma/beta/scale over ``axes`` reshaped to broadcast against ``shape``."""
+    if p is None or np.ndim(_v(p)) == len(shape) or axes == [len(shape) - 1]:
+        return p
+    bshape = [shape[i] if i in axes else 1 for i in range(len(shape))]
+    return _a.reshape(p, bshape)
+
+
+@op
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over ``axis``."""
+    from ckeras import config
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"ops.layer_normalization: unexpected arguments {sorted(kwargs)}.")
+    epsilon = config.epsilon() if epsilon is None else epsilon
+    shape = np.shape(_v(x))
+    axes = _norm_axes(axis, len(shape))
+    gamma, beta = _broadcast_param(gamma, axes, shape), _broadcast_param(beta, axes, shape)
+    if rms_scaling:
+        import warnings
+        warnings.warn("You passed `rms_scaling=True`, which is deprecated (it scales by the "
+                      "variance, not the root mean square); use ops.rms_normalization.")
+        out = _a.multiply(x, _a.rsqrt(_a.add(_a.var(x, axis=axes, keepdims=True), epsilon)))
+        return out if gamma is None else _a.multiply(out, gamma)
+    mean, var = moments(x, axes, keepdims=True)
+    inv = _a.rsqrt(_a.add(var, epsilon))
+    if gamma is not None:
+        inv = _a.multiply(inv, gamma)
+    res = _a.multiply(_a.negative(mean), inv)
+    if beta is not None:
+        res = _a.add(res, beta)
+    return _a.add(_a.multiply(x, inv), res)
+
+
+@op
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """x / sqrt(mean(x^2) + epsilon) * scale over ``axis``."""
+    from ckeras import config
+    epsilon = config.epsilon() if epsilon is None else epsilon
+    if np.ndim(_v(x)) == 0:
+        x = _a.expand_dims(x, 0)
+    axes = _norm_axes(axis, np.ndim(_v(x)))
+    rrms = _a.rsqrt(_a.add(_a.mean(_a.square(x), axis=axes, keepdims=True), epsilon))
+    out = _a.multiply(x, rrms)
+    return out if scale is None else _a.multiply(out, scale)
+
+
+# ---- encodings, metrics, complex numbers -------------------------------------------------------
+
+@op
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """1 at every label of each row (Keras: one_hot then max over axis 1, or 0 for 1-D)."""
+    if sparse:
+        raise ValueError("ops.multi_hot: sparse=True is not supported by ckeras.")
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if num_classes is None:
+        raise ValueError("ops.multi_hot: pass num_classes.")
+    if kwargs:
+        raise TypeError(f"ops.multi_hot: unexpected arguments {sorted(kwargs)}.")
+    ids = np.asarray(_v(inputs))
+    hot = _a.one_hot(ids.astype(np.int32), num_classes, axis=axis, dtype=dtype)
+    return np.max(hot, axis=1 if ids.ndim > 1 else 0)
+
+
+@op
+def psnr(x1, x2, max_val):
+    """20 log10(max_val) - 10 log10(mean((x1 - x2)^2))."""
+    if np.shape(_v(x1)) != np.shape(_v(x2)):
+        raise ValueError(f"Input shapes {np.shape(_v(x1))} and {np.shape(_v(x2))} must match "
+                         "for PSNR calculation.")
+    mse = _a.mean(_a.square(_a.subtract(x1, x2)))
+    return _a.subtract(20 * np.log10(_v(max_val)), _a.multiply(10.0, _a.log10(mse)))
+
+
+@op
+def polar(abs_, angle):
+    """abs_ * (cos(angle) + i sin(angle)) as a complex array (no gradient)."""
+    r, t = np.asarray(_v(abs_)), np.asarray(_v(angle))
+    r = r.astype(_float(r).dtype, copy=False)
+    c = np.complex128 if np.result_type(r, t, np.float32) == np.float64 else np.complex64
+    return (r * np.cos(t) + 1j * (r * np.sin(t))).astype(c)
+
+
+def _channels_last(data_format, name):
+    from ckeras import config
+    fmt = config.image_data_format() if data_format is None else data_format
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"ops.{name}: data_format must be 'channels_last' or "
+                         f"'channels_first', got {data_format!r}.")
+    return fmt == "channels_last"
+
+
+def _block_geometry(x, block_size, data_format, name):
+    """(n, h, w, c, b, channels_last) of a 4-D depth_to_space/space_to_depth input."""
+    shape = np.shape(_v(x))
+    if len(shape) != 4:
+        raise ValueError(f"`{name}` requires a 4D input tensor. Received: x.shape={shape}")
+    last = _channels_last(data_format, name)
+    n, h, w, c = shape if last else (shape[0], shape[2], shape[3], shape[1])
+    return n, h, w, c, int(block_size), last
+
+
+@op
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """(N, H, W, C) -> (N, H*b, W*b, C/b^2) (pixel shuffle)."""
+    n, h, w, c, b, last = _block_geometry(x, block_size, data_format, "depth_to_space")
+    if c % (b * b):
+        raise ValueError(f"The number of channels ({c}) must be divisible by "
+                         f"block_size**2 ({b * b}).")
+    if last:
+        y = _a.transpose(_a.reshape(x, (n, h, w, b, b, c // (b * b))), (0, 1, 3, 2, 4, 5))
+        return _a.reshape(y, (n, h * b, w * b, c // (b * b)))
+    y = _a.transpose(_a.reshape(x, (n, c // (b * b), b, b, h, w)), (0, 1, 4, 2, 5, 3))
+    return _a.reshape(y, (n, c // (b * b), h * b, w * b))
+
+
+@op
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """(N, H, W, C) -> (N, H/b, W/b, C*b^2), the inverse of depth_to_space."""
+    n, h, w, c, b, last = _block_geometry(x, block_size, data_format, "space_to_depth")
+    if h % b or w % b:
+        raise ValueError(f"Height ({h}) and width ({w}) must be divisible by block_size ({b}).")
+    if last:
+        y = _a.transpose(_a.reshape(x, (n, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5))
+        return _a.reshape(y, (n, h // b, w // b, c * b * b))
+    y = _a.transpose(_a.reshape(x, (n, c, h // b, b, w // b, b)), (0, 1, 3, 5, 2, 4))
+    return _a.reshape(y, (n, c * b * b, h // b, w // b))
+
+
+# ---- more convolutions (channels_last), built on differentiable window patches ------------------
+
+def _to_channels_last(x, data_format, name):
+    """(x in channels_last, function bringing a channels_last result back)."""
+    if _channels_last(data_format, name):
+        return x, lambda y: y
+    nd = np.ndim(_v(x))
+    fwd = (0,) + tuple(range(2, nd)) + (1,)
+    back = (0, nd - 1) + tuple(range(1, nd - 1))
+    return _a.transpose(x, fwd), lambda y: _a.transpose(y, back)
+
+
+@op
+def _window_patches(x, ksize, strides, dilation, padding):
+    """(N, *spatial, C) -> (N, *out, *k, C) windows, differentiable."""
+    a = np.asarray(_v(x))
+    idx, pads, _ = _patches_index(a.shape[1:-1], ksize, strides, dilation, padding)
+    y = _gather_patches(a, idx, pads, 0)
+    tape = _recording(x)
+    if tape is None:
+        return y
+    return _record(tape, y, (x,), (True,),
+                   lambda g: (_scatter_patches(np.ascontiguousarray(g), a.shape, idx, pads),))
+
+
+def _spatial_letters(nd):
+    return "defg"[:nd], "pqrs"[:nd]   # output positions, kernel taps
+
+
+def _geometry(x, kernel_nd, strides, padding, dilation_rate):
+    nd = np.ndim(_v(x)) - 2
+    if kernel_nd is not None and nd != kernel_nd:
+        raise ValueError(f"input of rank {nd + 2} does not match a kernel with {kernel_nd} "
+                         "spatial axes")
+    pad = padding.lower()
+    if pad not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return nd, _tuple(strides, nd), _tuple(dilation_rate, nd), pad
+
+
+@op
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Depthwise convolution; kernel (*k, C, M) -> C*M output channels (c*M + m)."""
+    x, restore = _to_channels_last(inputs, data_format, "depthwise_conv")
+    ks = np.shape(_v(kernel))
+    nd, st, dil, pad = _geometry(x, len(ks) - 2, strides, padding, dilation_rate)
+    p = _window_patches(x, ks[:nd], st, dil, pad)
+    o, k = _spatial_letters(nd)
+    y = _a.einsum(f"n{o}{k}c,{k}cm->n{o}cm", p, kernel)
+    ys = np.shape(_v(y))
+    return restore(_a.reshape(y, ys[:-2] + (ys[-2] * ys[-1],)))
+
+
+@op
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    """depthwise_conv, then a 1x1 conv with pointwise_kernel (1.., C*M, F)."""
+    x, restore = _to_channels_last(inputs, data_format, "separable_conv")
+    y = depthwise_conv(x, depthwise_kernel, strides, padding, "channels_last", dilation_rate)
+    return restore(conv(y, pointwise_kernel, 1, "valid"))
+
+
+@op
+def _dilate(x, strides):
+    """Insert strides-1 zeros between the entries of each spatial axis."""
+    a = np.asarray(_v(x))
+    key = (builtin_slice(None),) + tuple(builtin_slice(None, None, s) for s in strides) \
+        + (builtin_slice(None),)
+    shape = (a.shape[0],) + tuple((n - 1) * s + 1 for n, s in zip(a.shape[1:-1], strides)) \
+        + (a.shape[-1],)
+    y = np.zeros(shape, a.dtype)
+    y[key] = a
+    tape = _recording(x)
+    if tape is None:
+        return y
+    return _record(tape, y, (x,), (True,), lambda g: (g[key],))
+
+
+def _transpose_pads(k, stride, dilation, padding, output_padding):
+    """Keras's (left, right) padding of the dilated input, per spatial axis."""
+    span = (k - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return span - 1, span - 1 + extra
+    if output_padding is None:
+        total = stride + span - 2
+    else:
+        total = span + span % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, span - 1)
+    return left, total - left
+
+
+@op
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """Transposed convolution; kernel (*k, C_out, C_in) as Keras's."""
+    x, restore = _to_channels_last(inputs, data_format, "conv_transpose")
+    ks = np.shape(_v(kernel))
+    nd, st, dil, pad = _geometry(x, len(ks) - 2, strides, padding, dilation_rate)
+    if ks[-1] != np.shape(_v(x))[-1]:
+        raise ValueError(f"ops.conv_transpose: the kernel's last axis ({ks[-1]}) must equal "
+                         f"the input channels ({np.shape(_v(x))[-1]}).")
+    op_ = [None] * nd if output_padding is None else list(_tuple(output_padding, nd))
+    pads = [_transpose_pads(ks[i], st[i], dil[i], pad, op_[i]) for i in range(nd)]
+    xd = _a.pad(_dilate(x, st), [(0, 0)] + pads + [(0, 0)])
+    # a stride-1 correlation of the dilated, padded input with the flipped
+    # kernel, (*k, C_in, C_out): ops.conv, on the GEMM kernel
+    w = _a.swapaxes(_a.flip(kernel, axis=tuple(range(nd))), -1, -2)
+    return restore(conv(xd, w, 1, "valid", "channels_last", dil))
+
+
+# ---- adaptive pooling ----------------------------------------------------------------------------
+
+def _adaptive_pool(inputs, output_size, data_format, reduce, name):
+    x, restore = _to_channels_last(inputs, data_format, name)
+    nd = np.ndim(_v(x)) - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"ops.{name}: expected a 3-D, 4-D or 5-D input, got rank {nd + 2}.")
+    outs = _tuple(output_size, nd)
+    for ax in range(nd):
+        size, out = np.shape(_v(x))[1 + ax], outs[ax]
+        # window i covers [floor(i L / out), ceil((i + 1) L / out)), as Keras / PyTorch
+        parts = []
+        for i in range(out):
+            lo, hi = (i * size) // out, -(-((i + 1) * size) // out)
+            key = (builtin_slice(None),) * (1 + ax) + (builtin_slice(lo, hi),)
+            parts.append(reduce(_a.getitem(x, key), axis=1 + ax, keepdims=True))
+        x = _a.concatenate(parts, axis=1 + ax)
+    return restore(x)
+
+
+@op
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    return _adaptive_pool(inputs, output_size, data_format, _a.mean, "adaptive_average_pool")
+
+
+@op
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    return _adaptive_pool(inputs, output_size, data_format, _a.max, "adaptive_max_pool")
+
+
+# ---- unfold / fold (channels_first, as Keras and PyTorch) ----------------------------------------
+
+def _pair(v):
+    return (int(v), int(v)) if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
+
+
+@op
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """(N, C, H, W) -> (N, C*kH*kW, L) sliding blocks (im2col)."""
+    shape = np.shape(_v(x))
+    if len(shape) != 4:
+        raise ValueError(f"ops.unfold expects a 4-D (N, C, H, W) input, got shape {shape}.")
+    k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
+    xl = _a.pad(_a.transpose(x, (0, 2, 3, 1)), [(0, 0), (p[0], p[0]), (p[1], p[1]), (0, 0)])
+    pt = _window_patches(xl, k, s, d, "valid")          # (N, oH, oW, kH, kW, C)
+    n, oh, ow, _, _, c = np.shape(_v(pt))
+    pt = _a.transpose(pt, (0, 5, 3, 4, 1, 2))           # (N, C, kH, kW, oH, oW)
+    return _a.reshape(pt, (n, c * k[0] * k[1], oh * ow))
+
+
+@op
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """(N, C*kH*kW, L) -> (N, C, oH, oW), overlapping blocks summed (col2im):
+    the adjoint of unfold."""
+    n, ckk, length = np.shape(_v(x))
+    o, k, d, p, s = (_pair(v) for v in (output_size, kernel_size, dilation, padding, stride))
+    if ckk % (k[0] * k[1]):
+        raise ValueError(f"The second dimension of the input ({ckk}) must be divisible by "
+                         f"kernel_size product ({k[0] * k[1]}).")
+    c = ckk // (k[0] * k[1])
+    padded = (n, o[0] + 2 * p[0], o[1] + 2 * p[1], c)
+    idx, pads, outs = _patches_index(padded[1:3], k, s, d, "valid")
+    if outs[0] * outs[1] != length:
+        raise ValueError(f"ops.fold: {length} blocks do not fit output_size={o} with "
+                         f"kernel_size={k}, dilation={d}, padding={p}, stride={s} "
+                         f"(expected {outs[0] * outs[1]}).")
+    blocks = _a.transpose(_a.reshape(x, (n, c, k[0], k[1], outs[0], outs[1])), (0, 4, 5, 2, 3, 1))
+    y = _scatter_op(blocks, padded, idx, pads)          # (N, oH+2p, oW+2p, C)
+    y = _a.getitem(y, (builtin_slice(None), builtin_slice(p[0], p[0] + o[0]),
+                       builtin_slice(p[1], p[1] + o[1])))
+    return _a.transpose(y, (0, 3, 1, 2))
+
+
+@op
+def _scatter_op(blocks, shape, idx, pads):
+    """_scatter_patches as an op: its adjoint is the gather."""
+    b = np.ascontiguousarray(_v(blocks))
+    y = _scatter_patches(b, shape, idx, pads)
+    tape = _recording(blocks)
+    if tape is None:
+        return y
+    return _record(tape, y, (blocks,), (True,), lambda g: (_gather_patches(g, idx, pads, 0),))
 
 # dispatch.sigmoid/softmax hand tensors to us; we sit above it.
 _dispatch._nn = __import__(__name__, fromlist=["_"])

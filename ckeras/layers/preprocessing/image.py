@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ckeras import ops
 from ckeras import random as ck_random
 from ckeras.layers.preprocessing.base import PreprocessingLayer
 
@@ -82,30 +83,13 @@ class _ImageLayer(PreprocessingLayer):
 
 # ---- resizing and cropping ---------------------------------------------------------
 
-def _resize(b, h, w, interpolation):
-    """Resize (B, H, W, C) with half-pixel centres (as jax.image.resize / TF2)."""
-    B, H, W, C = b.shape
-    if (H, W) == (h, w):
-        return b.astype(np.float32, copy=False) if b.dtype.kind != "f" else b
+def _resize(b, h, w, interpolation, antialias=False):
+    """Resize (B, H, W, C) with half-pixel centres (ops.image.resize's weights,
+    those of jax.image.resize / TF2)."""
     b = b.astype(np.float32, copy=False) if b.dtype.kind != "f" else b
-    ys = (np.arange(h) + 0.5) * (H / h) - 0.5
-    xs = (np.arange(w) + 0.5) * (W / w) - 0.5
-    if interpolation == "nearest":
-        yi = np.clip(np.floor(ys + 0.5), 0, H - 1).astype(np.int64)
-        xi = np.clip(np.floor(xs + 0.5), 0, W - 1).astype(np.int64)
-        return b[:, yi][:, :, xi]
-    if interpolation != "bilinear":
-        raise NotImplementedError(f"Resizing: interpolation={interpolation!r} is not "
-                                  "implemented in ckeras (bilinear and nearest are).")
-    ys, xs = np.clip(ys, 0, H - 1), np.clip(xs, 0, W - 1)
-    y0 = np.floor(ys).astype(np.int64)
-    x0 = np.floor(xs).astype(np.int64)
-    y1, x1 = np.minimum(y0 + 1, H - 1), np.minimum(x0 + 1, W - 1)
-    wy = (ys - y0).astype(b.dtype)[None, :, None, None]
-    wx = (xs - x0).astype(b.dtype)[None, None, :, None]
-    top = b[:, y0][:, :, x0] * (1 - wx) + b[:, y0][:, :, x1] * wx
-    bot = b[:, y1][:, :, x0] * (1 - wx) + b[:, y1][:, :, x1] * wx
-    return top * (1 - wy) + bot * wy
+    if b.shape[1:3] == (h, w):
+        return b
+    return np.asarray(ops.image.resize_nhwc(b, h, w, interpolation, antialias))
 
 
 def _center_crop_box(H, W, h, w):
@@ -133,8 +117,8 @@ def _pad_to_aspect(b, h, w, fill):
 
 
 class Resizing(_ImageLayer):
-    """Resize images to (height, width) (bilinear or nearest, half-pixel
-    centres), optionally cropping or padding to the target aspect ratio first."""
+    """Resize images to (height, width) (ops.image.resize's interpolations,
+    half-pixel centres), optionally cropping or padding to the target aspect ratio first."""
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
@@ -142,17 +126,17 @@ class Resizing(_ImageLayer):
         super().__init__(data_format=data_format, **kwargs)
         self.height, self.width = int(height), int(width)
         self.interpolation = interpolation
-        if interpolation not in _INTERPOLATION_ORDER:
+        if interpolation not in ops.image.RESIZE_INTERPOLATIONS:
             raise NotImplementedError(f"Resizing: interpolation={interpolation!r} is not "
-                                      "implemented in ckeras (bilinear and nearest are).")
+                                      "implemented in ckeras (one of "
+                                      f"{ops.image.RESIZE_INTERPOLATIONS} is).")
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError("Resizing: only one of `crop_to_aspect_ratio` and "
                              "`pad_to_aspect_ratio` can be True.")
-        if antialias:
-            raise NotImplementedError("Resizing: antialias=True is not implemented in ckeras.")
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
-        self.fill_mode, self.fill_value, self.antialias = fill_mode, float(fill_value), False
+        self.fill_mode, self.fill_value = fill_mode, float(fill_value)
+        self.antialias = bool(antialias)
 
     def compute_output_shape(self, input_shape):
         s = list(input_shape)
@@ -166,7 +150,8 @@ class Resizing(_ImageLayer):
             b = _crop_to_aspect(b, self.height, self.width)
         elif self.pad_to_aspect_ratio:
             b = _pad_to_aspect(b, self.height, self.width, self.fill_value)
-        return self._from_nhwc(_resize(b, self.height, self.width, self.interpolation), single)
+        return self._from_nhwc(_resize(b, self.height, self.width, self.interpolation,
+                                       self.antialias), single)
 
     def get_config(self):
         config = super().get_config()
@@ -322,24 +307,6 @@ class RandomFlip(_Augmentation):
         return config
 
 
-def _fix_index(i, n, mode):
-    """Integer sample positions -> (in-range index, valid) under Keras's fill modes."""
-    if mode == "nearest":
-        return np.clip(i, 0, n - 1), None
-    if mode == "wrap":
-        return np.mod(i, n), None
-    if mode == "reflect":                 # (d c b a | a b c d | d c b a)
-        j = np.mod(i, 2 * n)
-        return np.where(j >= n, 2 * n - 1 - j, j), None
-    if mode == "mirror":                  # (d c b | a b c d | c b a)
-        if n == 1:
-            return np.zeros_like(i), None
-        j = np.mod(i, 2 * (n - 1))
-        return np.where(j >= n, 2 * (n - 1) - j, j), None
-    valid = (i >= 0) & (i < n)            # constant: outside reads fill_value
-    return np.clip(i, 0, n - 1), valid
-
-
 def _sampling_plan(H, W, sy, sx, fill_mode, interpolation):
     """For each output pixel: up to 4 (flat input index, weight, valid) taps."""
     if interpolation == "nearest":
@@ -352,8 +319,8 @@ def _sampling_plan(H, W, sy, sx, fill_mode, interpolation):
                 (y0 + 1, x0, wy * (1 - wx)), (y0 + 1, x0 + 1, wy * wx)]
     plan = []
     for ty, tx, w in taps:
-        iy, vy = _fix_index(ty, H, fill_mode)
-        ix, vx = _fix_index(tx, W, fill_mode)
+        iy, vy = ops.image.fix_index(ty, H, fill_mode)
+        ix, vx = ops.image.fix_index(tx, W, fill_mode)
         valid = None if vy is None else vy & vx
         plan.append((iy * W + ix, w, valid))
     return plan
