@@ -3,7 +3,8 @@ differentiable on the tape where Keras's are (see ``ckeras.ops.array_ops``)."""
 import numpy as np
 
 from ckeras.ops import array_ops as _a
-from ckeras.ops.array_ops import _record, _recording, _recording_pair, _unb, _v, op
+from ckeras.ops.array_ops import _record, _recording, _recording_pair, _v, op
+from ckeras.ops.tape import unbroadcast
 
 __all__ = ["norm", "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq",
            "lu_factor", "matrix_rank", "pinv", "qr", "solve", "solve_triangular", "svd"]
@@ -105,10 +106,10 @@ def _solve_node(a_in, b_in, a, y, solve_t, mask=None):
         gb = solve_t(g)
         ga = None
         if n1:
-            ga = _unb(-(gb[..., :, None] * y[..., None, :]) if vec else -gb @ _mT(y), a.shape)
+            ga = unbroadcast(-(gb[..., :, None] * y[..., None, :]) if vec else -gb @ _mT(y), a.shape)
             if mask is not None:
                 ga = mask(ga)
-        return ga, (_unb(gb, np.shape(_v(b_in))) if n2 else None)
+        return ga, (unbroadcast(gb, np.shape(_v(b_in))) if n2 else None)
     return _record(tape, y, (a_in, b_in), (n1, n2), back)
 
 
