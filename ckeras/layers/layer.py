@@ -28,6 +28,7 @@ from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Opt
 from ckeras import initializers
 from ckeras.ops import tape as _tape_mod
 from ckeras.registry import to_snake_case
+from ckeras.layers.input_spec import assert_input_compatibility
 from ckeras.ops.tape import Tape, Tensor, eager
 from ckeras.variables import Variable
 
@@ -171,6 +172,9 @@ class Layer:
     # any Model (set on models.model.Model), and a Sequential/Functional graph.
     _is_model = False
     _is_graph_model = False
+    # An InputSpec (or a structure of them) checked against the first argument
+    # of every call, as Keras does.
+    input_spec = None
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -581,6 +585,8 @@ class Layer:
                 f"Layer {self.name!r}: several symbolic positional inputs are not supported "
                 "in the functional API; pass them as one list, layer([a, b]), and unpack "
                 "the list in call().")
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if any_symbolic(inputs):
             return symbolic_call(self, inputs, kwargs)
         training = kwargs.pop("training", None)
