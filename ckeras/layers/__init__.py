@@ -57,3 +57,4 @@ from ckeras.layers.reshaping import (ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
                                      UpSampling3D)
 from ckeras.layers.input_spec import InputSpec
 from ckeras.layers.wrapper import Wrapper
+from ckeras.layers.einsum_dense import EinsumDense

@@ -27,7 +27,7 @@ def parse_equation(equation):
                      "[X],[Y]->[Z], ...[X],[Y]->...[Z], or [X]...,[Y]->[Z]....")
 
 
-def analyze(equation, bias_axes, input_shape, partial_output_shape):
+def analyze(equation, bias_axes, input_shape, partial_output_shape, who="EinsumDense"):
     """Keras's shape analysis: (kernel shape, bias shape or None, full output
     shape, kernel axes of input units, kernel axes of output units)."""
     in_spec, w_spec, out_spec, elided_side = parse_equation(equation)
@@ -49,12 +49,12 @@ def analyze(equation, bias_axes, input_shape, partial_output_shape):
         if d in out_map:
             got = output_shape[out_map[d]]
             if got is not None and got != input_shape[in_map[d]]:
-                raise ValueError(f"EinsumDense: input shape and output shape do not match at "
+                raise ValueError(f"{who}: input shape and output shape do not match at "
                                  f"shared dimension '{d}'. Input shape is "
                                  f"{input_shape[in_map[d]]}, and output shape is {got}.")
     for d in out_spec:
         if d not in in_spec and d not in w_spec:
-            raise ValueError(f"EinsumDense: dimension '{d}' was specified in the output "
+            raise ValueError(f"{who}: dimension '{d}' was specified in the output "
                              f"'{out_spec}' but has no corresponding dim in the input spec "
                              f"'{in_spec}' or weight spec '{w_spec}'")
     kernel_shape, input_axes, output_axes = [], [], []
@@ -66,7 +66,7 @@ def analyze(equation, bias_axes, input_shape, partial_output_shape):
             kernel_shape.append(input_shape[in_map[d]])
             input_axes.append(i)
         else:
-            raise ValueError(f"EinsumDense: weight dimension '{d}' did not have a match in "
+            raise ValueError(f"{who}: weight dimension '{d}' did not have a match in "
                              f"either the input spec '{in_spec}' or the output spec "
                              f"'{out_spec}'. For this layer, the weight must be fully "
                              "specified.")
@@ -74,7 +74,7 @@ def analyze(equation, bias_axes, input_shape, partial_output_shape):
     if bias_axes is not None:
         for c in bias_axes:
             if c not in out_spec:
-                raise ValueError(f"EinsumDense: bias dimension '{c}' was requested, but is "
+                raise ValueError(f"{who}: bias dimension '{c}' was requested, but is "
                                  f"not part of the output spec '{out_spec}'")
         shift = elided if elided_side == "left" else 0
         sizes = {c: output_shape[i + shift] for i, c in enumerate(out_spec)}
@@ -157,9 +157,13 @@ class EinsumDense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
+    @property
+    def _who(self):
+        return f"Layer {self.name!r} (EinsumDense)"
+
     def build(self, input_shape):
         kernel_shape, bias_shape, _, in_axes, out_axes = analyze(
-            self.equation, self.bias_axes, input_shape, self.partial_output_shape)
+            self.equation, self.bias_axes, input_shape, self.partial_output_shape, self._who)
         if any(d is None for d in kernel_shape):
             raise ValueError(f"Layer {self.name!r} (EinsumDense): the kernel shape "
                              f"{kernel_shape} has unknown sizes; give them in output_shape "
@@ -182,8 +186,15 @@ class EinsumDense(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        return tuple(analyze(self.equation, self.bias_axes, input_shape,
-                             self.partial_output_shape)[2])
+        # Keras infers the output by running the einsum: a None in output_shape
+        # takes the input's size along the same letter.
+        kernel_shape, _, declared, _, _ = analyze(self.equation, self.bias_axes, input_shape,
+                                                  self.partial_output_shape, self._who)
+        sub_x, sub_w, sub_y = concrete_equation(self.equation, len(input_shape))
+        sizes = dict(zip(sub_w, kernel_shape))
+        sizes.update((c, d) for c, d in zip(sub_x, input_shape) if d is not None)
+        out = tuple(sizes.get(c) for c in sub_y)
+        return (input_shape[0],) + out[1:] if len(out) == len(declared) else tuple(declared)
 
     def forward(self, x, training=False, mask=None):
         return self._einsum(x, self.activation)
