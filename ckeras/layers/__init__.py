@@ -58,3 +58,5 @@ from ckeras.layers.reshaping import (ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
 from ckeras.layers.input_spec import InputSpec
 from ckeras.layers.wrapper import Wrapper
 from ckeras.layers.einsum_dense import EinsumDense
+from ckeras.layers.rms_normalization import RMSNormalization
+from ckeras.layers.spectral_normalization import SpectralNormalization

@@ -16,11 +16,21 @@ rng = np.random.default_rng(0)
 out = {}
 
 
-def record(name, layer, x, call=None, **call_kwargs):
-    """Run ``layer`` on x once, with random weights of its own, and store all."""
-    y = layer(x, **call_kwargs) if call is None else call(layer, x)
+def record(name, layer, x, class_name=None, build_first=False, **call_kwargs):
+    """Run ``layer`` on x once, with random weights of its own, and store all.
+    ``build_first``: build it with a call at inference first and also store
+    the weights after the recorded call (a0, a1, ...: layers that update them)."""
+    if build_first:
+        layer(x)
+        for i, w in enumerate(layer.get_weights()):
+            out[f"{name}/w{i}"] = np.asarray(w)
+    y = layer(x, **call_kwargs)
     for i, w in enumerate(layer.get_weights()):
-        out[f"{name}/w{i}"] = np.asarray(w)
+        out[f"{name}/{'a' if build_first else 'w'}{i}"] = np.asarray(w)
+    if call_kwargs:
+        out[f"{name}/kwargs"] = np.array(json.dumps(call_kwargs))
+    if class_name:
+        out[f"{name}/class"] = np.array(class_name)
     xs = x if isinstance(x, (list, tuple)) else [x]
     for i, xi in enumerate(xs):
         out[f"{name}/x{i}"] = np.asarray(xi)
@@ -47,6 +57,36 @@ for name, (eq, shape, bias, act, xshape) in EINSUM.items():
     layer = keras.layers.EinsumDense(eq, output_shape=shape, bias_axes=bias, activation=act,
                                      bias_initializer="random_normal")
     record(name, layer, normal(*xshape))
+
+# ---- RMSNormalization ----------------------------------------------------------------------
+for name, axis in (("rmsnorm_last", -1), ("rmsnorm_axes", [1, 2])):
+    layer = keras.layers.RMSNormalization(axis=axis)
+    x = normal(2, 3, 4)
+    layer(x)
+    layer.set_weights([normal(*w.shape) for w in layer.get_weights()])
+    record(name, layer, x)
+
+# ---- SpectralNormalization ----------------------------------------------------------------
+record("spectral_dense", keras.layers.SpectralNormalization(
+    keras.layers.Dense(3, bias_initializer="random_normal"), power_iterations=2),
+    normal(4, 5), build_first=True, training=True)
+record("spectral_conv", keras.layers.SpectralNormalization(
+    keras.layers.Conv2D(2, 3, padding="same")), normal(2, 5, 5, 3), build_first=True,
+    training=True)
+record("spectral_inference", keras.layers.SpectralNormalization(keras.layers.Dense(3)),
+       normal(4, 5), build_first=True, training=False)
+
+# ---- a model file with them all (.keras and .h5) -------------------------------------------
+inp = keras.Input((6,))
+h = keras.layers.SpectralNormalization(keras.layers.Dense(5))(inp, training=True)
+h = keras.layers.RMSNormalization()(h)
+h = keras.layers.EinsumDense("ab,bc->ac", 4, bias_axes="c", bias_initializer="ones")(h)
+model = keras.Model(inp, h)
+x = normal(3, 6)
+out["model/x"] = x
+out["model/y"] = np.asarray(model.predict(x, verbose=0))
+model.save("layers_more.keras")
+model.save("layers_more.h5")
 
 np.savez("layers_more.npz", **out)
 print(sorted(out))
