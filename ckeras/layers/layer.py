@@ -92,22 +92,34 @@ def with_activity_penalty(layer, y, backward):
     return backward_with_penalty
 
 
-def run_layer(layer, x, training, mask, logits=False, need_backward=True):
+def run_layer(layer, x, training, mask, logits=False, need_backward=True, options=None):
     """(y, backward) of one layer inside a model, its activity penalty
     recorded. ``logits`` asks for the pre-activation (``forward_logits``, the
     loss fuses the activation). Without ``need_backward`` (predict, evaluate)
-    backward is None and, outside training, the layer runs ``infer``."""
+    backward is None and, outside training, the layer runs ``infer``.
+    ``options``: the call keywords of this graph node that the layer's
+    forward/infer take (``node_options``)."""
+    options = options or {}
     if need_backward:
-        y, back = (layer.forward_logits if logits else layer.forward)(x, training, mask)
+        y, back = (layer.forward_logits if logits else layer.forward)(x, training, mask,
+                                                                     **options)
         return y, with_activity_penalty(layer, y, back)
     if logits:
-        y = layer.forward_logits(x, training, mask)[0]
+        y = layer.forward_logits(x, training, mask, **options)[0]
     elif training:   # e.g. model(x, training=True): dropout on, still no gradient
-        y = layer.forward(x, True, mask)[0]
+        y = layer.forward(x, True, mask, **options)[0]
     else:
-        y = layer.infer(x, mask)
+        y = layer.infer(x, mask, **options)
     record_activity_penalty(layer, y)
     return y, None
+
+
+def node_options(node):
+    """The call keywords of a graph node that its layer's forward, infer and
+    compute_mask take: those named in the class's ``_forward_options`` (e.g.
+    ReversibleEmbedding's ``reverse``); other layers get none."""
+    names = getattr(node.layer, "_forward_options", ())
+    return {k: v for k, v in (node.kwargs or {}).items() if k in names}
 
 
 def trainable_passed_to(*attrs):

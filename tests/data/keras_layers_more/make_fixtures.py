@@ -76,6 +76,22 @@ record("spectral_conv", keras.layers.SpectralNormalization(
 record("spectral_inference", keras.layers.SpectralNormalization(keras.layers.Dense(3)),
        normal(4, 5), build_first=True, training=False)
 
+# ---- ReversibleEmbedding ------------------------------------------------------------------
+record("reversible_tied", keras.layers.ReversibleEmbedding(10, 4), normal(2, 3, 4),
+       reverse=True)
+record("reversible_untied", keras.layers.ReversibleEmbedding(
+    10, 4, tie_weights=False, logit_soft_cap=2.0, embeddings_initializer="random_normal"),
+    normal(2, 3, 4) * 3, reverse=True)
+record("reversible_forward", keras.layers.ReversibleEmbedding(10, 4, mask_zero=True),
+       rng.integers(0, 10, (2, 5)).astype("int32"))
+ids = keras.Input((5,), dtype="int32")
+emb = keras.layers.ReversibleEmbedding(12, 6, name="tokens")
+h = keras.layers.Dense(6, activation="tanh")(emb(ids))
+lm = keras.Model(ids, emb(h, reverse=True))
+out["lm/x"] = rng.integers(0, 12, (3, 5)).astype("int32")
+out["lm/y"] = np.asarray(lm.predict(out["lm/x"], verbose=0))
+lm.save("reversible_lm.keras")
+
 # ---- a model file with them all (.keras and .h5) -------------------------------------------
 inp = keras.Input((6,))
 h = keras.layers.SpectralNormalization(keras.layers.Dense(5))(inp, training=True)
