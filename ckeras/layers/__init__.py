@@ -61,3 +61,4 @@ from ckeras.layers.einsum_dense import EinsumDense
 from ckeras.layers.rms_normalization import RMSNormalization
 from ckeras.layers.spectral_normalization import SpectralNormalization
 from ckeras.layers.reversible_embedding import ReversibleEmbedding
+from ckeras.layers.preprocessing import HashedCrossing

@@ -7,3 +7,4 @@ from ckeras.layers.preprocessing.image import (Resizing, CenterCrop, RandomCrop,
 from ckeras.layers.preprocessing.lookup import StringLookup, IntegerLookup
 from ckeras.layers.preprocessing.text_vectorization import TextVectorization
 from ckeras.layers.preprocessing.hashing import Hashing
+from ckeras.layers.preprocessing.hashed_crossing import HashedCrossing
