@@ -62,3 +62,4 @@ from ckeras.layers.rms_normalization import RMSNormalization
 from ckeras.layers.spectral_normalization import SpectralNormalization
 from ckeras.layers.reversible_embedding import ReversibleEmbedding
 from ckeras.layers.preprocessing import HashedCrossing
+from ckeras.layers.pipeline import Pipeline

@@ -92,6 +92,14 @@ out["lm/x"] = rng.integers(0, 12, (3, 5)).astype("int32")
 out["lm/y"] = np.asarray(lm.predict(out["lm/x"], verbose=0))
 lm.save("reversible_lm.keras")
 
+# ---- Pipeline -------------------------------------------------------------------------------
+record("pipeline_dense", keras.layers.Pipeline([
+    keras.layers.Dense(3, bias_initializer="random_normal"),
+    keras.layers.Dense(2, activation="relu", bias_initializer="random_normal")]), normal(4, 5))
+record("pipeline_rescale", keras.layers.Pipeline([keras.layers.Rescaling(0.5, offset=1.0),
+                                                  keras.layers.RandomFlip(seed=3)]),
+       normal(2, 4, 4, 3), training=False)
+
 # ---- a model file with them all (.keras and .h5) -------------------------------------------
 inp = keras.Input((6,))
 h = keras.layers.SpectralNormalization(keras.layers.Dense(5))(inp, training=True)
