@@ -63,3 +63,6 @@ from ckeras.layers.spectral_normalization import SpectralNormalization
 from ckeras.layers.reversible_embedding import ReversibleEmbedding
 from ckeras.layers.preprocessing import HashedCrossing
 from ckeras.layers.pipeline import Pipeline
+from ckeras.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                                            AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                                            AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)

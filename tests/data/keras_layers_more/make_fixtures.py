@@ -100,6 +100,20 @@ record("pipeline_rescale", keras.layers.Pipeline([keras.layers.Rescaling(0.5, of
                                                   keras.layers.RandomFlip(seed=3)]),
        normal(2, 4, 4, 3), training=False)
 
+# ---- adaptive pooling -----------------------------------------------------------------------
+POOL = {
+    "1d": ((2, 7, 3), 3), "1d_up": ((2, 3, 2), 5), "2d": ((2, 7, 5, 3), (3, 2)),
+    "2d_even": ((1, 8, 8, 2), 4), "3d": ((1, 5, 4, 6, 2), (2, 3, 4)),
+}
+for kind in ("Average", "Max"):
+    for name, (shape, size) in POOL.items():
+        rank = name[0]
+        for fmt in ("channels_last", "channels_first"):
+            cls = f"Adaptive{kind}Pooling{rank.upper()}D"
+            layer = getattr(keras.layers, cls)(size, data_format=fmt)
+            case = f"adaptive_{kind.lower()}{name}_{fmt[9:]}"
+            record(case, layer, normal(*shape), class_name=cls)
+
 # ---- a model file with them all (.keras and .h5) -------------------------------------------
 inp = keras.Input((6,))
 h = keras.layers.SpectralNormalization(keras.layers.Dense(5))(inp, training=True)
