@@ -66,3 +66,7 @@ from ckeras.layers.pipeline import Pipeline
 from ckeras.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
                                             AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
                                             AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from ckeras.layers.preprocessing import (RandomGrayscale, RandomInvert, RandomPosterization,
+                                         Solarization, AutoContrast, Equalization,
+                                         RandomColorDegeneration, RandomSaturation, RandomHue,
+                                         RandomSharpness, RandomColorJitter)

@@ -8,3 +8,7 @@ from ckeras.layers.preprocessing.lookup import StringLookup, IntegerLookup
 from ckeras.layers.preprocessing.text_vectorization import TextVectorization
 from ckeras.layers.preprocessing.hashing import Hashing
 from ckeras.layers.preprocessing.hashed_crossing import HashedCrossing
+from ckeras.layers.preprocessing.color import (RandomGrayscale, RandomInvert, RandomPosterization,
+                                               Solarization, AutoContrast, Equalization,
+                                               RandomColorDegeneration, RandomSaturation,
+                                               RandomHue, RandomSharpness, RandomColorJitter)

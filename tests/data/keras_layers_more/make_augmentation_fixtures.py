@@ -1,0 +1,61 @@
+"""Golden values of Keras 3's colour and geometry augmentation layers.
+
+Keras's random draws (JAX) cannot be reproduced, so each case stores the
+transformation Keras drew (``get_random_transformation``) with the images
+Keras made from it (``transform_images``); ckeras replays the same
+transformation. Also the output at inference and the config.
+    KERAS_BACKEND=jax /work/venvs/peers/bin/python make_augmentation_fixtures.py
+Writes augmentation.npz.
+"""
+import json
+
+import numpy as np
+import keras
+
+rng = np.random.default_rng(0)
+images = rng.uniform(0, 255, (2, 4, 5, 3)).astype(np.float32)
+images[1, :, :, 2] = 40.0                  # a flat channel
+unit = images / 255.0
+L = keras.layers
+CASES = {
+    "RandomGrayscale": (L.RandomGrayscale(factor=0.5, seed=1), images),
+    "RandomInvert": (L.RandomInvert(factor=0.5, seed=1), images),
+    "RandomInvert_unit": (L.RandomInvert(value_range=(0, 1), seed=2), unit),
+    "RandomPosterization": (L.RandomPosterization(factor=(2, 7), seed=1), images),
+    "RandomPosterization_unit": (L.RandomPosterization(factor=3, value_range=(0, 1)), unit),
+    "Solarization": (L.Solarization(addition_factor=0.2, threshold_factor=0.6, seed=1), images),
+    "Solarization_unit": (L.Solarization(threshold_factor=(0.3, 0.5), value_range=(0, 1)),
+                          unit),
+    "AutoContrast": (L.AutoContrast(), images * 0.5 + 20),
+    "AutoContrast_unit": (L.AutoContrast(value_range=(0, 1)), unit * 0.5),
+    "Equalization": (L.Equalization(), images),
+    "Equalization_bins": (L.Equalization(bins=16, value_range=(0, 1)), unit),
+    "RandomColorDegeneration": (L.RandomColorDegeneration(0.7, seed=1), images),
+    "RandomSaturation": (L.RandomSaturation((0.2, 0.9), seed=1), images),
+    "RandomHue": (L.RandomHue(0.6, seed=1), images),
+    "RandomHue_unit": (L.RandomHue(0.3, value_range=(0, 1), seed=3), unit),
+    "RandomSharpness": (L.RandomSharpness(0.8, seed=1), images),
+}
+out = {}
+for name, (layer, x) in CASES.items():
+    t = layer.get_random_transformation(x, training=True)
+    y = layer.transform_images(x, t, training=True)
+    out[f"{name}/x"] = x
+    out[f"{name}/y"] = np.asarray(y)
+    out[f"{name}/inference"] = np.asarray(layer(x, training=False))
+    if t is not None and not isinstance(t, dict):   # RandomGrayscale: the mask itself
+        t = {"should_apply": t}
+    for key, value in (t or {}).items():
+        out[f"{name}/p:{key}"] = np.asarray(value)
+    out[f"{name}/config"] = np.array(json.dumps(layer.get_config()))
+    out[f"{name}/class"] = np.array(type(layer).__name__)
+
+jitter = L.RandomColorJitter(value_range=(0, 255), brightness_factor=(0.1, 0.1),
+                             saturation_factor=(0.7, 0.7), seed=1)
+out["RandomColorJitter/x"] = images
+out["RandomColorJitter/y"] = np.asarray(jitter(images, training=True))
+out["RandomColorJitter/inference"] = np.asarray(jitter(images, training=False))
+out["RandomColorJitter/config"] = np.array(json.dumps(jitter.get_config()))
+out["RandomColorJitter/class"] = np.array("RandomColorJitter")
+np.savez_compressed("augmentation.npz", **out)
+print(sorted(k for k in out if "/p:" in k))

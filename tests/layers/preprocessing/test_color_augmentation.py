@@ -1,0 +1,97 @@
+"""Colour augmentation layers: the transformation Keras drew, replayed here,
+gives Keras's images; inference is the identity (AutoContrast: applied);
+configs as Keras's. Fixtures: make_augmentation_fixtures.py."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import ckeras as keras
+from ckeras import layers
+from ckeras.layers import deserialize
+
+FIX = np.load(os.path.join(os.path.dirname(__file__), "..", "..", "data",
+                           "keras_layers_more", "augmentation.npz"))
+CASES = sorted({k.split("/")[0] for k in FIX.files})
+REPLAYED = [c for c in CASES if c + "/inference" in FIX.files and c != "RandomColorJitter"]
+
+
+def _layer(case):
+    config = json.loads(str(FIX[case + "/config"]))
+    return deserialize({"class_name": str(FIX[case + "/class"]), "config": config}), config
+
+
+def _params(case):
+    prefix = case + "/p:"
+    keys = [k for k in FIX.files if k.startswith(prefix)]
+    return {k[len(prefix):]: FIX[k] for k in keys} or None
+
+
+@pytest.mark.parametrize("case", REPLAYED)
+def test_keras_transformation_replayed(case):
+    layer, _ = _layer(case)
+    y = layer._transform(FIX[case + "/x"].copy(), _params(case))
+    np.testing.assert_allclose(y, FIX[case + "/y"], rtol=1e-5, atol=2e-4)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_inference_and_config(case):
+    layer, config = _layer(case)
+    np.testing.assert_allclose(layer(FIX[case + "/x"], training=False),
+                               FIX[case + "/inference"], rtol=1e-5, atol=2e-4)
+    assert json.loads(json.dumps(layer.get_config())) == config
+
+
+def test_color_jitter_with_fixed_factors_matches_keras():
+    layer, _ = _layer("RandomColorJitter")
+    np.testing.assert_allclose(layer(FIX["RandomColorJitter/x"], training=True),
+                               FIX["RandomColorJitter/y"], rtol=1e-5, atol=2e-3)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.RandomGrayscale(1.0), lambda: layers.RandomInvert(seed=1),
+    lambda: layers.RandomPosterization(4, seed=1), lambda: layers.Solarization(0.5, 0.5, seed=1),
+    lambda: layers.Equalization(), lambda: layers.RandomColorDegeneration(0.5, seed=1),
+    lambda: layers.RandomSaturation(0.5, seed=1), lambda: layers.RandomHue(0.5, seed=1),
+    lambda: layers.RandomSharpness(0.5, seed=1),
+    lambda: layers.RandomColorJitter(brightness_factor=0.2, contrast_factor=0.3,
+                                     saturation_factor=0.4, hue_factor=0.1, seed=1),
+])
+def test_training_only_seeded_and_in_a_model(make, tmp_path):
+    x = np.random.default_rng(0).uniform(0, 255, (2, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_array_equal(make()(x, training=False), x)
+    a, b = make()(x), make()(x)          # called directly: training, as Keras
+    np.testing.assert_array_equal(a, b)  # same seed, same images
+    assert not np.array_equal(a, x)
+    model = keras.Sequential([keras.Input((6, 6, 3)), make()])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    assert type(keras.models.load_model(path).layers[0]) is type(model.layers[0])
+
+
+def test_gradients_of_the_linear_ones():
+    from ckeras.testing import numeric_gradient
+    x = np.random.default_rng(1).uniform(0, 255, (2, 3, 3, 3))
+    for layer in (layers.RandomGrayscale(0.5, seed=3), layers.RandomInvert(0.5, seed=3)):
+        params = layer._sample(2)
+        r = np.random.default_rng(2).standard_normal(x.shape)
+        got = layer._augment_backward(r, params)
+        num = numeric_gradient(lambda: float((layer._transform(x, params) * r).sum()), x,
+                               eps=1e-3)
+        np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda: layers.RandomGrayscale(1.5), "between 0 and 1"),
+    (lambda: layers.RandomInvert(2.0), "factor"),
+    (lambda: layers.RandomPosterization(9), "factor"),
+    (lambda: layers.Solarization(addition_factor=2), "addition_factor"),
+    (lambda: layers.AutoContrast(value_range=3), "value_range"),
+    (lambda: layers.Equalization(bins=1), "bins"),
+    (lambda: layers.RandomSaturation(1.5), "factor"),
+])
+def test_bad_arguments(bad, message):
+    with pytest.raises(ValueError, match=message):
+        bad()
