@@ -69,4 +69,6 @@ from ckeras.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAv
 from ckeras.layers.preprocessing import (RandomGrayscale, RandomInvert, RandomPosterization,
                                          Solarization, AutoContrast, Equalization,
                                          RandomColorDegeneration, RandomSaturation, RandomHue,
-                                         RandomSharpness, RandomColorJitter)
+                                         RandomSharpness, RandomColorJitter, RandomGaussianBlur,
+                                         RandomErasing, MixUp, CutMix, RandomShear,
+                                         RandomPerspective)

@@ -11,4 +11,7 @@ from ckeras.layers.preprocessing.hashed_crossing import HashedCrossing
 from ckeras.layers.preprocessing.color import (RandomGrayscale, RandomInvert, RandomPosterization,
                                                Solarization, AutoContrast, Equalization,
                                                RandomColorDegeneration, RandomSaturation,
-                                               RandomHue, RandomSharpness, RandomColorJitter)
+                                               RandomHue, RandomSharpness, RandomColorJitter,
+                                               RandomGaussianBlur)
+from ckeras.layers.preprocessing.mixing import RandomErasing, MixUp, CutMix
+from ckeras.layers.preprocessing.geometry import RandomShear, RandomPerspective

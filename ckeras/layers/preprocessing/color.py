@@ -419,3 +419,58 @@ class RandomColorJitter(_ColorAugmentation):
                        "saturation_factor": self.saturation_factor,
                        "hue_factor": self.hue_factor, "seed": self.seed})
         return config
+
+
+def gaussian_kernel(size, sigma):
+    """Keras's normalised 1-D Gaussian of ``size`` taps."""
+    x = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2)
+    k = np.exp(-0.5 * (x / np.float32(sigma)) ** 2)
+    return k / k.sum()
+
+
+class RandomGaussianBlur(_ColorAugmentation):
+    """Blur each image, with probability drawn from ``factor``, by a Gaussian
+    of ``kernel_size`` taps ('same' zero padding); the sigmas along width and
+    height are drawn once per batch from ``sigma``."""
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255),
+                 data_format=None, seed=None, **kwargs):
+        super().__init__(data_format=data_format, seed=seed, **kwargs)
+        self.factor = _factor_range("RandomGaussianBlur", "factor", factor, (0, 1))
+        sizes = list(kernel_size) if isinstance(kernel_size, (tuple, list)) else \
+            [kernel_size, kernel_size]
+        if len(sizes) != 2 or not all(isinstance(k, int) and k > 0 and k % 2 == 1
+                                      for k in sizes):
+            raise ValueError(f"RandomGaussianBlur: kernel_size must be an odd number (or a "
+                             f"list of two). Received: kernel_size={kernel_size}")
+        self.kernel_size = tuple(sizes)
+        self.sigma = _factor_range("RandomGaussianBlur", "sigma", sigma, (0, 1))
+        self.value_range = value_range
+
+    def _sample(self, n):
+        rng = self._generator()
+        probability = rng.uniform(self.factor[0], self.factor[1], n)
+        return {"should_apply_blur": rng.uniform(0, 1, n) < probability,
+                "blur_factor": rng.uniform(self.sigma[0], self.sigma[1], 2) + 1e-6}
+
+    def _blur(self, b, sigma):
+        kw = gaussian_kernel(self.kernel_size[0], sigma[0])    # along the width
+        kh = gaussian_kernel(self.kernel_size[1], sigma[1])    # along the height
+        ph, pw = len(kh) // 2, len(kw) // 2
+        H, W = b.shape[1:3]
+        p = np.pad(b, ((0, 0), (ph, ph), (0, 0), (0, 0)))
+        rows = sum(kh[i] * p[:, i:i + H] for i in range(len(kh)))
+        p = np.pad(rows, ((0, 0), (0, 0), (pw, pw), (0, 0)))
+        return sum(kw[j] * p[:, :, j:j + W] for j in range(len(kw)))
+
+    def _transform(self, b, params):
+        apply = _column(params["should_apply_blur"], b.shape[0])
+        out = np.where(apply, self._blur(b, np.asarray(params["blur_factor"])), b)
+        return np.clip(out, *self.value_range)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": list(self.factor), "kernel_size": list(self.kernel_size),
+                       "sigma": list(self.sigma), "value_range": list(self.value_range),
+                       "seed": self.seed})
+        return config

@@ -35,24 +35,42 @@ CASES = {
     "RandomHue": (L.RandomHue(0.6, seed=1), images),
     "RandomHue_unit": (L.RandomHue(0.3, value_range=(0, 1), seed=3), unit),
     "RandomSharpness": (L.RandomSharpness(0.8, seed=1), images),
+    "RandomGaussianBlur": (L.RandomGaussianBlur(factor=0.8, kernel_size=3, sigma=(0.3, 0.9),
+                                                seed=1), images),
+    "RandomGaussianBlur_k5": (L.RandomGaussianBlur(kernel_size=5, seed=2), images),
+    "RandomErasing": (L.RandomErasing(factor=0.9, seed=1), images),
+    "RandomErasing_fill": (L.RandomErasing(scale=(0.2, 0.5), fill_value=7.0, seed=2), images),
+    "MixUp": (L.MixUp(alpha=0.4, seed=1), images),
+    "CutMix": (L.CutMix(factor=0.8, seed=1), images),
+    "RandomShear": (L.RandomShear(x_factor=0.3, y_factor=0.2, seed=1), images),
+    "RandomShear_constant": (L.RandomShear(x_factor=(0.1, 0.4), fill_mode="constant",
+                                           fill_value=3.0, interpolation="nearest", seed=2),
+                             images),
+    "RandomPerspective": (L.RandomPerspective(factor=0.9, scale=0.6, seed=1), images),
+    "RandomPerspective_nearest": (L.RandomPerspective(scale=0.3, interpolation="nearest",
+                                                      fill_value=9.0, seed=2), images),
 }
-out = {}
+out = {"inputs/images": images, "inputs/unit": unit}
 for name, (layer, x) in CASES.items():
     t = layer.get_random_transformation(x, training=True)
     y = layer.transform_images(x, t, training=True)
-    out[f"{name}/x"] = x
+    out[f"{name}/x"] = np.array("unit" if x is unit else "images" if x is images else name)
+    if x is not unit and x is not images:
+        out[f"inputs/{name}"] = x
     out[f"{name}/y"] = np.asarray(y)
     out[f"{name}/inference"] = np.asarray(layer(x, training=False))
     if t is not None and not isinstance(t, dict):   # RandomGrayscale: the mask itself
         t = {"should_apply": t}
     for key, value in (t or {}).items():
+        if key == "input_shape":
+            continue
         out[f"{name}/p:{key}"] = np.asarray(value)
     out[f"{name}/config"] = np.array(json.dumps(layer.get_config()))
     out[f"{name}/class"] = np.array(type(layer).__name__)
 
 jitter = L.RandomColorJitter(value_range=(0, 255), brightness_factor=(0.1, 0.1),
                              saturation_factor=(0.7, 0.7), seed=1)
-out["RandomColorJitter/x"] = images
+out["RandomColorJitter/x"] = np.array("images")
 out["RandomColorJitter/y"] = np.asarray(jitter(images, training=True))
 out["RandomColorJitter/inference"] = np.asarray(jitter(images, training=False))
 out["RandomColorJitter/config"] = np.array(json.dumps(jitter.get_config()))
