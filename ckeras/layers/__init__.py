@@ -72,3 +72,4 @@ from ckeras.layers.preprocessing import (RandomGrayscale, RandomInvert, RandomPo
                                          RandomSharpness, RandomColorJitter, RandomGaussianBlur,
                                          RandomErasing, MixUp, CutMix, RandomShear,
                                          RandomPerspective)
+from ckeras.layers.preprocessing import RandAugment, AugMix

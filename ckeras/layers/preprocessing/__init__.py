@@ -15,3 +15,4 @@ from ckeras.layers.preprocessing.color import (RandomGrayscale, RandomInvert, Ra
                                                RandomGaussianBlur)
 from ckeras.layers.preprocessing.mixing import RandomErasing, MixUp, CutMix
 from ckeras.layers.preprocessing.geometry import RandomShear, RandomPerspective
+from ckeras.layers.preprocessing.policies import RandAugment, AugMix

@@ -75,5 +75,18 @@ out["RandomColorJitter/y"] = np.asarray(jitter(images, training=True))
 out["RandomColorJitter/inference"] = np.asarray(jitter(images, training=False))
 out["RandomColorJitter/config"] = np.array(json.dumps(jitter.get_config()))
 out["RandomColorJitter/class"] = np.array("RandomColorJitter")
+# RandAugment / AugMix: configs and inference; with factor=0 each of their
+# operations is deterministic, so store what each one makes of the images.
+for name, layer in (("RandAugment", L.RandAugment(num_ops=3, factor=0.4, seed=1)),
+                    ("AugMix", L.AugMix(num_chains=2, chain_depth=2, all_ops=False, seed=1))):
+    out[f"{name}/x"] = np.array("images")
+    out[f"{name}/inference"] = np.asarray(layer(images, training=False))
+    out[f"{name}/config"] = np.array(json.dumps(layer.get_config()))
+    out[f"{name}/class"] = np.array(name)
+policy = L.RandAugment(factor=0.0)
+for op in policy._AUGMENT_LAYERS:
+    sub = getattr(policy, op)
+    t = sub.get_random_transformation(images, training=True)
+    out[f"ops_factor0/{op}"] = np.asarray(sub.transform_images(images, t, training=True))
 np.savez_compressed("augmentation.npz", **out)
 print(sorted(k for k in out if "/p:" in k))

@@ -1,4 +1,4 @@
-"""Colour augmentation layers: the transformation Keras drew, replayed here,
+"""Colour, filter, mixing, geometric augmentations and the policies: the transformation Keras drew, replayed here,
 gives Keras's images; inference is the identity (AutoContrast: applied);
 configs as Keras's. Fixtures: make_augmentation_fixtures.py."""
 import json
@@ -13,8 +13,9 @@ from ckeras.layers import deserialize
 
 FIX = np.load(os.path.join(os.path.dirname(__file__), "..", "..", "data",
                            "keras_layers_more", "augmentation.npz"))
-CASES = sorted({k.split("/")[0] for k in FIX.files} - {"inputs"})
-REPLAYED = [c for c in CASES if c + "/inference" in FIX.files and c != "RandomColorJitter"]
+CASES = sorted({k.split("/")[0] for k in FIX.files} - {"inputs", "ops_factor0"})
+REPLAYED = [c for c in CASES if c + "/y" in FIX.files and c != "RandomColorJitter"]
+OPS = sorted(k.split("/")[1] for k in FIX.files if k.startswith("ops_factor0/"))
 
 
 def _layer(case):
@@ -58,7 +59,11 @@ def test_color_jitter_with_fixed_factors_matches_keras():
     lambda: layers.RandomPosterization(4, seed=1), lambda: layers.Solarization(0.5, 0.5, seed=1),
     lambda: layers.Equalization(), lambda: layers.RandomColorDegeneration(0.5, seed=1),
     lambda: layers.RandomSaturation(0.5, seed=1), lambda: layers.RandomHue(0.5, seed=1),
-    lambda: layers.RandomSharpness(0.5, seed=1),
+    lambda: layers.RandomSharpness(0.5, seed=1), lambda: layers.RandomGaussianBlur(seed=1),
+    lambda: layers.RandomErasing(factor=(1, 1), seed=1), lambda: layers.RandomShear(0.3, seed=1),
+    lambda: layers.RandomPerspective(seed=1), lambda: layers.MixUp(seed=2),
+    lambda: layers.CutMix(seed=1), lambda: layers.RandAugment(seed=1),
+    lambda: layers.AugMix(seed=1),
     lambda: layers.RandomColorJitter(brightness_factor=0.2, contrast_factor=0.3,
                                      saturation_factor=0.4, hue_factor=0.1, seed=1),
 ])
@@ -129,3 +134,32 @@ def test_mixing_layers_mix_labels_too():
         assert not np.array_equal(out["labels"], labels)
         same = layer({"images": x, "labels": labels}, training=False)
         np.testing.assert_array_equal(same["images"], x)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_rand_augment_operations_are_keras_ones(op):
+    """With factor=0 every operation is deterministic: each must make of the
+    images what Keras's makes."""
+    layer = layers.RandAugment(factor=0.0)
+    y = layer._ops[op]._augment(FIX["inputs/images"].copy())[0]
+    np.testing.assert_allclose(y, FIX["ops_factor0/" + op], rtol=1e-5, atol=2e-3)
+
+
+def test_rand_augment_applies_num_ops_of_them():
+    x = FIX["inputs/images"]
+    outputs = [FIX["ops_factor0/" + op] for op in OPS]
+    for seed in range(6):
+        y = layers.RandAugment(num_ops=1, factor=0.0, seed=seed)(x)
+        assert any(np.allclose(y, o, rtol=1e-5, atol=2e-3) for o in outputs)
+    assert layers.RandAugment(num_ops=0)(x) is not None
+
+
+def test_aug_mix_blends_within_the_value_range():
+    x = FIX["inputs/images"]
+    y = layers.AugMix(seed=0)(x)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 255
+    np.testing.assert_array_equal(layers.AugMix(seed=5)(x), layers.AugMix(seed=5)(x))
+    with pytest.raises(ValueError, match="num_chains"):
+        layers.AugMix(num_chains=0)
+    with pytest.raises(ValueError, match="num_ops"):
+        layers.RandAugment(num_ops=-1)
