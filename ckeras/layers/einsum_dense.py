@@ -235,19 +235,15 @@ class EinsumDense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "output_shape": self.partial_output_shape,
-            "equation": self.equation,
-            "activation": activations.serialize(self.activation),
-            "bias_axes": self.bias_axes,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(
-                getattr(self, "activity_regularizer", None)),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "quantization_config": None,
-        })
+        config.update({"output_shape": self.partial_output_shape, "equation": self.equation,
+                       "activation": activations.serialize(self.activation),
+                       "bias_axes": self.bias_axes})
+        for family, module in (("initializer", initializers), ("regularizer", regularizers),
+                               ("constraint", constraints)):
+            for weight in ("kernel", "bias"):
+                key = f"{weight}_{family}"
+                config[key] = module.serialize(getattr(self, key))
+        config["activity_regularizer"] = regularizers.serialize(
+            getattr(self, "activity_regularizer", None))
+        config["quantization_config"] = None
         return config

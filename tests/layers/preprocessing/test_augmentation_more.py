@@ -1,6 +1,7 @@
-"""Colour, filter, mixing, geometric augmentations and the policies: the transformation Keras drew, replayed here,
-gives Keras's images; inference is the identity (AutoContrast: applied);
-configs as Keras's. Fixtures: make_augmentation_fixtures.py."""
+"""Colour, filter, mixing and geometric augmentations and the RandAugment /
+AugMix policies: the transformation Keras drew, replayed here, gives Keras's
+images; inference is the identity (AutoContrast: applied); configs as
+Keras's. Fixtures: tests/data/keras_layers_more/make_augmentation_fixtures.py."""
 import json
 import os
 
