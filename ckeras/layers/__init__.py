@@ -72,4 +72,4 @@ from ckeras.layers.preprocessing import (RandomGrayscale, RandomInvert, RandomPo
                                          RandomSharpness, RandomColorJitter, RandomGaussianBlur,
                                          RandomErasing, MixUp, CutMix, RandomShear,
                                          RandomPerspective)
-from ckeras.layers.preprocessing import RandAugment, AugMix
+from ckeras.layers.preprocessing import RandAugment, AugMix, RandomElasticTransform

@@ -14,5 +14,6 @@ from ckeras.layers.preprocessing.color import (RandomGrayscale, RandomInvert, Ra
                                                RandomHue, RandomSharpness, RandomColorJitter,
                                                RandomGaussianBlur)
 from ckeras.layers.preprocessing.mixing import RandomErasing, MixUp, CutMix
-from ckeras.layers.preprocessing.geometry import RandomShear, RandomPerspective
+from ckeras.layers.preprocessing.geometry import (RandomShear, RandomPerspective,
+                                                  RandomElasticTransform)
 from ckeras.layers.preprocessing.policies import RandAugment, AugMix

@@ -428,6 +428,19 @@ def gaussian_kernel(size, sigma):
     return k / k.sum()
 
 
+def gaussian_blur(b, kernel_size, sigma):
+    """Keras's ops.image.gaussian_blur of (B, H, W, C): separable, 'same' zero
+    padding; kernel_size and sigma are (along the width, along the height)."""
+    kw = gaussian_kernel(kernel_size[0], sigma[0])
+    kh = gaussian_kernel(kernel_size[1], sigma[1])
+    ph, pw = len(kh) // 2, len(kw) // 2
+    H, W = b.shape[1:3]
+    p = np.pad(b, ((0, 0), (ph, ph), (0, 0), (0, 0)))
+    rows = sum(kh[i] * p[:, i:i + H] for i in range(len(kh)))
+    p = np.pad(rows, ((0, 0), (0, 0), (pw, pw), (0, 0)))
+    return sum(kw[j] * p[:, :, j:j + W] for j in range(len(kw)))
+
+
 class RandomGaussianBlur(_ColorAugmentation):
     """Blur each image, with probability drawn from ``factor``, by a Gaussian
     of ``kernel_size`` taps ('same' zero padding); the sigmas along width and
@@ -453,19 +466,9 @@ class RandomGaussianBlur(_ColorAugmentation):
         return {"should_apply_blur": rng.uniform(0, 1, n) < probability,
                 "blur_factor": rng.uniform(self.sigma[0], self.sigma[1], 2) + 1e-6}
 
-    def _blur(self, b, sigma):
-        kw = gaussian_kernel(self.kernel_size[0], sigma[0])    # along the width
-        kh = gaussian_kernel(self.kernel_size[1], sigma[1])    # along the height
-        ph, pw = len(kh) // 2, len(kw) // 2
-        H, W = b.shape[1:3]
-        p = np.pad(b, ((0, 0), (ph, ph), (0, 0), (0, 0)))
-        rows = sum(kh[i] * p[:, i:i + H] for i in range(len(kh)))
-        p = np.pad(rows, ((0, 0), (0, 0), (pw, pw), (0, 0)))
-        return sum(kw[j] * p[:, :, j:j + W] for j in range(len(kw)))
-
     def _transform(self, b, params):
         apply = _column(params["should_apply_blur"], b.shape[0])
-        out = np.where(apply, self._blur(b, np.asarray(params["blur_factor"])), b)
+        out = np.where(apply, gaussian_blur(b, self.kernel_size, params["blur_factor"]), b)
         return np.clip(out, *self.value_range)
 
     def get_config(self):

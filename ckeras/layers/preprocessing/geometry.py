@@ -1,11 +1,12 @@
-"""Geometric augmentations of Keras 3 (training only): RandomShear and
-RandomPerspective. Both sample each output pixel at input coordinates through
+"""Geometric augmentations of Keras 3 (training only): RandomShear,
+RandomPerspective and RandomElasticTransform. Both sample each output pixel at input coordinates through
 image.py's ``_warp`` (bilinear or nearest, Keras's fill modes), whose adjoint
 gives the input gradient. As in color.py, ``_sample(n)`` draws the
 parameters (Keras's transformation keys) and ``_transform(b, params)``
 applies them."""
 import numpy as np
 
+from ckeras.layers.preprocessing.color import gaussian_blur
 from ckeras.layers.preprocessing.image import _factor_range, _Geometric, _warp, _warp_backward
 
 
@@ -144,4 +145,79 @@ class RandomPerspective(_Warping):
         config.update({"data_format": self.data_format, "factor": list(self.factor),
                        "scale": self.scale, "interpolation": self.interpolation,
                        "fill_value": self.fill_value, "seed": self.seed})
+        return config
+
+
+class RandomElasticTransform(_Warping):
+    """Displace every pixel by smoothed Gaussian noise, with probability drawn
+    from ``factor``; the strength d ~ U(scale) gives alpha = 0.1 d max(H, W)
+    and sigma = 0.05 d min(H, W) (the noise's scale and blur). As Keras's
+    JAX backend, the same noise field moves x and y (one seed for both);
+    clipped to value_range."""
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0, value_range=(0, 255), seed=None, data_format=None,
+                 **kwargs):
+        if interpolation not in ("nearest", "bilinear"):
+            raise NotImplementedError(f"RandomElasticTransform: unknown `interpolation` "
+                                      f"{interpolation}. Expected one of ('nearest', "
+                                      "'bilinear').")
+        if fill_mode not in ("constant", "nearest", "wrap", "mirror", "reflect"):
+            raise NotImplementedError(f"RandomElasticTransform: unknown `fill_mode` "
+                                      f"{fill_mode}. Expected one of ('constant', 'nearest', "
+                                      "'wrap', 'mirror', 'reflect').")
+        super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
+                         fill_value=fill_value, data_format=data_format, **kwargs)
+        self.factor = _factor_range("RandomElasticTransform", "factor", factor, (0, 1))
+        self.scale = _factor_range("RandomElasticTransform", "scale", scale, (0, 1))
+        self.fill_value = fill_value
+        self.value_range = value_range
+
+    def _sample(self, n, height, width):
+        rng = self._generator()
+        probability = rng.uniform(self.factor[0], self.factor[1], n)
+        return {"apply_transform": rng.uniform(0, 1, n) < probability,
+                "distortion_factor": rng.uniform(self.scale[0], self.scale[1]),
+                "noise": rng.standard_normal((n, height, width)).astype(np.float32)}
+
+    def _displacement(self, params, height, width):
+        d = float(params["distortion_factor"])
+        alpha = max(height, width) * 0.1 * d
+        sigma = min(height, width) * 0.05 * d
+        size = int(6 * sigma) | 1
+        noise = np.asarray(params["noise"], np.float32)[..., None] * np.float32(sigma)
+        return alpha * gaussian_blur(noise, (size, size), (sigma, sigma))[..., 0]
+
+    def _augment(self, b):
+        if self.scale[1] == 0 or self.factor[1] == 0:
+            return b, None
+        params = self._sample(b.shape[0], b.shape[1], b.shape[2])
+        return self._warped(b, params)
+
+    def _warped(self, b, params):
+        H, W = b.shape[1:3]
+        shift = self._displacement(params, H, W)
+        apply = np.asarray(params["apply_transform"]).reshape(-1)
+
+        def inverse(i, yy, xx):
+            if not apply[i]:
+                return yy, xx
+            return yy + shift[i], xx + shift[i]
+        out, plans = _warp(b, inverse, self.fill_mode, self.fill_value, self.interpolation)
+        lo, hi = self.value_range
+        inside = (out >= lo) & (out <= hi)
+        return np.clip(out, lo, hi), (plans, inside)
+
+    def _augment_backward(self, db, state):
+        if state is None:
+            return db
+        plans, inside = state
+        return _warp_backward(db * inside, plans)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"data_format": self.data_format, "factor": list(self.factor),
+                       "scale": list(self.scale), "interpolation": self.interpolation,
+                       "fill_mode": self.fill_mode, "fill_value": self.fill_value,
+                       "value_range": list(self.value_range), "seed": self.seed})
         return config

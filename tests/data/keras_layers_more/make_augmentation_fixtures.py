@@ -75,6 +75,29 @@ out["RandomColorJitter/y"] = np.asarray(jitter(images, training=True))
 out["RandomColorJitter/inference"] = np.asarray(jitter(images, training=False))
 out["RandomColorJitter/config"] = np.array(json.dumps(jitter.get_config()))
 out["RandomColorJitter/class"] = np.array("RandomColorJitter")
+# RandomElasticTransform draws its noise inside transform_images from the
+# transformation's seed: give it an integer seed and draw the same noise here.
+import jax  # noqa: E402
+from keras.src.random.seed_generator import draw_seed  # noqa: E402
+big = rng.uniform(0, 255, (2, 16, 12, 3)).astype(np.float32)
+out["inputs/big"] = big
+for name, layer in (
+        ("RandomElasticTransform", L.RandomElasticTransform(factor=0.9, scale=0.8, seed=1)),
+        ("RandomElasticTransform_constant", L.RandomElasticTransform(
+            scale=(0.5, 1.0), fill_mode="constant", fill_value=5.0, interpolation="nearest",
+            seed=2))):
+    t = layer.get_random_transformation(big, training=True)
+    t["seed"] = 42
+    out[f"{name}/y"] = np.asarray(layer.transform_images(big, t, training=True))
+    out[f"{name}/p:apply_transform"] = np.asarray(t["apply_transform"])
+    out[f"{name}/p:distortion_factor"] = np.asarray(t["distortion_factor"])
+    out[f"{name}/p:noise"] = np.asarray(jax.random.normal(draw_seed(42), big.shape[:3],
+                                                          dtype="float32"))
+    out[f"{name}/x"] = np.array("big")
+    out[f"{name}/inference"] = np.asarray(layer(big, training=False))
+    out[f"{name}/config"] = np.array(json.dumps(layer.get_config()))
+    out[f"{name}/class"] = np.array(name.split("_")[0])
+
 # RandAugment / AugMix: configs and inference; with factor=0 each of their
 # operations is deterministic, so store what each one makes of the images.
 for name, layer in (("RandAugment", L.RandAugment(num_ops=3, factor=0.4, seed=1)),

@@ -64,7 +64,7 @@ def test_color_jitter_with_fixed_factors_matches_keras():
     lambda: layers.RandomErasing(factor=(1, 1), seed=1), lambda: layers.RandomShear(0.3, seed=1),
     lambda: layers.RandomPerspective(seed=1), lambda: layers.MixUp(seed=2),
     lambda: layers.CutMix(seed=1), lambda: layers.RandAugment(seed=1),
-    lambda: layers.AugMix(seed=1),
+    lambda: layers.AugMix(seed=1), lambda: layers.RandomElasticTransform(seed=1),
     lambda: layers.RandomColorJitter(brightness_factor=0.2, contrast_factor=0.3,
                                      saturation_factor=0.4, hue_factor=0.1, seed=1),
 ])
@@ -112,6 +112,7 @@ def test_bad_arguments(bad, message):
     (lambda: layers.RandomShear(0.3, fill_mode="constant", interpolation="nearest", seed=1),
      True),
     (lambda: layers.RandomPerspective(scale=0.5, seed=2), True),
+    (lambda: layers.RandomElasticTransform(seed=5), True),
     (lambda: layers.RandomErasing(seed=3), False), (lambda: layers.CutMix(seed=4), False),
 ])
 def test_training_gradients_are_the_adjoint(make, warp):
