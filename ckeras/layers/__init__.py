@@ -73,3 +73,4 @@ from ckeras.layers.preprocessing import (RandomGrayscale, RandomInvert, RandomPo
                                          RandomErasing, MixUp, CutMix, RandomShear,
                                          RandomPerspective)
 from ckeras.layers.preprocessing import RandAugment, AugMix, RandomElasticTransform
+from ckeras.layers.preprocessing import ContrastLimitedAdaptiveHistogramEqualization

@@ -12,7 +12,8 @@ from ckeras.layers.preprocessing.color import (RandomGrayscale, RandomInvert, Ra
                                                Solarization, AutoContrast, Equalization,
                                                RandomColorDegeneration, RandomSaturation,
                                                RandomHue, RandomSharpness, RandomColorJitter,
-                                               RandomGaussianBlur)
+                                               RandomGaussianBlur,
+                                               ContrastLimitedAdaptiveHistogramEqualization)
 from ckeras.layers.preprocessing.mixing import RandomErasing, MixUp, CutMix
 from ckeras.layers.preprocessing.geometry import (RandomShear, RandomPerspective,
                                                   RandomElasticTransform)

@@ -1,8 +1,9 @@
-"""Colour augmentation layers of Keras 3 (training only unless noted):
-RandomGrayscale, RandomInvert, RandomPosterization, Solarization,
+"""Colour and filter augmentation layers of Keras 3 (training only unless
+noted): RandomGrayscale, RandomInvert, RandomPosterization, Solarization,
 AutoContrast (also at inference, as Keras), Equalization,
+ContrastLimitedAdaptiveHistogramEqualization (also at inference),
 RandomColorDegeneration, RandomSaturation, RandomHue, RandomSharpness,
-RandomColorJitter.
+RandomColorJitter, RandomGaussianBlur.
 
 Each layer draws its random parameters with ``_sample(batch)`` (a dict
 holding the same keys as Keras's ``get_random_transformation``) and applies
@@ -476,4 +477,88 @@ class RandomGaussianBlur(_ColorAugmentation):
         config.update({"factor": list(self.factor), "kernel_size": list(self.kernel_size),
                        "sigma": list(self.sigma), "value_range": list(self.value_range),
                        "seed": self.seed})
+        return config
+
+
+class ContrastLimitedAdaptiveHistogramEqualization(_ColorAugmentation):
+    """CLAHE as Keras: 8-bit histograms per tile of a ``tile_grid_size`` grid
+    (the image padded symmetrically to whole tiles), clipped at
+    clip_limit · tile_pixels / 256 with the excess spread evenly, each pixel
+    mapped through the bilinear blend of its four nearest tiles' CDFs.
+    Deterministic, and applied at inference too (as Keras)."""
+
+    def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
+                 data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        grid = tuple(tile_grid_size) if isinstance(tile_grid_size, (tuple, list)) else None
+        if grid is None or len(grid) != 2 or not all(isinstance(g, int) and g > 0
+                                                     for g in grid):
+            raise ValueError("ContrastLimitedAdaptiveHistogramEqualization: `tile_grid_size` "
+                             f"must be two positive integers, got {tile_grid_size!r}.")
+        self.value_range = value_range
+        self.clip_limit = clip_limit
+        self.tile_grid_size = tile_grid_size
+
+    def forward(self, x, training=False, mask=None):
+        return super().forward(x, True, mask)
+
+    def _sample(self, n):
+        return None
+
+    def _cdfs(self, padded, th, tw):
+        """(B, gh + 2, gw + 2, C, 256) normalised CDFs, edge tiles repeated."""
+        B, Hp, Wp, C = padded.shape
+        gh, gw = self.tile_grid_size
+        tiles = padded.reshape(B, gh, th, gw, tw, C).transpose(0, 1, 3, 5, 2, 4)
+        ids = np.clip(tiles.astype(np.int32), 0, 255).reshape(B, gh, gw, C, th * tw)
+        flat = ids.reshape(-1, th * tw)
+        rows = np.repeat(np.arange(flat.shape[0]), th * tw)
+        hists = np.zeros((flat.shape[0], 256), np.float32)
+        np.add.at(hists, (rows, flat.reshape(-1)), 1.0)
+        hists = hists.reshape(B, gh, gw, C, 256)
+        if self.clip_limit > 0:
+            limit = np.float32(self.clip_limit * (th * tw) / 256.0)
+            clipped = np.clip(hists, 0, limit)
+            hists = clipped + (hists - clipped).sum(-1, keepdims=True) / 256.0
+        cdf = np.cumsum(hists, axis=-1)
+        cdf_min = cdf.min(axis=-1, keepdims=True)
+        denominator = np.float32(th * tw) - cdf_min
+        denominator = np.where(denominator == 0, 1.0, denominator)
+        cdf = np.clip((cdf - cdf_min) * 255.0 / denominator, 0, 255)
+        cdf = np.concatenate([cdf[:, :1], cdf, cdf[:, -1:]], axis=1)
+        return np.concatenate([cdf[:, :, :1], cdf, cdf[:, :, -1:]], axis=2)
+
+    def _transform(self, b, params):
+        v = rescale(b, self.value_range, (0, 255)).astype(np.float32, copy=False)
+        B, H, W, C = v.shape
+        gh, gw = self.tile_grid_size
+        th, tw = -(-H // gh), -(-W // gw)
+        padded = np.pad(v, ((0, 0), (0, th * gh - H), (0, tw * gw - W), (0, 0)),
+                        mode="symmetric")
+        cdf = self._cdfs(padded, th, tw)
+
+        def cells(n, tile, grid):
+            pos = (np.arange(n, dtype=np.float32) - tile / 2.0) / tile + 1.0
+            lo = np.floor(pos)
+            return (np.clip(lo, 0, grid + 1).astype(np.int64),
+                    np.clip(lo + 1, 0, grid + 1).astype(np.int64), pos - lo)
+        y0, y1, wy = cells(th * gh, th, gh)
+        x0, x1, wx = cells(tw * gw, tw, gw)
+        pix = np.clip(padded, 0, 255).astype(np.int64)
+        bi = np.arange(B)[:, None, None, None]
+        ci = np.arange(C)[None, None, None, :]
+
+        def at(ys, xs):
+            return cdf[bi, ys[None, :, None, None], xs[None, None, :, None], ci, pix]
+        wx_, wy_ = wx[None, None, :, None], wy[None, :, None, None]
+        top = at(y0, x0) * (1.0 - wx_) + at(y0, x1) * wx_
+        bottom = at(y1, x0) * (1.0 - wx_) + at(y1, x1) * wx_
+        out = (top * (1.0 - wy_) + bottom * wy_)[:, :H, :W]
+        return rescale(out.astype(np.float32), (0, 255), self.value_range)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"value_range": list(self.value_range), "clip_limit": self.clip_limit,
+                       "tile_grid_size": list(self.tile_grid_size),
+                       "data_format": self.data_format})
         return config

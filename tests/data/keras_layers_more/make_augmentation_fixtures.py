@@ -30,6 +30,11 @@ CASES = {
     "AutoContrast_unit": (L.AutoContrast(value_range=(0, 1)), unit * 0.5),
     "Equalization": (L.Equalization(), images),
     "Equalization_bins": (L.Equalization(bins=16, value_range=(0, 1)), unit),
+    "ContrastLimitedAdaptiveHistogramEqualization": (
+        L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 3)), images),
+    "ContrastLimitedAdaptiveHistogramEqualization_unit": (
+        L.ContrastLimitedAdaptiveHistogramEqualization(value_range=(0, 1), clip_limit=2.0,
+                                                       tile_grid_size=(3, 2)), unit),
     "RandomColorDegeneration": (L.RandomColorDegeneration(0.7, seed=1), images),
     "RandomSaturation": (L.RandomSaturation((0.2, 0.9), seed=1), images),
     "RandomHue": (L.RandomHue(0.6, seed=1), images),
