@@ -6,7 +6,7 @@ from ckeras._version import __version__  # noqa: E402,F401
 
 from ckeras import activations, initializers, losses, metrics, optimizers  # noqa: E402
 from ckeras import callbacks, datasets, layers, models, utils, backend  # noqa: E402
-from ckeras.layers import Input, Layer  # noqa: E402
+from ckeras.layers import Input, InputSpec, Layer  # noqa: E402
 from ckeras.models import Model, Sequential  # noqa: E402
 from ckeras.models import load_model  # noqa: E402
 from ckeras import distribute  # noqa: E402

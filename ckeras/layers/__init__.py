@@ -44,7 +44,8 @@ from ckeras.layers.preprocessing import StringLookup, IntegerLookup, TextVectori
 from ckeras.layers.preprocessing import Hashing
 from ckeras.layers.convolutional import Conv3D, Convolution3D
 from ckeras.layers.conv_transpose import (Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
-                                          Convolution2DTranspose, Convolution3DTranspose)
+                                          Convolution1DTranspose, Convolution2DTranspose,
+                                          Convolution3DTranspose)
 from ckeras.layers.depthwise_conv import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
                                           SeparableConv2D, SeparableConvolution1D,
                                           SeparableConvolution2D)
@@ -54,3 +55,22 @@ from ckeras.layers.pooling import (GlobalAveragePooling3D, GlobalMaxPooling3D, M
 from ckeras.layers.reshaping import (ZeroPadding1D, ZeroPadding2D, ZeroPadding3D, Cropping1D,
                                      Cropping2D, Cropping3D, UpSampling1D, UpSampling2D,
                                      UpSampling3D)
+from ckeras.layers.input_spec import InputSpec
+from ckeras.layers.wrapper import Wrapper
+from ckeras.layers.einsum_dense import EinsumDense
+from ckeras.layers.rms_normalization import RMSNormalization
+from ckeras.layers.spectral_normalization import SpectralNormalization
+from ckeras.layers.reversible_embedding import ReversibleEmbedding
+from ckeras.layers.preprocessing import HashedCrossing
+from ckeras.layers.pipeline import Pipeline
+from ckeras.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                                            AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                                            AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from ckeras.layers.preprocessing import (RandomGrayscale, RandomInvert, RandomPosterization,
+                                         Solarization, AutoContrast, Equalization,
+                                         RandomColorDegeneration, RandomSaturation, RandomHue,
+                                         RandomSharpness, RandomColorJitter, RandomGaussianBlur,
+                                         RandomErasing, MixUp, CutMix, RandomShear,
+                                         RandomPerspective)
+from ckeras.layers.preprocessing import RandAugment, AugMix, RandomElasticTransform
+from ckeras.layers.preprocessing import ContrastLimitedAdaptiveHistogramEqualization

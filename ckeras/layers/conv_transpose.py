@@ -126,5 +126,6 @@ class Conv3DTranspose(_ConvTranspose):
     _rank = 3
 
 
+Convolution1DTranspose = Conv1DTranspose
 Convolution2DTranspose = Conv2DTranspose
 Convolution3DTranspose = Conv3DTranspose

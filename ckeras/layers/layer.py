@@ -28,6 +28,7 @@ from ckeras._typing import Any, ArrayLike, Callable, Data, Dict, List, Logs, Opt
 from ckeras import initializers
 from ckeras.ops import tape as _tape_mod
 from ckeras.registry import to_snake_case
+from ckeras.layers.input_spec import assert_input_compatibility
 from ckeras.ops.tape import Tape, Tensor, eager
 from ckeras.variables import Variable
 
@@ -91,20 +92,24 @@ def with_activity_penalty(layer, y, backward):
     return backward_with_penalty
 
 
-def run_layer(layer, x, training, mask, logits=False, need_backward=True):
+def run_layer(layer, x, training, mask, logits=False, need_backward=True, options=None):
     """(y, backward) of one layer inside a model, its activity penalty
     recorded. ``logits`` asks for the pre-activation (``forward_logits``, the
     loss fuses the activation). Without ``need_backward`` (predict, evaluate)
-    backward is None and, outside training, the layer runs ``infer``."""
+    backward is None and, outside training, the layer runs ``infer``.
+    ``options``: the call keywords of this graph node that the layer's
+    forward/infer take (``node_options``)."""
+    options = options or {}
     if need_backward:
-        y, back = (layer.forward_logits if logits else layer.forward)(x, training, mask)
+        y, back = (layer.forward_logits if logits else layer.forward)(x, training, mask,
+                                                                     **options)
         return y, with_activity_penalty(layer, y, back)
     if logits:
-        y = layer.forward_logits(x, training, mask)[0]
+        y = layer.forward_logits(x, training, mask, **options)[0]
     elif training:   # e.g. model(x, training=True): dropout on, still no gradient
-        y = layer.forward(x, True, mask)[0]
+        y = layer.forward(x, True, mask, **options)[0]
     else:
-        y = layer.infer(x, mask)
+        y = layer.infer(x, mask, **options)
     record_activity_penalty(layer, y)
     return y, None
 
@@ -115,6 +120,14 @@ def _held_layers(wrapper, attrs):
     for attr in attrs:
         held = wrapper.__dict__.get(attr, ())
         yield from held if isinstance(held, (list, tuple)) else (held,)
+
+
+def node_options(node):
+    """The call keywords of a graph node that its layer's forward, infer and
+    compute_mask take: those named in the class's ``_forward_options`` (e.g.
+    ReversibleEmbedding's ``reverse``); other layers get none."""
+    names = getattr(node.layer, "_forward_options", ())
+    return {k: v for k, v in (node.kwargs or {}).items() if k in names}
 
 
 def trainable_passed_to(*attrs):
@@ -206,6 +219,9 @@ class Layer:
     # any Model (set on models.model.Model), and a Sequential/Functional graph.
     _is_model = False
     _is_graph_model = False
+    # An InputSpec (or a structure of them) checked against the first argument
+    # of every call, as Keras does.
+    input_spec = None
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -616,6 +632,8 @@ class Layer:
                 f"Layer {self.name!r}: several symbolic positional inputs are not supported "
                 "in the functional API; pass them as one list, layer([a, b]), and unpack "
                 "the list in call().")
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if any_symbolic(inputs):
             return symbolic_call(self, inputs, kwargs)
         training = kwargs.pop("training", None)

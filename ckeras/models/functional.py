@@ -13,7 +13,7 @@ import numpy as np
 
 from ckeras.layers.core import InputLayer
 from ckeras.layers.keras_tensor import KerasTensor
-from ckeras.layers.layer import deserialize_layer, run_layer, serialize_layer
+from ckeras.layers.layer import deserialize_layer, node_options, run_layer, serialize_layer
 from ckeras.utils import summary_utils as summary_mod
 from ckeras.models.model import Model
 
@@ -30,7 +30,8 @@ def _functional_subclass(cls):
 
 class _Step:
     """One node of the graph, ready to replay."""
-    __slots__ = ("node", "layer", "in_ids", "list_in", "out_ids", "multi_out", "is_input")
+    __slots__ = ("node", "layer", "in_ids", "list_in", "out_ids", "multi_out", "is_input",
+                 "options")
 
     def __init__(self, node):
         self.node = node
@@ -40,6 +41,7 @@ class _Step:
         self.out_ids = [id(t) for t in node.output_tensors]
         self.multi_out = isinstance(node.outputs, (list, tuple))
         self.is_input = isinstance(node.layer, InputLayer)
+        self.options = node_options(node)
 
 
 class Functional(Model):
@@ -201,8 +203,8 @@ class Functional(Model):
                 x, m = x[0], m[0]
             layer = step.layer
             y, back = run_layer(layer, x, training, m, logits=id(step.node) in fused,
-                                need_backward=need_backward)
-            out_mask = layer.compute_mask(x, m)
+                                need_backward=need_backward, options=step.options)
+            out_mask = layer.compute_mask(x, m, **step.options)
             ys = list(y) if step.multi_out else [y]
             ms = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(ys)
             for k, v, mk in zip(step.out_ids, ys, ms):
