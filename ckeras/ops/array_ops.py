@@ -851,8 +851,12 @@ def swapaxes(x, axis1, axis2):
 @op
 def moveaxis(x, source, destination):
     nd = np.ndim(_v(x))
-    perm = np.moveaxis(np.arange(nd), source, destination)
-    return transpose(x, [int(k) for k in perm])
+    src = [int(k) % nd for k in np.atleast_1d(source)]
+    dst = [int(k) % nd for k in np.atleast_1d(destination)]
+    perm = [k for k in range(nd) if k not in src]
+    for d, k in sorted(zip(dst, src)):   # numpy's rule: insert at the destinations
+        perm.insert(d, k)
+    return transpose(x, perm)
 
 
 @op

@@ -142,21 +142,23 @@ def fabs(x):
     return _unary(x, _f(np.fabs), lambda g, a, y: g * np.sign(a))
 
 
-def _fpick_share(a, b):
-    """Share of fmax(a, b)'s gradient to a: a wins, b is nan, or half at a tie."""
-    return np.where(np.isnan(b), 1.0, np.where(np.isnan(a), 0.0, (a > b) + 0.5 * (a == b)))
+def _fpick_share(a, b, wins):
+    """Share of fmax/fmin(a, b)'s gradient to a: 1 where a wins (``wins(a, b)``)
+    or b is nan, 0 where a is nan or loses, half at a tie."""
+    return np.where(np.isnan(b), 1.0, np.where(np.isnan(a), 0.0, wins(a, b) + 0.5 * (a == b)))
 
 
 @op
 def fmax(x1, x2):
     return _binary(x1, x2, np.fmax,
-                   lambda g, a, b, y, n1, n2: _split_by_share(g, _fpick_share(a, b), n1, n2))
+                   lambda g, a, b, y, n1, n2: _split_by_share(g, _fpick_share(a, b, np.greater),
+                                                              n1, n2))
 
 
 @op
 def fmin(x1, x2):
     return _binary(x1, x2, np.fmin,
-                   lambda g, a, b, y, n1, n2: _split_by_share(g, 1 - _fpick_share(b, a),
+                   lambda g, a, b, y, n1, n2: _split_by_share(g, _fpick_share(a, b, np.less),
                                                               n1, n2))
 
 

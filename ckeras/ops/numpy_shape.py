@@ -7,6 +7,8 @@
 The differentiable ones are either written with ``array_ops``'s recorded ops
 or record their own backward (``diagonal``, ``diag``, ``roll``, ``vander``).
 """
+import functools
+
 import numpy as np
 
 from ckeras.ops import array_ops as _a
@@ -145,18 +147,18 @@ def _tensors(xs, name):
     return list(xs)
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def hstack(xs):
     xs = [_atleast(t, 1) for t in _tensors(xs, "hstack")]
     return _a.concatenate(xs, axis=0 if np.ndim(_v(xs[0])) == 1 else 1)
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def vstack(xs):
     return _a.concatenate([_atleast(t, 2) for t in _tensors(xs, "vstack")], axis=0)
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def dstack(xs):
     return _a.concatenate([_atleast(t, 3) for t in _tensors(xs, "dstack")], axis=2)
 
@@ -310,7 +312,7 @@ def meshgrid(*x, indexing="xy"):
     return out
 
 
-@op
+@functools.partial(op, takes_lists=True)
 def select(condlist, choicelist, default=0):
     """The first choice whose condition holds, else ``default``, elementwise."""
     if len(condlist) != len(choicelist):

@@ -26,8 +26,9 @@ __all__ = [
 # ---- cumulative --------------------------------------------------------------------------
 
 def _cumprod_grad(g, a, y):
-    """d sum(g * cumprod(a)) / d a along the last axis: sum_{j>=i} g_j y_j / a_i,
-    computed without the division where a row holds a zero."""
+    """d sum(g * cumprod(a)) / d a along the last axis of 2-D (rows, n) arrays:
+    sum_{j>=i} g_j y_j / a_i, computed without the division where a row holds
+    a zero."""
     rev_cumsum = lambda t: np.flip(np.cumsum(np.flip(t, -1), -1), -1)  # noqa: E731
     zero = (a == 0).any(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -54,9 +55,13 @@ def cumprod(x, axis=None, dtype=None):
     if tape is None or y.dtype.kind not in "fc":
         return y
 
+    def rows(t):
+        t = np.moveaxis(np.asarray(t), ax, -1)
+        return t.reshape(-1, t.shape[-1]) if t.size else t.reshape(0, 0)
+
     def back(g):
-        d = _cumprod_grad(np.moveaxis(g, ax, -1), np.moveaxis(src, ax, -1),
-                          np.moveaxis(y, ax, -1))
+        moved = np.moveaxis(src, ax, -1).shape
+        d = _cumprod_grad(rows(g), rows(src), rows(y)).reshape(moved)
         return (np.moveaxis(d, -1, ax).reshape(a.shape),)
     return _record(tape, y, (x,), (True,), back)
 
@@ -167,7 +172,7 @@ def _order_picks(pos, method):
 def _quantile(x, q, axis, method, keepdims, skip_nan, name):
     if method not in _METHODS:
         raise ValueError(f"ops.{name}: method must be one of {_METHODS}, got {method!r}.")
-    qv = np.asarray(_v(q), np.float64)
+    qv = _q_values(q)
     if np.any((qv < 0) | (qv > 1)):
         scale = 100 if "percentile" in name else 1
         raise ValueError(f"ops.{name}: q must lie in [0, {scale}], got {qv * scale}.")
@@ -202,6 +207,13 @@ def _quantile(x, q, axis, method, keepdims, skip_nan, name):
     return _a.reshape(out, qv.shape + lead)
 
 
+def _q_values(q):
+    """q as float64 (a Python list too: ``_v`` would round it to float32)."""
+    if isinstance(q, (list, tuple)):
+        return np.asarray([_v(e) for e in q], np.float64)
+    return np.asarray(_v(q), np.float64)
+
+
 def _v_dtype(x):
     return np.result_type(_v(x))
 
@@ -213,7 +225,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 @op
 def percentile(x, q, axis=None, method="linear", keepdims=False):
-    return _quantile(x, np.asarray(_v(q), np.float64) / 100, axis, method, keepdims, False,
+    return _quantile(x, _q_values(q) / 100, axis, method, keepdims, False,
                      "percentile")
 
 
@@ -229,7 +241,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 
 @op
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
-    return _quantile(x, np.asarray(_v(q), np.float64) / 100, axis, method, keepdims, True,
+    return _quantile(x, _q_values(q) / 100, axis, method, keepdims, True,
                      "nanpercentile")
 
 
@@ -271,7 +283,12 @@ def _float_op(x):
 def nanvar(x, axis=None, keepdims=False):
     x = _float_op(x)
     m = nanmean(x, axis=axis, keepdims=True)
-    return nanmean(_a.square(_a.subtract(x, m)), axis=axis, keepdims=keepdims)
+    # nans become 0 before squaring, so no nan reaches the backward
+    dev = _nan_to(_a.subtract(x, m), 0.0)
+    n = _nan_count(x, axis, keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _a.divide(_a.sum(_a.square(dev), axis=axis, keepdims=keepdims),
+                         np.asarray(n, np.result_type(_v(x))))
 
 
 @op
@@ -347,8 +364,8 @@ def correlate(x1, x2, mode="valid"):
         x1, x2, a, v = x2, x1, v, a
     n, m = a.shape[0], v.shape[0]
     lo, hi = {"valid": (0, 0), "same": (m // 2, m - 1 - m // 2), "full": (m - 1, m - 1)}[mode]
-    dt = np.result_type(np.float32, a.dtype, v.dtype)
-    dt = np.float64 if a.dtype == np.int64 or v.dtype == np.int64 else dt
+    dt = np.result_type(a.dtype, v.dtype)   # Keras: int64 -> float64, else float32
+    dt = np.float64 if dt in (np.int64, np.float64) else np.float32
     xp = _a.pad(_a.cast(x1, dt), [(lo, hi)])
     k = n + lo + hi - m + 1
     windows = np.arange(k)[:, None] + np.arange(m)[None, :]
