@@ -322,7 +322,7 @@ def segment_prod(data, segment_ids, num_segments=None, sorted=False):
             others = y[s] / v
         members = np.nonzero(valid)
         for z in zip(*np.nonzero(v == 0)):   # a zero entry: multiply the others out
-            same = np.nonzero(s == s[z])[0]
+            same = np.nonzero(s == s[z[0]])[0]
             others[z] = np.prod(v[(same[same != z[0]],) + z[1:]])
         d[members] = g[s] * others
         return (d, None)
