@@ -375,12 +375,14 @@ def correlate(x1, x2, mode="valid"):
 
 @op
 def histogram(x, bins=10, range=None):
-    """(counts, bin edges) of a 1-D x, as numpy.histogram."""
+    """(counts, bin edges) of a 1-D x, as numpy.histogram; both in x's
+    floating dtype, as Keras's output spec has them."""
     a = np.asarray(_v(x))
     if a.ndim != 1:
         raise ValueError(f"ops.histogram: x must be 1-D, got shape {a.shape}.")
     counts, edges = np.histogram(a, bins=bins, range=range)
-    return counts.astype(np.int32), edges.astype(_float(a).dtype)
+    dt = _float(a).dtype
+    return counts.astype(dt), edges.astype(dt)
 
 
 @op
