@@ -270,12 +270,17 @@ def allclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
 
 # ---- complex parts (ckeras computes on real arrays: real parts pass the gradient) ----
 
-@op
-def real(x):
+def _identity_on_reals(np_fn, x):
+    """``np_fn`` of x: the identity on real x (gradient passes), a value on complex x."""
     a = np.asarray(_v(x))
     if a.dtype.kind == "c":
-        return np.real(a)
-    return _unary(x, lambda v: np.real(v), lambda g, v, y: g)
+        return np_fn(a)
+    return _unary(x, np_fn, lambda g, v, y: g)
+
+
+@op
+def real(x):
+    return _identity_on_reals(np.real, x)
 
 
 @op
@@ -285,10 +290,7 @@ def imag(x):
 
 @op
 def conjugate(x):
-    a = np.asarray(_v(x))
-    if a.dtype.kind == "c":
-        return np.conjugate(a)
-    return _unary(x, lambda v: np.conjugate(v), lambda g, v, y: g)
+    return _identity_on_reals(np.conjugate, x)
 
 
 conj = conjugate

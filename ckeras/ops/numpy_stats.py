@@ -225,8 +225,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 @op
 def percentile(x, q, axis=None, method="linear", keepdims=False):
-    return _quantile(x, _q_values(q) / 100, axis, method, keepdims, False,
-                     "percentile")
+    return _quantile(x, _q_values(q) / 100, axis, method, keepdims, False, "percentile")
 
 
 @op
@@ -234,6 +233,7 @@ def median(x, axis=None, keepdims=False):
     return _quantile(x, 0.5, axis, "linear", keepdims, False, "median")
 
 
+# the nan* forms: the same order statistics among the non-nan entries
 @op
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     return _quantile(x, q, axis, method, keepdims, True, "nanquantile")
@@ -241,8 +241,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 
 @op
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
-    return _quantile(x, _q_values(q) / 100, axis, method, keepdims, True,
-                     "nanpercentile")
+    return _quantile(x, _q_values(q) / 100, axis, method, keepdims, True, "nanpercentile")
 
 
 @op

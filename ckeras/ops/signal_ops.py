@@ -59,34 +59,32 @@ def _complex_out(parents, need, tape, y, dtype, adjoint):
     return _a.getitem(t, 0), _a.getitem(t, 1)
 
 
+def _complex_transform(x, name, forward, adjoint):
+    """``forward`` of the complex signal ``x = (real, imag)``; ``adjoint(G, n)``
+    its adjoint, n the number of points transformed."""
+    re, im = _pair(x, name)
+    tape, need = _needs(x)
+    n = re.shape[-1] * (re.shape[-2] if name != "fft" else 1)
+    return _complex_out(tuple(x), need, tape, forward(re + 1j * im), re.dtype,
+                        lambda G: adjoint(G, n))
+
+
 @_takes_pair
 def fft(x):
     """The DFT along the last axis of the complex signal ``x = (real, imag)``."""
-    re, im = _pair(x, "fft")
-    tape, need = _needs(x)
-    n = re.shape[-1]
-    return _complex_out(tuple(x), need, tape, np.fft.fft(re + 1j * im), re.dtype,
-                        lambda G: np.fft.ifft(G) * n)
+    return _complex_transform(x, "fft", np.fft.fft, lambda G, n: np.fft.ifft(G) * n)
 
 
 @_takes_pair
 def fft2(x):
     """The 2-D DFT over the last two axes of ``x = (real, imag)``."""
-    re, im = _pair(x, "fft2")
-    tape, need = _needs(x)
-    n = re.shape[-1] * re.shape[-2]
-    return _complex_out(tuple(x), need, tape, np.fft.fft2(re + 1j * im), re.dtype,
-                        lambda G: np.fft.ifft2(G) * n)
+    return _complex_transform(x, "fft2", np.fft.fft2, lambda G, n: np.fft.ifft2(G) * n)
 
 
 @_takes_pair
 def ifft2(x):
     """The inverse 2-D DFT over the last two axes of ``x = (real, imag)``."""
-    re, im = _pair(x, "ifft2")
-    tape, need = _needs(x)
-    n = re.shape[-1] * re.shape[-2]
-    return _complex_out(tuple(x), need, tape, np.fft.ifft2(re + 1j * im), re.dtype,
-                        lambda G: np.fft.fft2(G) / n)
+    return _complex_transform(x, "ifft2", np.fft.ifft2, lambda G, n: np.fft.fft2(G) / n)
 
 
 def _fit_length(a, n):
