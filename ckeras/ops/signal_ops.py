@@ -16,8 +16,8 @@ from ckeras.ops.array_ops import _record, _tape, _need, _v, op
 
 _takes_pair = functools.partial(op, takes_lists=True)   # x is (real, imag), not one list
 
-__all__ = ["fft", "fft2", "ifft2", "rfft", "irfft", "extract_sequences", "view_as_real",
-           "view_as_complex"]
+__all__ = ["fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft", "extract_sequences",
+           "view_as_real", "view_as_complex"]
 
 
 def _pair(x, name):
@@ -166,3 +166,88 @@ def view_as_complex(x):
         raise ValueError(f"ops.view_as_complex: the last dimension must be 2 (real, imag), "
                          f"got shape {a.shape}.")
     return a[..., 0] + 1j * a[..., 1]
+
+
+# ---- short-time Fourier transforms ------------------------------------------------------
+
+def _stft_window(window, sequence_length, fft_length, dtype, name):
+    """The analysis window, centred in fft_length by zero padding (ones for None)."""
+    if window is None:
+        return np.ones(fft_length, dtype)
+    if isinstance(window, str):
+        if window not in ("hann", "hamming"):
+            raise ValueError(f"ops.{name}: a string window must be 'hann' or 'hamming', got "
+                             f"{window!r}.")
+        import scipy.signal
+        win = scipy.signal.get_window(window, sequence_length)   # periodic, as Keras's
+    else:
+        win = np.asarray(_v(window))
+    if win.ndim != 1 or win.shape[0] != sequence_length:
+        raise ValueError(f"ops.{name}: the window must have shape ({sequence_length},), got "
+                         f"{win.shape}.")
+    left = (fft_length - sequence_length) // 2
+    return np.pad(win, (left, fft_length - sequence_length - left)).astype(dtype)
+
+
+def _reflect_pad(x, p):
+    """numpy's 'reflect' padding of the last axis by p, from recorded slices."""
+    if p == 0:
+        return x
+    left = _a.getitem(x, (Ellipsis, slice(p, 0, -1)))
+    right = _a.getitem(x, (Ellipsis, slice(-2, -p - 2, -1)))
+    return _a.concatenate([left, x, right], axis=-1)
+
+
+@op
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """(real, imag) of the rfft of windowed frames, shape (..., frames, fft_length//2 + 1).
+
+    Frames of fft_length every sequence_stride samples (the signal reflected by
+    fft_length//2 at both ends when ``center``), each times the window."""
+    a = np.asarray(_v(x))
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"ops.stft: x must be float32 or float64, got {a.dtype}.")
+    if fft_length < sequence_length:
+        raise ValueError(f"ops.stft: fft_length ({fft_length}) must be at least "
+                         f"sequence_length ({sequence_length}).")
+    win = _stft_window(window, sequence_length, fft_length, a.dtype, "stft")
+    if center:
+        x = _reflect_pad(x, fft_length // 2)
+    frames = _a.multiply(extract_sequences(x, fft_length, sequence_stride), win)
+    return rfft(frames, fft_length)
+
+
+def _overlap_add(frames, stride):
+    """Sum frames (..., T, L) into a signal, frame t starting at t * stride."""
+    f = np.asarray(_v(frames))
+    count, length = f.shape[-2:]
+    index = np.arange(count)[:, None] * stride + np.arange(length)[None, :]
+    out = np.zeros(f.shape[:-2] + (length + stride * (count - 1),), f.dtype)
+    np.add.at(out, (Ellipsis, index), f)
+    tape, need = _needs((frames,))
+    if tape is None:
+        return out
+    return _record(tape, out, (frames,), need, lambda g: (np.asarray(g)[..., index],))
+
+
+@_takes_pair
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
+          center=True):
+    """The signal whose stft is ``x = (real, imag)``: the frames' irfft,
+    windowed, overlap-added and divided by the summed squared window."""
+    re, _ = _pair(x, "istft")
+    win = _stft_window(window, sequence_length, fft_length, re.dtype, "istft")
+    frames = _a.multiply(irfft(x, fft_length), win)
+    signal = _overlap_add(frames, sequence_stride)
+    norm = _overlap_add(np.broadcast_to(win * win, (re.shape[-2], fft_length)),
+                        sequence_stride)
+    scale = win.sum() / (win.sum() if window is not None else sequence_stride)
+    signal = _a.multiply(signal, (scale / np.where(norm > 1e-10, norm, 1.0)).astype(re.dtype))
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        end = start + int(length)
+    elif center:
+        end = -(fft_length // 2)
+    else:
+        end = None
+    return _a.getitem(signal, (Ellipsis, slice(start, end)))

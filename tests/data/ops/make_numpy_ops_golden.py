@@ -13,6 +13,9 @@ from keras import ops
 rng = np.random.default_rng(3)
 x = rng.uniform(-1, 1, (4, 5)).astype("float32")
 ids = np.array([3, 1, 3, 2, 1, 3], "int32")
+sig = rng.standard_normal((2, 37)).astype("float32")
+spec = (rng.standard_normal((2, 9, 5)).astype("float32"),
+        rng.standard_normal((2, 9, 5)).astype("float32"))
 cases = {
     "unique_size": ops.unique(ids, return_counts=True, return_index=True, size=5, fill_value=-1),
     "unique_trunc": ops.unique(ids, return_counts=True, size=2),
@@ -55,6 +58,12 @@ cases = {
     "segment_max": ops.segment_max(x, np.array([0, 0, 2, 2], "int32"), num_segments=3),
     "histogram": ops.histogram(x.reshape(-1), bins=4),
     "associative_scan": ops.associative_scan(lambda a, b: a * b, x, reverse=True, axis=1),
+    "stft_hann": ops.stft(sig, 8, 3, 16),
+    "stft_hamming_nocenter": ops.stft(sig, 10, 4, 10, window="hamming", center=False),
+    "stft_none": ops.stft(sig, 6, 5, 8, window=None),
+    "istft_hann": ops.istft(ops.stft(sig, 8, 3, 16), 8, 3, 16),
+    "istft_len": ops.istft(spec, 8, 4, 8, length=30, window="hamming"),
+    "istft_none": ops.istft(spec, 8, 4, 8, window=None, center=False),
     "argpartition": ops.argpartition(np.array([3.0, 1.0, 2.0, 0.0], "float32"), 1),
 }
 
@@ -66,7 +75,8 @@ def to_json(v):
     return {"dtype": str(a.dtype), "value": a.tolist(), "shape": list(a.shape)}
 
 
-out = {"x": x.tolist(), "ids": ids.tolist(), "cases": {k: to_json(v) for k, v in cases.items()}}
+out = {"x": x.tolist(), "ids": ids.tolist(), "sig": sig.tolist(),
+       "spec": [spec[0].tolist(), spec[1].tolist()], "cases": {k: to_json(v) for k, v in cases.items()}}
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_ops_golden.json"),
           "w") as f:
     json.dump(out, f)
