@@ -8,6 +8,7 @@ The differentiable ones are either written with ``array_ops``'s recorded ops
 or record their own backward (``diagonal``, ``diag``, ``roll``, ``vander``).
 """
 import functools
+import re
 
 import numpy as np
 
@@ -20,6 +21,7 @@ __all__ = [
     "kron", "inner", "vdot", "cross", "meshgrid", "select", "tri", "vander", "geomspace",
     "logspace", "array", "copy", "empty", "empty_like", "get_item", "view",
     "nonzero", "searchsorted", "digitize", "argpartition", "unique", "isin", "unravel_index",
+    "rearrange",
 ]
 
 
@@ -394,6 +396,56 @@ def view(x, dtype=None):
     """The same bytes read as ``dtype`` (no gradient: a reinterpretation)."""
     a = np.asarray(_v(x))
     return a.copy() if dtype is None else a.view(_dtype(dtype))
+
+
+# ---- einops ---------------------------------------------------------------------------------
+
+def _einops_groups(side, pattern):
+    """'b (h w) c' -> [['b'], ['h', 'w'], ['c']]."""
+    groups = []
+    for token in re.findall(r"\([^)]*\)|[^\s()]+", side):
+        names = token[1:-1].split() if token.startswith("(") else [token]
+        for n in names:
+            if not n.isidentifier():
+                raise ValueError(f"ops.rearrange: only named axes and (groups) are supported, "
+                                 f"got {n!r} in {pattern!r}.")
+        groups.append(names)
+    return groups
+
+
+@op
+def rearrange(tensor, pattern, **axes_lengths):
+    """einops-style 'b (h w) c -> b h w c': split the input's groups (the
+    sizes from ``axes_lengths``, one per group inferred), permute the axes,
+    merge the output's groups; a reshape, a transpose and a reshape."""
+    if pattern.count("->") != 1:
+        raise ValueError(f"ops.rearrange: the pattern needs one '->', got {pattern!r}.")
+    left, right = (_einops_groups(p, pattern) for p in pattern.split("->"))
+    shape = np.shape(_v(tensor))
+    if len(left) != len(shape):
+        raise ValueError(f"ops.rearrange: {pattern!r} names {len(left)} input axes, the "
+                         f"tensor has shape {shape}.")
+    sizes = {}
+    for group, dim in zip(left, shape):
+        known = [n for n in group if n in axes_lengths]
+        unknown = [n for n in group if n not in axes_lengths]
+        if len(unknown) > 1:
+            raise ValueError(f"ops.rearrange: give the lengths of all but one of {group}.")
+        prod = int(np.prod([axes_lengths[n] for n in known])) if known else 1
+        for n in known:
+            sizes[n] = int(axes_lengths[n])
+        if unknown:
+            sizes[unknown[0]] = dim // prod
+        if int(np.prod([sizes[n] for n in group])) != dim:
+            raise ValueError(f"ops.rearrange: axes {group} of sizes "
+                             f"{[sizes[n] for n in group]} do not make {dim}.")
+    flat_in = [n for g in left for n in g]
+    flat_out = [n for g in right for n in g]
+    if sorted(flat_in) != sorted(flat_out) or len(set(flat_in)) != len(flat_in):
+        raise ValueError(f"ops.rearrange: {pattern!r} must name each axis once on each side.")
+    t = _a.reshape(tensor, [sizes[n] for n in flat_in])
+    t = _a.transpose(t, [flat_in.index(n) for n in flat_out])
+    return _a.reshape(t, [int(np.prod([sizes[n] for n in g])) for g in right])
 
 
 # ---- index-valued (no gradient) -----------------------------------------------------------

@@ -607,3 +607,30 @@ def test_ops_numpy_namespace():
     with pytest.raises(AttributeError, match="relu"):
         ops.numpy.relu   # noqa: B018  (an nn op, not a numpy one)
     assert ckeras.ops.numpy is ops.numpy
+
+
+@pytest.mark.parametrize("pattern,lengths,want", [
+    ("b h w c -> b c h w", {}, lambda x: x.transpose(0, 3, 1, 2)),
+    ("b h w c -> (b h) w c", {}, lambda x: x.reshape(8, 6, 3)),
+    ("b h w c -> h (b w) c", {}, lambda x: x.transpose(1, 0, 2, 3).reshape(4, 12, 3)),
+    ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", {"h1": 2, "w1": 3},
+     lambda x: x.reshape(2, 2, 2, 3, 2, 3).transpose(0, 1, 3, 2, 4, 5).reshape(12, 2, 2, 3)),
+    ("b (h h1) (w w1) c -> b h w (c h1 w1)", {"h1": 2, "w1": 2},
+     lambda x: x.reshape(2, 2, 2, 3, 2, 3).transpose(0, 1, 3, 5, 2, 4).reshape(2, 2, 3, 12)),
+])
+def test_rearrange(pattern, lengths, want):
+    x = rand(2, 4, 6, 3)
+    close(ops.rearrange(x, pattern, **lengths), want(x))
+    check(lambda t: ops.rearrange(t, pattern, **lengths), x)
+
+
+def test_rearrange_errors():
+    x = rand(2, 4)
+    with pytest.raises(ValueError, match="names 3 input axes"):
+        ops.rearrange(x, "a b c -> a b c")
+    with pytest.raises(ValueError, match="each axis once"):
+        ops.rearrange(x, "a b -> a")
+    with pytest.raises(ValueError, match="only named axes"):
+        ops.rearrange(x, "a ... -> a ...")
+    with pytest.raises(ValueError, match="do not make"):
+        ops.rearrange(x, "a (b c) -> a b c", c=3)
