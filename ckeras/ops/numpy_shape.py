@@ -325,7 +325,7 @@ def select(condlist, choicelist, default=0):
     choices = [np.asarray(_v(c)) for c in choicelist]
     shape = np.broadcast_shapes(*[np.shape(_v(c)) for c in condlist],
                                 *[c.shape for c in choices])
-    dt = np.result_type(*choices, np.asarray(_v(default)))
+    dt = np.result_type(*choices, _v(default))   # a Python scalar default stays weak
     out = _a.broadcast_to(_a.cast(default, dt) if np.ndim(_v(default)) else
                           np.asarray(_v(default), dt), shape)
     for cond, choice in zip(reversed(list(condlist)), reversed(list(choicelist))):
@@ -348,7 +348,7 @@ def vander(x, N=None, increasing=False):
     a = np.asarray(_v(x))
     if a.ndim != 1:
         raise ValueError(f"ops.vander: x must be 1-D, got shape {a.shape}.")
-    y = np.vander(a, N, increasing)
+    y = np.vander(a, N, increasing).astype(a.dtype, copy=False)   # Keras keeps x's dtype
     tape = _recording(x)
     if tape is None or y.dtype.kind not in "fc":
         return y

@@ -397,7 +397,8 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         raise ValueError("ops.bincount: x must be non-negative.")
     w = None if weights is None else np.asarray(_v(weights))
     length = max(int(minlength), int(a.max()) + 1 if a.size else 0)
-    dt = np.int32 if w is None else np.result_type(a, w)
+    # Keras's promotion: int counts weighted by floats stay in the weights' float dtype
+    dt = np.int32 if w is None else (w.dtype if w.dtype.kind == "f" else np.result_type(a, w))
     if a.ndim == 1:
         return np.bincount(a, w, minlength=length).astype(dt)
     if a.ndim != 2:
