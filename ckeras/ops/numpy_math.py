@@ -183,9 +183,11 @@ def ldexp(x1, x2):
 def divide_no_nan(x1, x2):
     """x1 / x2, and 0 (value and gradient) wherever x2 is 0."""
     def f(a, b):
-        a, b = _float(a), np.asarray(b)
-        safe = np.where(b == 0, 1, b).astype(np.result_type(a, b), copy=False)
-        return np.where(b == 0, 0, a / safe).astype(np.result_type(a, safe), copy=False)
+        a, b = np.asarray(a), np.asarray(b)
+        dt = _F_OR(np.result_type(a, b))   # ints divide in float32 (int64 in float64)
+        a, b = a.astype(dt, copy=False), b.astype(dt, copy=False)
+        safe = np.where(b == 0, 1, b).astype(dt, copy=False)
+        return np.where(b == 0, 0, a / safe).astype(dt, copy=False)
 
     def grad(g, a, b, y, n1, n2):
         safe = np.where(b == 0, 1, b)
@@ -255,7 +257,14 @@ isneginf = _piecewise_constant(np.isneginf)
 isposinf = _piecewise_constant(np.isposinf)
 isreal = _piecewise_constant(np.isreal)
 logical_xor = _piecewise_constant(np.logical_xor)
-nextafter = _piecewise_constant(np.nextafter)
+
+
+@op
+def nextafter(x1, x2):
+    """The next float after x1 towards x2 (ints as float32; no gradient)."""
+    a, b = np.asarray(_v(x1)), np.asarray(_v(x2))
+    dt = _F_OR(np.result_type(a, b))
+    return np.nextafter(a.astype(dt, copy=False), b.astype(dt, copy=False))
 
 
 @op

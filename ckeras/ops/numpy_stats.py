@@ -51,6 +51,7 @@ def cumprod(x, axis=None, dtype=None):
     ax = 0 if flat else axis % max(a.ndim, 1)
     src = a.reshape(-1) if flat else a
     y = np.cumprod(src, axis=ax)
+    y = y if y.dtype.kind in "fc" else y.astype(src.dtype, copy=False)   # int32 stays
     tape = _recording(x)
     if tape is None or y.dtype.kind not in "fc":
         return y
@@ -67,8 +68,11 @@ def cumprod(x, axis=None, dtype=None):
 
 
 def _nan_to(x, fill):
-    """x with its nans replaced by ``fill`` (the gradient passes elsewhere)."""
-    return _a.where(np.isnan(_float(_v(x))), fill, x)
+    """x with its nans replaced by ``fill`` (the gradient passes elsewhere);
+    integers have none and keep their dtype."""
+    if np.result_type(_v(x)).kind not in "fc":
+        return x
+    return _a.where(np.isnan(_v(x)), fill, x)
 
 
 @op

@@ -106,7 +106,12 @@ def test_fmax_fmin_skip_nans_and_divide_no_nan():
     x = np.array([[1.0, -2.0, 0.0], [3.0, 4.0, 5.0]], np.float32)
     y = np.array([2.0, 0.0, 0.0], np.float32)
     close(ops.divide_no_nan(x, y), [[0.5, 0, 0], [1.5, 0, 0]])
-    assert np.asarray(ops.divide_no_nan(np.array([1, 2]), np.array([0, 4]))).dtype.kind == "f"
+    ints = np.array([1, 2], np.int32), np.array([0, 4], np.int32)
+    assert np.asarray(ops.divide_no_nan(*ints)).dtype == np.float32       # Keras's dtypes
+    assert np.asarray(ops.nextafter(*ints)).dtype == np.float32
+    assert np.asarray(ops.cumprod(ints[1])).dtype == np.int32
+    assert np.asarray(ops.nansum(ints[1])).dtype.kind == "i"
+    assert np.asarray(ops.nancumprod(ints[1])).dtype == np.int32
 
 
 def test_ldexp_isclose_allclose():
