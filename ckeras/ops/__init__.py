@@ -5,8 +5,11 @@ Two floors behind one namespace:
 * ``dispatch.py``: the numerical operations layers, losses and optimizers call
   (``dense``, ``conv_forward``, ``sgd_update`` ...), each on its compiled
   kernel or the numpy twin in ``reference.py``; its docstring has the rules.
-* ``array_ops.py``, ``nn.py``, ``linalg.py``: Keras 3's op names, recorded on
-  the tape (``tape.py``) for automatic gradients. They call the dispatch, never
+* ``array_ops.py``, ``nn.py``, ``linalg.py``, and beside them ``numpy_math.py``,
+  ``numpy_stats.py``, ``numpy_shape.py``, ``numpy_bitwise.py``, ``core_ops.py``,
+  ``signal_ops.py``:
+  Keras 3's op names, recorded on the tape (``tape.py``) for automatic
+  gradients. ``ckeras.ops.numpy`` is the namespace of the numpy-style ones. They call the dispatch, never
   this package, so nothing below imports ``ckeras.ops`` itself.
 
 ``matmul``, ``sigmoid`` and ``softmax`` come from the dispatch and serve both
@@ -28,14 +31,22 @@ from ckeras.ops.dispatch import (  # noqa: F401  (public, outside its __all__)
     depthwise_forward, im2col, max_pool_backward, max_pool_forward)
 from ckeras.ops import array_ops as _array_ops
 from ckeras.ops import image, linalg, nn
+from ckeras.ops import (core_ops, numpy_bitwise, numpy_math, numpy_shape, numpy_stats,
+                        signal_ops)
 from ckeras.ops.tape import GradientTape, Tensor  # noqa: F401
+from ckeras.ops import numpy  # noqa: E402,F401  (keras.ops.numpy; after the modules it names)
 
 PUBLIC_OPS = ([n for n in _array_ops.__all__ if n not in ("matmul",)]
               + [n for n in nn.__all__ if n not in ("sigmoid", "softmax")] + linalg.__all__)
 _PUBLIC = {n: getattr(linalg, n) if n in linalg.__all__ else getattr(_array_ops, n, None)
            or getattr(nn, n) for n in PUBLIC_OPS}
-__all__ = list(_dispatch_all) + [n for n in PUBLIC_OPS if n not in _dispatch_all] \
-    + ["nn", "linalg", "image"]
+# the numpy-style and core ops beyond those, one module per concept
+MORE_OPS_MODULES = (numpy_math, numpy_stats, numpy_shape, numpy_bitwise, core_ops,
+                    signal_ops)
+MORE_OPS = [n for m in MORE_OPS_MODULES for n in m.__all__]
+_PUBLIC.update({n: getattr(m, n) for m in MORE_OPS_MODULES for n in m.__all__})
+__all__ = list(_dispatch_all) + [n for n in PUBLIC_OPS + MORE_OPS if n not in _dispatch_all] \
+    + ["nn", "linalg", "image", "numpy"]
 
 
 def __getattr__(name):
