@@ -32,6 +32,40 @@ def numeric_gradient(f, x, eps=1e-6, coords=None):
     return grad
 
 
+def check_op_gradients(fn, *xs, rng=None, rtol=1e-6, atol=1e-7, eps=1e-6, check_value=False):
+    """The tape's gradient of ``sum_k sum(fn(*xs)[k] * r_k)`` (random weights
+    ``r_k``; ``fn`` returns an array or a tuple of them) against central
+    differences, in float64; ``check_value`` also compares the taped output with
+    the plain one. Returns the tape's gradients (one per input)."""
+    from ckeras import ops
+    from ckeras.ops.tape import GradientTape, Tensor
+    rng = np.random.default_rng(0) if rng is None else rng
+    xs = [np.array(x, np.float64) for x in xs]
+
+    def parts(out):
+        return out if isinstance(out, tuple) else (out,)
+    plain = [np.asarray(o) for o in parts(fn(*xs))]
+    rs = [rng.standard_normal(o.shape) for o in plain]
+    with GradientTape() as tape:
+        ts = [Tensor(x.copy()) for x in xs]
+        tape.watch(ts)
+        taped = parts(fn(*ts))
+        loss = ops.sum(ops.stack([ops.sum(ops.multiply(o, r)) for o, r in zip(taped, rs)]))
+    grads = tape.gradient(loss, ts)
+    if check_value:
+        for got, want in zip(taped, plain):
+            np.testing.assert_allclose(np.asarray(getattr(got, "value", got)), want,
+                                       rtol=1e-12, atol=1e-12)
+
+    def scalar():
+        return sum(float(np.sum(np.asarray(o) * r)) for o, r in zip(parts(fn(*xs)), rs))
+    for x, g in zip(xs, grads):
+        assert g is not None, "the tape gave no gradient for an input"
+        np.testing.assert_allclose(np.asarray(g), numeric_gradient(scalar, x, eps=eps),
+                                   rtol=rtol, atol=atol)
+    return grads
+
+
 def check_layer_gradients(layer, x, training=False, mask=None, rtol=1e-5, atol=1e-6,
                           max_coords=40, seed=0):
     """Compare a layer's backward with central differences, in float64.

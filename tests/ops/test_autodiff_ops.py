@@ -1,11 +1,13 @@
 """Every public op's gradient on the tape against float64 central differences."""
+import functools
+
 import numpy as np
 import pytest
 
 from ckeras import ops
 from ckeras.ops import array_ops, linalg, nn
 from ckeras.ops.tape import GradientTape, Tensor
-from ckeras.testing import numeric_gradient
+from ckeras.testing import check_op_gradients
 from ckeras.variables import Variable
 
 RNG = np.random.default_rng(0)
@@ -15,23 +17,7 @@ def rand(*shape, lo=-1.0, hi=1.0):
     return RNG.uniform(lo, hi, shape)
 
 
-def check(fn, *xs, rtol=1e-6, atol=1e-7, eps=1e-6):
-    """d sum(fn(xs) * r) / d xs: tape vs central differences (float64)."""
-    xs = [np.array(x, np.float64) for x in xs]
-    y0 = np.asarray(fn(*xs))
-    r = RNG.standard_normal(y0.shape)
-    with GradientTape() as tape:
-        ts = [Tensor(x.copy()) for x in xs]
-        tape.watch(ts)
-        y = fn(*ts)
-        loss = ops.sum(ops.multiply(y, r))
-    grads = tape.gradient(loss, ts)
-    np.testing.assert_allclose(np.asarray(y.value), y0, rtol=1e-12, atol=1e-12)
-    for x, g in zip(xs, grads):
-        num = numeric_gradient(lambda: float(np.sum(np.asarray(fn(*xs)) * r)), x, eps=eps)
-        assert g is not None
-        np.testing.assert_allclose(np.asarray(g), num, rtol=rtol, atol=atol)
-    return grads
+check = functools.partial(check_op_gradients, rng=RNG, check_value=True)
 
 
 # ---- arithmetic with broadcasting --------------------------------------------------
@@ -245,6 +231,20 @@ def test_custom_gradient_and_vectorized_map():
         return np.log(1 + e), lambda g: g * (1 - 1 / (1 + e))
     check(log1pexp, rand(3, 2))
     check(lambda x: ops.vectorized_map(lambda row: ops.sum(row * row), x), rand(4, 3))
+
+
+def test_the_gradient_check_catches_a_wrong_backward():
+    @ops.custom_gradient
+    def doubled_wrongly(x):          # y = 2x, backward claims 3
+        return 2 * x, lambda g: 3 * g
+    with pytest.raises(AssertionError):
+        check(doubled_wrongly, rand(3))
+
+    @ops.custom_gradient
+    def no_gradient(x):
+        return 2 * x, lambda g: None
+    with pytest.raises(AssertionError, match="no gradient"):
+        check(no_gradient, rand(3))
 
 
 def test_segment_sum_and_cast():

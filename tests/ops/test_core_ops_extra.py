@@ -2,13 +2,15 @@
 updates, scan/map/switch, saturate_cast, segment reductions, in_top_k,
 cdist), and the new numpy-style ops inside models: in a custom layer's call
 that trains, and on KerasTensors in a functional model."""
+import functools
+
 import numpy as np
 import pytest
 
 import ckeras as keras
 from ckeras import layers, ops
 from ckeras.ops.tape import GradientTape, Tensor
-from ckeras.testing import numeric_gradient
+from ckeras.testing import check_op_gradients
 
 RNG = np.random.default_rng(11)
 
@@ -17,17 +19,7 @@ def rand(*shape, lo=-1.0, hi=1.0):
     return RNG.uniform(lo, hi, shape)
 
 
-def check(fn, *xs, rtol=1e-6, atol=1e-7, eps=1e-6):
-    """d sum(fn(xs) * r) / d xs on the tape vs central differences (float64)."""
-    xs = [np.array(x, np.float64) for x in xs]
-    r = RNG.standard_normal(np.shape(fn(*xs)))
-    with GradientTape() as tape:
-        ts = [Tensor(x.copy()) for x in xs]
-        tape.watch(ts)
-        loss = ops.sum(ops.multiply(fn(*ts), r))
-    for x, g in zip(xs, tape.gradient(loss, ts)):
-        num = numeric_gradient(lambda: float(np.sum(np.asarray(fn(*xs)) * r)), x, eps=eps)
-        np.testing.assert_allclose(np.asarray(g), num, rtol=rtol, atol=atol)
+check = functools.partial(check_op_gradients, rng=RNG)
 
 
 # ---- scatters and slice updates -------------------------------------------------------------

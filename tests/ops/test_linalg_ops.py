@@ -1,30 +1,19 @@
 """keras.ops.linalg: values against numpy/scipy definitions and gradients
 against float64 central differences."""
+import functools
+
 import numpy as np
 import pytest
 
 from ckeras import ops
 from ckeras.ops import linalg
 from ckeras.ops.tape import GradientTape, Tensor
-from ckeras.testing import numeric_gradient
+from ckeras.testing import check_op_gradients
 
 RNG = np.random.default_rng(5)
 
 
-def check(fn, *xs, rtol=1e-6, atol=1e-7, eps=1e-6):
-    """d sum(fn(xs) * r) / d xs: tape vs central differences (float64)."""
-    xs = [np.array(x, np.float64) for x in xs]
-    y0 = np.asarray(fn(*xs))
-    r = RNG.standard_normal(y0.shape)
-    with GradientTape() as tape:
-        ts = [Tensor(x.copy()) for x in xs]
-        tape.watch(ts)
-        loss = ops.sum(ops.multiply(fn(*ts), r))
-    grads = tape.gradient(loss, ts)
-    for x, g in zip(xs, grads):
-        num = numeric_gradient(lambda: float(np.sum(np.asarray(fn(*xs)) * r)), x, eps=eps)
-        assert g is not None
-        np.testing.assert_allclose(np.asarray(g), num, rtol=rtol, atol=atol)
+check = functools.partial(check_op_gradients, rng=RNG)
 
 
 def spd(*shape):

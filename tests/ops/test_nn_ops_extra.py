@@ -2,13 +2,14 @@
 made by make_nn.py there) and gradients against float64 central differences."""
 import os
 
+import functools
+
 import numpy as np
 import pytest
 
 from ckeras import ops
 from ckeras.ops import nn
-from ckeras.ops.tape import GradientTape, Tensor
-from ckeras.testing import numeric_gradient
+from ckeras.testing import check_op_gradients
 
 RNG = np.random.default_rng(3)
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "..", "data", "keras_ops", "nn.npz"))
@@ -99,20 +100,7 @@ def test_matches_keras(name):
             np.testing.assert_allclose(g, want, rtol=2e-5, atol=2e-5)
 
 
-def check(fn, *xs, rtol=1e-6, atol=1e-7, eps=1e-6):
-    """d sum(fn(xs) * r) / d xs: tape vs central differences (float64)."""
-    xs = [np.array(x, np.float64) for x in xs]
-    y0 = np.asarray(fn(*xs))
-    r = RNG.standard_normal(y0.shape)
-    with GradientTape() as tape:
-        ts = [Tensor(x.copy()) for x in xs]
-        tape.watch(ts)
-        loss = ops.sum(ops.multiply(fn(*ts), r))
-    grads = tape.gradient(loss, ts)
-    for x, g in zip(xs, grads):
-        num = numeric_gradient(lambda: float(np.sum(np.asarray(fn(*xs)) * r)), x, eps=eps)
-        assert g is not None
-        np.testing.assert_allclose(np.asarray(g), num, rtol=rtol, atol=atol)
+check = functools.partial(check_op_gradients, rng=RNG)
 
 
 def away_from_kinks(shape, kinks, gap=0.05):

@@ -2,13 +2,15 @@
 numpy_shape, numpy_bitwise, core_ops): values against numpy, gradients
 against float64 central differences, and the ops on Variables, tape Tensors
 and KerasTensors."""
+import functools
+
 import numpy as np
 import pytest
 
 import ckeras
 from ckeras import ops
 from ckeras.ops.tape import GradientTape, Tensor
-from ckeras.testing import numeric_gradient
+from ckeras.testing import check_op_gradients
 from ckeras.variables import Variable
 
 RNG = np.random.default_rng(7)
@@ -18,22 +20,7 @@ def rand(*shape, lo=-1.0, hi=1.0):
     return RNG.uniform(lo, hi, shape)
 
 
-def check(fn, *xs, rtol=1e-6, atol=1e-7, eps=1e-6):
-    """d sum(fn(xs) * r) / d xs on the tape vs central differences (float64)."""
-    xs = [np.array(x, np.float64) for x in xs]
-    y0 = np.asarray(fn(*xs))
-    r = RNG.standard_normal(y0.shape)
-    with GradientTape() as tape:
-        ts = [Tensor(x.copy()) for x in xs]
-        tape.watch(ts)
-        y = fn(*ts)
-        loss = ops.sum(ops.multiply(y, r))
-    grads = tape.gradient(loss, ts)
-    np.testing.assert_allclose(np.asarray(y.value), y0, rtol=1e-12, atol=1e-12)
-    for x, g in zip(xs, grads):
-        num = numeric_gradient(lambda: float(np.sum(np.asarray(fn(*xs)) * r)), x, eps=eps)
-        assert g is not None
-        np.testing.assert_allclose(np.asarray(g), num, rtol=rtol, atol=atol)
+check = functools.partial(check_op_gradients, rng=RNG, check_value=True)
 
 
 def close(got, want, **kw):

@@ -1,36 +1,18 @@
 """keras.ops.math's Fourier transforms on (real, imag) pairs and framing:
 values against numpy.fft, gradients (the adjoints) against central differences."""
+import functools
+
 import numpy as np
 import pytest
 
 import ckeras as keras
 from ckeras import ops
-from ckeras.ops.tape import GradientTape, Tensor
-from ckeras.testing import numeric_gradient
+from ckeras.testing import check_op_gradients
 
 RNG = np.random.default_rng(5)
 
 
-def check(fn, *xs):
-    """Gradient of sum of each output part times a random weight, vs central differences."""
-    xs = [np.array(x, np.float64) for x in xs]
-    outs = fn(*xs)
-    outs = outs if isinstance(outs, tuple) else (outs,)
-    rs = [RNG.standard_normal(np.shape(o)) for o in outs]
-
-    def scalar(vals):
-        res = fn(*vals)
-        res = res if isinstance(res, tuple) else (res,)
-        return sum(float(np.sum(np.asarray(o) * r)) for o, r in zip(res, rs))
-    with GradientTape() as tape:
-        ts = [Tensor(x.copy()) for x in xs]
-        tape.watch(ts)
-        res = fn(*ts)
-        res = res if isinstance(res, tuple) else (res,)
-        loss = ops.sum(ops.stack([ops.sum(ops.multiply(o, r)) for o, r in zip(res, rs)]))
-    for x, g in zip(xs, tape.gradient(loss, ts)):
-        num = numeric_gradient(lambda: scalar(xs), x)
-        np.testing.assert_allclose(np.asarray(g), num, rtol=1e-6, atol=1e-7)
+check = functools.partial(check_op_gradients, rng=RNG)
 
 
 @pytest.mark.parametrize("name,np_fn", [("fft", np.fft.fft), ("fft2", np.fft.fft2),
