@@ -11,13 +11,19 @@ from ckeras.optimizers.rmsprop import RMSprop
 from ckeras.optimizers.adam import Adam, AdamW, Adamax, Nadam
 from ckeras.optimizers.adagrad import Adagrad, Adadelta, Ftrl
 from ckeras.optimizers.lion import Lion
+from ckeras.optimizers.lamb import Lamb
+from ckeras.optimizers.adafactor import Adafactor
+from ckeras.optimizers import loss_scale_optimizer as _lso
+from ckeras.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from ckeras.optimizers.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
-           "Adagrad", "Adadelta", "Ftrl", "Lion", "LearningRateSchedule",
+           "Adagrad", "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "LossScaleOptimizer",
+           "LearningRateSchedule",
            "schedules", "get", "serialize", "deserialize"]
 
-_CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion)
+_CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion, Lamb,
+            Adafactor, LossScaleOptimizer)
 # Keras 3 accepts the class name in any case ("adam", "Adam", "ADAM", "rmsprop").
 _BY_LOWER = {cls.__name__.lower(): cls for cls in _CLASSES}
 _BUILTINS = dict(_BY_LOWER)
@@ -83,3 +89,6 @@ def get(identifier, custom_objects=None):
         if isinstance(obj, Optimizer):
             return obj
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
+
+
+_lso._deserialize = deserialize   # the inner optimizer of a LossScaleOptimizer config
