@@ -13,17 +13,19 @@ from ckeras.optimizers.adagrad import Adagrad, Adadelta, Ftrl
 from ckeras.optimizers.lion import Lion
 from ckeras.optimizers.lamb import Lamb
 from ckeras.optimizers.adafactor import Adafactor
-from ckeras.optimizers import loss_scale_optimizer as _lso
+from ckeras.optimizers import wrapper as _wrapper
 from ckeras.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from ckeras.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from ckeras.optimizers.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
            "Adagrad", "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "LossScaleOptimizer",
+           "MultiOptimizer", "OptimizerMap",
            "LearningRateSchedule",
            "schedules", "get", "serialize", "deserialize"]
 
 _CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion, Lamb,
-            Adafactor, LossScaleOptimizer)
+            Adafactor, LossScaleOptimizer, MultiOptimizer)
 # Keras 3 accepts the class name in any case ("adam", "Adam", "ADAM", "rmsprop").
 _BY_LOWER = {cls.__name__.lower(): cls for cls in _CLASSES}
 _BUILTINS = dict(_BY_LOWER)
@@ -91,4 +93,4 @@ def get(identifier, custom_objects=None):
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
 
 
-_lso._deserialize = deserialize   # the inner optimizer of a LossScaleOptimizer config
+_wrapper.deserialize = deserialize   # inner optimizers of LossScale/MultiOptimizer configs

@@ -23,7 +23,8 @@ is the inner optimizer's) and ``learning_rate`` (0), ``step_counter``,
 import numpy as np
 
 from ckeras import registry
-from ckeras.optimizers.base import Optimizer, _all_variables
+from ckeras.optimizers import wrapper
+from ckeras.optimizers.base import Optimizer
 
 # Base-optimizer arguments Keras once wrote into this optimizer's config: their
 # default values are accepted (older files), anything else is an error.
@@ -31,10 +32,6 @@ _BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": Non
                   "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
                   "ema_overwrite_frequency": None, "loss_scale_factor": None,
                   "gradient_accumulation_steps": None}
-
-# ckeras.optimizers.deserialize, set by the package on import (from_config needs it
-# for the inner optimizer; importing the package from here would be an import circle)
-_deserialize = None
 
 
 class LossScaleOptimizer(Optimizer):
@@ -95,18 +92,8 @@ class LossScaleOptimizer(Optimizer):
         return loss * float(scale)
 
     def apply(self, variables=None, grads=None, trainable_variables=None):
-        if trainable_variables is not None:
-            variables, grads = trainable_variables, variables
-        elif variables is not None and not _all_variables(variables):
-            variables, grads = grads, variables
-        if variables is None:
-            if not self.built:
-                raise ValueError("Pass the trainable variables to the first `apply()` call, "
-                                 "or call `build()` first.")
-            variables = self._trainable
-        variables = list(variables)
+        variables, grads = wrapper.apply_arguments(self, variables, grads, trainable_variables)
         self.build(variables)
-        grads = [v.grad for v in variables] if grads is None else list(grads)
         present = [np.asarray(g) for g in grads if g is not None]
         if all(np.isfinite(g).all() for g in present):
             scale = np.float32(self.dynamic_scale)
@@ -163,7 +150,5 @@ class LossScaleOptimizer(Optimizer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        inner = config.pop("inner_optimizer", None)
-        if not isinstance(inner, Optimizer):
-            inner = _deserialize(inner, custom_objects=custom_objects)
+        inner = wrapper.inner_from_config(config.pop("inner_optimizer", None), custom_objects)
         return cls(inner, **config)

@@ -24,6 +24,9 @@ CASES = {
                                                    clip_threshold=0.5, beta_2_decay=-0.5,
                                                    epsilon_2=1e-2),
     "adafactor_relative": lambda: optimizers.Adafactor(learning_rate=2.0),
+    "multi": lambda: optimizers.MultiOptimizer(optimizers.OptimizerMap(
+        optimizers.SGD(0.1, momentum=0.9),
+        {"w0": optimizers.Adam(0.01), "w[2-9]": optimizers.Lamb(0.02)})),
 }
 
 
@@ -74,7 +77,7 @@ def test_loss_scale_optimizer_steps_match_keras():
     _check_variables(opt, "lso")
 
 
-@pytest.mark.parametrize("name", ["lamb", "adafactor", "lso"])
+@pytest.mark.parametrize("name", ["lamb", "adafactor", "lso", "multi"])
 def test_keras_file_with_optimizer_state_loads_and_resumes(name):
     model = ckeras.saving.load_model(os.path.join(HERE, f"{name}.keras"))
     _check_variables(model.optimizer, f"fit_{name}")
@@ -84,7 +87,7 @@ def test_keras_file_with_optimizer_state_loads_and_resumes(name):
         np.testing.assert_allclose(w, GOLDEN[f"fit_{name}/after{j}"], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["lamb", "adafactor", "lso"])
+@pytest.mark.parametrize("name", ["lamb", "adafactor", "lso", "multi"])
 def test_save_load_round_trip_keeps_state(tmp_path, name):
     model = ckeras.saving.load_model(os.path.join(HERE, f"{name}.keras"))
     x, y = GOLDEN["fit/x"], GOLDEN["fit/y"]
@@ -119,7 +122,10 @@ def test_adafactor_layout_names_and_placeholders():
     optimizers.Lamb(0.02, beta_1=0.7, epsilon=1e-5, clipnorm=1.0),
     optimizers.Adafactor(0.3, beta_2_decay=-0.6, epsilon_1=1e-20, relative_step=False),
     optimizers.LossScaleOptimizer(optimizers.Adam(0.002), initial_scale=64.0,
-                                  dynamic_growth_steps=10, name="lso")], ids=repr)
+                                  dynamic_growth_steps=10, name="lso"),
+    optimizers.MultiOptimizer(optimizers.OptimizerMap(optimizers.SGD(0.3), {
+        "a/.*": optimizers.Adam(0.1, name="adam_a"), "b": optimizers.Lion(name="lion_b")}),
+        loss_scale_factor=2.0)], ids=lambda o: type(o).__name__)
 def test_config_round_trip(opt):
     config = opt.get_config()
     again = optimizers.deserialize(optimizers.serialize(opt))
@@ -174,3 +180,29 @@ def test_fit_with_loss_scale_matches_plain_optimizer():
                 optimizers.Adam(0.01, loss_scale_factor=8.0)):   # Keras: fit scales the loss
         for a, b in zip(plain, trained(opt)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_multi_optimizer_routing_and_errors():
+    sgd, adam = optimizers.SGD(0.1), optimizers.Adam(0.01)
+    mapping = optimizers.OptimizerMap(sgd, {"x/.*": adam, "x/k.*": adam})
+    with pytest.raises(ValueError, match="Multiple optimizers assigned to variable x/kernel"):
+        mapping["x/kernel"]
+    assert optimizers.OptimizerMap(sgd, {"x/.*": adam})["y/kernel"] is sgd
+    with pytest.raises(ValueError, match="already exists in the OptimizerMap"):
+        optimizers.OptimizerMap(sgd, {"a": adam})["a"] = sgd
+    with pytest.raises(ValueError, match="LossScaleOptimizer cannot be used inside"):
+        optimizers.OptimizerMap(sgd, {"a": optimizers.LossScaleOptimizer(optimizers.SGD())})
+    with pytest.raises(TypeError, match="default_optimizer must be"):
+        optimizers.OptimizerMap("sgd")
+    multi = optimizers.MultiOptimizer(lambda v: adam if v.path == "b" else sgd,
+                                      loss_scale_factor=4.0)
+    a = Variable(np.ones(2, np.float32), name="a")
+    b = Variable(np.ones(2, np.float32), name="b")
+    multi.apply([a, b], grads=[np.full(2, 4.0, np.float32)] * 2)
+    np.testing.assert_allclose(a.value, 1 - 0.1)           # SGD on grad / 4
+    assert multi.optimizers == [sgd, adam] and adam.iterations == 1 and multi.iterations == 1
+    assert sgd.loss_scale_factor == 4.0 == adam.loss_scale_factor
+    with pytest.raises(AttributeError, match="cannot be accessed on a MultiOptimizer"):
+        multi.learning_rate
+    with pytest.raises(ValueError, match="a callable optimizer_map has no config"):
+        multi.get_config()

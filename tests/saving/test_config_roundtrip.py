@@ -118,6 +118,9 @@ def test_metric_config_roundtrip(cls):
 def test_optimizer_config_roundtrip(cls):
     if cls is optimizers.LossScaleOptimizer:
         opt = cls(optimizers.SGD(learning_rate=0.0125))
+    elif cls is optimizers.MultiOptimizer:
+        opt = cls(optimizers.OptimizerMap(optimizers.SGD(learning_rate=0.0125),
+                                          {"dense/.*": optimizers.Adam(name="head_adam")}))
     else:
         opt = cls(learning_rate=0.0125)
     config = _json(opt.get_config())

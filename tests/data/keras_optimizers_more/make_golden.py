@@ -1,5 +1,5 @@
-"""Writes golden.npz and three .keras files: Keras 3.15.1 on JAX — Lamb,
-Adafactor and LossScaleOptimizer stepped on fixed gradients (the weights after
+"""Writes golden.npz and four .keras files: Keras 3.15.1 on JAX — Lamb,
+Adafactor, LossScaleOptimizer and MultiOptimizer stepped on fixed gradients (the weights after
 every step and the optimizer variables at the end), and small Dense models
 compiled with them, trained one epoch and saved with their optimizer state.
 
@@ -76,6 +76,9 @@ def scaled(step, opt, gs):
 run("lso", keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1, momentum=0.5),
                                                initial_scale=8.0, dynamic_growth_steps=2),
     scaled)
+run("multi", keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+    keras.optimizers.SGD(0.1, momentum=0.9),
+    {"w0": keras.optimizers.Adam(0.01), "w[2-9]": keras.optimizers.Lamb(0.02)})))
 
 x = rng.normal(size=(16, 3)).astype(np.float32)
 y = rng.normal(size=(16, 2)).astype(np.float32)
@@ -84,7 +87,11 @@ for name, opt in [("lamb", keras.optimizers.Lamb(0.01)),
                   ("adafactor", keras.optimizers.Adafactor(0.01)),
                   ("lso", keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01),
                                                               initial_scale=4.0,
-                                                              dynamic_growth_steps=3))]:
+                                                              dynamic_growth_steps=3)),
+                  ("multi", keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+                      keras.optimizers.SGD(0.05, momentum=0.5),
+                      {"sequential/dense_1/.*": keras.optimizers.Adam(0.01),
+                       "nothing": keras.optimizers.RMSprop(0.01)})))]:
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
                               keras.layers.Dense(2)])
