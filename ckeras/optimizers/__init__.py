@@ -16,16 +16,18 @@ from ckeras.optimizers.adafactor import Adafactor
 from ckeras.optimizers import wrapper as _wrapper
 from ckeras.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from ckeras.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from ckeras.optimizers.muon import Muon
+from ckeras.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from ckeras.optimizers.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
            "Adagrad", "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "LossScaleOptimizer",
-           "MultiOptimizer", "OptimizerMap",
+           "MultiOptimizer", "OptimizerMap", "Muon", "ScheduleFreeAdamW",
            "LearningRateSchedule",
            "schedules", "get", "serialize", "deserialize"]
 
 _CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion, Lamb,
-            Adafactor, LossScaleOptimizer, MultiOptimizer)
+            Adafactor, LossScaleOptimizer, MultiOptimizer, Muon, ScheduleFreeAdamW)
 # Keras 3 accepts the class name in any case ("adam", "Adam", "ADAM", "rmsprop").
 _BY_LOWER = {cls.__name__.lower(): cls for cls in _CLASSES}
 _BUILTINS = dict(_BY_LOWER)

@@ -1,4 +1,4 @@
-"""Lamb, Adafactor and LossScaleOptimizer against Keras 3 on JAX
+"""Lamb, Adafactor, Muon, ScheduleFreeAdamW, LossScaleOptimizer and MultiOptimizer against Keras 3 on JAX
 (tests/data/keras_optimizers_more): the weights after each of five steps on
 fixed gradients, the optimizer variables (Keras's layout), .keras files made by
 Keras loaded with their optimizer state and trained on, configs, errors."""
@@ -13,7 +13,7 @@ from ckeras.variables import Variable
 
 HERE = os.path.join(os.path.dirname(__file__), "..", "data", "keras_optimizers_more")
 GOLDEN = np.load(os.path.join(HERE, "golden.npz"))
-N_VARS, STEPS = 3, 5
+N_VARS, STEPS = 4, 5
 
 CASES = {
     "lamb": lambda: optimizers.Lamb(learning_rate=0.01),
@@ -24,6 +24,15 @@ CASES = {
                                                    clip_threshold=0.5, beta_2_decay=-0.5,
                                                    epsilon_2=1e-2),
     "adafactor_relative": lambda: optimizers.Adafactor(learning_rate=2.0),
+    "muon": lambda: optimizers.Muon(learning_rate=0.02),
+    "muon_args": lambda: optimizers.Muon(learning_rate=0.01, adam_lr_ratio=0.5, nesterov=False,
+                                         momentum=0.9, ns_steps=3, rms_rate=None,
+                                         weight_decay=0.1, adam_weight_decay=0.0,
+                                         exclude_layers=["w3"]),
+    "schedule_free": lambda: optimizers.ScheduleFreeAdamW(),
+    "schedule_free_args": lambda: optimizers.ScheduleFreeAdamW(
+        learning_rate=0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-6, warmup_steps=3,
+        weight_decay=0.05),
     "multi": lambda: optimizers.MultiOptimizer(optimizers.OptimizerMap(
         optimizers.SGD(0.1, momentum=0.9),
         {"w0": optimizers.Adam(0.01), "w[2-9]": optimizers.Lamb(0.02)})),
@@ -120,6 +129,8 @@ def test_adafactor_layout_names_and_placeholders():
 
 @pytest.mark.parametrize("opt", [
     optimizers.Lamb(0.02, beta_1=0.7, epsilon=1e-5, clipnorm=1.0),
+    optimizers.Muon(0.01, exclude_layers=["head"], rms_rate=None, ns_steps=4),
+    optimizers.ScheduleFreeAdamW(0.1, warmup_steps=10),
     optimizers.Adafactor(0.3, beta_2_decay=-0.6, epsilon_1=1e-20, relative_step=False),
     optimizers.LossScaleOptimizer(optimizers.Adam(0.002), initial_scale=64.0,
                                   dynamic_growth_steps=10, name="lso"),
@@ -206,3 +217,11 @@ def test_multi_optimizer_routing_and_errors():
         multi.learning_rate
     with pytest.raises(ValueError, match="a callable optimizer_map has no config"):
         multi.get_config()
+
+
+def test_muon_slot_layout():
+    opt = optimizers.Muon()
+    opt.build(_variables())
+    names = [n for n, _ in opt.variables()][2:]
+    assert names == ["muon/w0_momentum", "muon/w1_momentum", "muon/w1_velocity",
+                     "muon/w2_momentum", "muon/w2_velocity", "muon/w3_momentum"]

@@ -1,5 +1,5 @@
 """Writes golden.npz and four .keras files: Keras 3.15.1 on JAX — Lamb,
-Adafactor, LossScaleOptimizer and MultiOptimizer stepped on fixed gradients (the weights after
+Adafactor, LossScaleOptimizer, Muon, ScheduleFreeAdamW and MultiOptimizer stepped on fixed gradients (the weights after
 every step and the optimizer variables at the end), and small Dense models
 compiled with them, trained one epoch and saved with their optimizer state.
 
@@ -12,7 +12,7 @@ import keras
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 rng = np.random.default_rng(0)
-SHAPES = [(3, 4), (4,), (2, 3, 5)]
+SHAPES = [(3, 4), (4,), (2, 3, 5), (5, 3)]
 STEPS = 5
 out = {}
 init = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
@@ -76,6 +76,15 @@ def scaled(step, opt, gs):
 run("lso", keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1, momentum=0.5),
                                                initial_scale=8.0, dynamic_growth_steps=2),
     scaled)
+run("muon", keras.optimizers.Muon(learning_rate=0.02))
+run("muon_args", keras.optimizers.Muon(learning_rate=0.01, adam_lr_ratio=0.5, nesterov=False,
+                                       momentum=0.9, ns_steps=3, rms_rate=None,
+                                       weight_decay=0.1, adam_weight_decay=0.0,
+                                       exclude_layers=["w3"]))
+run("schedule_free", keras.optimizers.ScheduleFreeAdamW())
+run("schedule_free_args", keras.optimizers.ScheduleFreeAdamW(
+    learning_rate=0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-6, warmup_steps=3,
+    weight_decay=0.05))
 run("multi", keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
     keras.optimizers.SGD(0.1, momentum=0.9),
     {"w0": keras.optimizers.Adam(0.01), "w[2-9]": keras.optimizers.Lamb(0.02)})))
