@@ -117,12 +117,7 @@ class LossScaleOptimizer(Optimizer):
         return own + self.inner_optimizer.variables()
 
     def set_variables(self, values, trainable_variables=None):
-        if not self.built:
-            if trainable_variables is None:
-                raise ValueError("You are calling `set_variables()` on an optimizer that has "
-                                 "not yet been built. Please call "
-                                 "`optimizer.build(trainable_variables)` first.")
-            self.build(trainable_variables)
+        wrapper.build_for_set_variables(self, trainable_variables)
         values = list(values)
         n_own = 2 + len(self._slot_vars)
         n_inner = len(self.inner_optimizer.variables())

@@ -180,12 +180,7 @@ class MultiOptimizer(Optimizer):
         return own + [pair for o in self._inner_optimizers for pair in o.variables()]
 
     def set_variables(self, values, trainable_variables=None):
-        if not self.built:
-            if trainable_variables is None:
-                raise ValueError("You are calling `set_variables()` on an optimizer that has "
-                                 "not yet been built. Please call "
-                                 "`optimizer.build(trainable_variables)` first.")
-            self.build(trainable_variables)
+        wrapper.build_for_set_variables(self, trainable_variables)
         values = list(values)
         counts = [len(o.variables()) for o in self._inner_optimizers]
         if len(values) != 2 + sum(counts):

@@ -33,3 +33,13 @@ def apply_arguments(optimizer, variables, grads, trainable_variables):
     if len(grads) != len(variables):
         raise ValueError(f"Got {len(grads)} gradients for {len(variables)} variables.")
     return variables, grads
+
+
+def build_for_set_variables(optimizer, trainable_variables):
+    """``set_variables`` needs the slots: build them, or say how."""
+    if not optimizer.built:
+        if trainable_variables is None:
+            raise ValueError("You are calling `set_variables()` on an optimizer that has not "
+                             "yet been built. Please call `optimizer.build(trainable_variables)` "
+                             "first.")
+        optimizer.build(trainable_variables)
