@@ -10,7 +10,11 @@ call it):
 * ``probabilistic.py``: the cross-entropies (fused softmax/sigmoid kernels),
   focal cross-entropies, KL divergence, Poisson;
 * ``margin.py``: hinge, squared hinge, categorical hinge (not ``hinge.py``: that
-  name would shadow the ``hinge`` function here).
+  name would shadow the ``hinge`` function here);
+* ``vjp_loss.py``: ``VJPLoss``, the base of the losses whose values are not one
+  per last-axis row: ``overlap.py`` (Dice, Tversky over any ``axis``),
+  ``metric_learning.py`` (Circle), ``generalized_crossentropy.py``
+  (CategoricalGeneralizedCrossEntropy), ``ctc_loss.py`` (CTC, its forward-backward).
 
 This module re-exports them and owns the string names and get/serialize/deserialize.
 """
@@ -30,6 +34,11 @@ from ckeras.losses.probabilistic import (  # noqa: F401
     KLDivergence, Poisson,
     binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
     categorical_focal_crossentropy, sparse_categorical_crossentropy, kl_divergence, poisson)
+from ckeras.losses.overlap import Dice, Tversky, dice, tversky  # noqa: F401
+from ckeras.losses.metric_learning import Circle, circle  # noqa: F401
+from ckeras.losses.generalized_crossentropy import (  # noqa: F401
+    CategoricalGeneralizedCrossEntropy, categorical_generalized_cross_entropy)
+from ckeras.losses.ctc_loss import CTC, ctc  # noqa: F401
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
@@ -42,6 +51,8 @@ __all__ = [
     "categorical_crossentropy", "categorical_focal_crossentropy",
     "sparse_categorical_crossentropy", "hinge", "squared_hinge", "categorical_hinge",
     "huber", "kl_divergence", "log_cosh", "poisson", "cosine_similarity",
+    "Dice", "Tversky", "Circle", "CategoricalGeneralizedCrossEntropy", "CTC",
+    "dice", "tversky", "circle", "categorical_generalized_cross_entropy", "ctc",
     "mse", "mae", "mape", "msle", "kld", "MSE", "MAE", "MAPE", "MSLE", "KLD", "logcosh",
     "get", "serialize", "deserialize",
 ]
@@ -60,7 +71,8 @@ _CLASSES = [MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
             MeanSquaredLogarithmicError, BinaryCrossentropy, BinaryFocalCrossentropy,
             CategoricalCrossentropy, CategoricalFocalCrossentropy,
             SparseCategoricalCrossentropy, Hinge, SquaredHinge, CategoricalHinge, Huber,
-            KLDivergence, LogCosh, Poisson, CosineSimilarity]
+            KLDivergence, LogCosh, Poisson, CosineSimilarity, Dice, Tversky, Circle,
+            CategoricalGeneralizedCrossEntropy, CTC]
 
 _FUNCTIONS = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
@@ -73,7 +85,8 @@ _FUNCTIONS = {
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     hinge: Hinge, squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
     huber: Huber, kl_divergence: KLDivergence, log_cosh: LogCosh, poisson: Poisson,
-    cosine_similarity: CosineSimilarity,
+    cosine_similarity: CosineSimilarity, dice: Dice, tversky: Tversky, circle: Circle,
+    ctc: CTC,
 }
 
 _BUILTINS = {cls.__name__: cls for cls in _CLASSES}
@@ -90,12 +103,6 @@ _BUILTINS.update({
     "AutoCrossentropy": AutoCrossentropy,
 })
 
-# Keras 3 losses ckeras does not implement: a clear error rather than "unknown".
-_UNSUPPORTED = ("ctc", "CTC", "dice", "Dice", "tversky", "Tversky", "circle", "Circle",
-                "iou", "IoU", "categorical_generalized_cross_entropy",
-                "CategoricalGeneralizedCrossEntropy")
-
-
 def get(identifier, custom_objects=None):
     """str / dict / Loss / Loss class / function -> a Loss object (None -> None)."""
     if identifier is None:
@@ -104,10 +111,6 @@ def get(identifier, custom_objects=None):
         return identifier
     if isinstance(identifier, dict) and identifier.get("class_name") == "function":
         identifier = identifier.get("config")  # Keras 3 form of a loss function
-    name = identifier if isinstance(identifier, str) else (
-        identifier.get("class_name") if isinstance(identifier, dict) else None)
-    if name in _UNSUPPORTED and registry.lookup_custom(name, None, custom_objects) is None:
-        raise ValueError(f"The Keras loss {name!r} is not implemented in ckeras.")
     obj = registry.resolve(identifier, _BUILTINS, "loss", custom_objects)
     if callable(obj) and not isinstance(obj, type) and obj in _FUNCTIONS:
         return _FUNCTIONS[obj]()

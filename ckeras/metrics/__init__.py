@@ -3,7 +3,9 @@
 One module per family: ``base.py`` (Metric, Mean, Sum, MeanMetricWrapper),
 ``accuracy_metrics.py``, ``regression_metrics.py``, ``probabilistic_metrics.py``,
 ``hinge_metrics.py``, ``confusion_metrics.py`` (Keras's file names; ``accuracy.py``
-would shadow the ``accuracy`` function) (counts, precision/recall, AUC, F-scores). A metric that is the
+would shadow the ``accuracy`` function) (counts, precision/recall, AUC, F-scores),
+``sensitivity_specificity.py`` (a rate at a constraint on another, on the confusion
+counts), ``iou_metrics.py`` (confusion-matrix IoU) and ``correlation_metrics.py``. A metric that is the
 mean of a loss calls the loss (``ckeras.losses``), which owns the formula, and
 both use one shape/rank rule (``ckeras.losses.base.squeeze_or_expand_to_same_rank``).
 This module re-exports them and owns the string names and get/serialize/deserialize.
@@ -46,6 +48,15 @@ from ckeras.metrics.hinge_metrics import (Hinge, SquaredHinge, CategoricalHinge,
 from ckeras.metrics.confusion_metrics import (  # noqa: F401
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
     FBetaScore, F1Score, _ConfusionMatrixConditionCount, _PrecisionRecallBase)
+from ckeras.metrics.sensitivity_specificity import (  # noqa: F401
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)
+from ckeras.metrics.iou_metrics import (  # noqa: F401
+    IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU)
+from ckeras.metrics.correlation_metrics import (  # noqa: F401
+    PearsonCorrelation, ConcordanceCorrelation, pearson_correlation, concordance_correlation)
+from ckeras.metrics.probabilistic_metrics import (  # noqa: F401
+    binary_focal_crossentropy, categorical_focal_crossentropy)
+from ckeras.metrics.regression_metrics import huber  # noqa: F401
 
 
 __all__ = [
@@ -59,6 +70,11 @@ __all__ = [
     "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
     "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
     "Precision", "Recall", "AUC", "FBetaScore", "F1Score",
+    "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall",
+    "RecallAtPrecision", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU",
+    "PearsonCorrelation", "ConcordanceCorrelation", "pearson_correlation",
+    "concordance_correlation", "binary_focal_crossentropy", "categorical_focal_crossentropy",
+    "huber",
     "get", "serialize", "deserialize",
 ]
 
@@ -68,7 +84,9 @@ _FUNCTIONS.update({f.__name__: f for f in (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, log_cosh, cosine_similarity,
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
-    kl_divergence, poisson, hinge, squared_hinge, categorical_hinge)})
+    kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
+    pearson_correlation, concordance_correlation, binary_focal_crossentropy,
+    categorical_focal_crossentropy, huber)})
 _FUNCTIONS.update({"mse": mean_squared_error, "mae": mean_absolute_error,
                    "mape": mean_absolute_percentage_error,
                    "msle": mean_squared_logarithmic_error, "kld": kl_divergence,
@@ -85,7 +103,9 @@ _CLASSES = (
     R2Score, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, TruePositives,
     FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
-    FBetaScore, F1Score)
+    FBetaScore, F1Score, SensitivityAtSpecificity, SpecificityAtSensitivity,
+    PrecisionAtRecall, RecallAtPrecision, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+    PearsonCorrelation, ConcordanceCorrelation)
 _BUILTINS = {cls.__name__: cls for cls in _CLASSES}
 _BUILTINS.update({_to_snake_case(cls.__name__): cls for cls in _CLASSES
                   if cls is not MeanMetricWrapper})   # needs `fn`: not a string metric

@@ -72,3 +72,21 @@ class Poisson(FixedFunctionMetric):
     def __init__(self, name="poisson", dtype=None):
         super().__init__(poisson, name=name, dtype=dtype)
 
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """keras.metrics.binary_focal_crossentropy: the loss's values."""
+    return _losses.BinaryFocalCrossentropy(
+        apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+        from_logits=from_logits, label_smoothing=label_smoothing,
+        axis=axis).sample_values(y_true, y_pred)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """keras.metrics.categorical_focal_crossentropy: the loss's values."""
+    y_true, y_pred = _class_axis_last(y_true, y_pred, axis)
+    return _losses.CategoricalFocalCrossentropy(
+        alpha=alpha, gamma=gamma, from_logits=from_logits,
+        label_smoothing=label_smoothing).sample_values(y_true, y_pred)

@@ -27,6 +27,11 @@ def log_cosh(y_true, y_pred):
     return _losses.LogCosh().sample_values(y_true, y_pred)
 
 
+def huber(y_true, y_pred, delta=1.0):
+    """keras.metrics.huber: the Huber loss's values."""
+    return _losses.Huber(delta=delta).sample_values(y_true, y_pred)
+
+
 def cosine_similarity(y_true, y_pred, axis=-1):
     """The cosine itself (the loss is its negative)."""
     return -_losses.CosineSimilarity(axis=axis).sample_values(y_true, y_pred)

@@ -105,6 +105,16 @@ def _per_output(value, names, what, default=None):
     return [value] * n
 
 
+def _scale_gradients(weights, optimizer):
+    """Keras's trainer differentiates ``optimizer.scale_loss(loss)``: the
+    gradients carry the loss scale, which the optimizer divides out again
+    (``loss_scale_factor``, LossScaleOptimizer). Nothing to do without one."""
+    scale = float(optimizer.scale_loss(1.0))
+    if scale != 1.0:
+        for w in weights:
+            w.grad *= np.float32(scale)
+
+
 class TrainingMixin:
     """Adds the Keras training API to a model class."""
 
@@ -238,6 +248,7 @@ class TrainingMixin:
                 w.zero_grad()
             backward(douts)
             loss += self._regularization(apply_grads=True)
+            _scale_gradients(weights, self.optimizer)
             if self._distribution is not None:   # the global batch's gradient and loss
                 loss, per_output = self._distribution.reduce_gradients(
                     weights, len(xs[0]), loss, per_output)

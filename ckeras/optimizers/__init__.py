@@ -11,13 +11,23 @@ from ckeras.optimizers.rmsprop import RMSprop
 from ckeras.optimizers.adam import Adam, AdamW, Adamax, Nadam
 from ckeras.optimizers.adagrad import Adagrad, Adadelta, Ftrl
 from ckeras.optimizers.lion import Lion
+from ckeras.optimizers.lamb import Lamb
+from ckeras.optimizers.adafactor import Adafactor
+from ckeras.optimizers import wrapper as _wrapper
+from ckeras.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from ckeras.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from ckeras.optimizers.muon import Muon
+from ckeras.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from ckeras.optimizers.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
-           "Adagrad", "Adadelta", "Ftrl", "Lion", "LearningRateSchedule",
+           "Adagrad", "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "LossScaleOptimizer",
+           "MultiOptimizer", "OptimizerMap", "Muon", "ScheduleFreeAdamW",
+           "LearningRateSchedule",
            "schedules", "get", "serialize", "deserialize"]
 
-_CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion)
+_CLASSES = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Adagrad, Adadelta, Ftrl, Lion, Lamb,
+            Adafactor, LossScaleOptimizer, MultiOptimizer, Muon, ScheduleFreeAdamW)
 # Keras 3 accepts the class name in any case ("adam", "Adam", "ADAM", "rmsprop").
 _BY_LOWER = {cls.__name__.lower(): cls for cls in _CLASSES}
 
@@ -67,3 +77,6 @@ def get(identifier, custom_objects=None):
         if isinstance(obj, Optimizer):
             return obj
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
+
+
+_wrapper.deserialize = deserialize   # inner optimizers of LossScale/MultiOptimizer configs

@@ -753,9 +753,9 @@ def test_get_variants_and_errors():
     lower = optimizers.get({"class_name": "rmsprop", "config": {"rho": 0.8}})
     assert isinstance(lower, optimizers.RMSprop) and lower.rho == 0.8
     with pytest.raises(ValueError) as err:
-        optimizers.get("lamb")
+        optimizers.get("lamd")
     msg = str(err.value)
-    assert "lamb" in msg and "adam" in msg and "rmsprop" in msg and "sgd" in msg
+    assert "lamd" in msg and "adam" in msg and "rmsprop" in msg and "sgd" in msg
     with pytest.raises(ValueError):
         optimizers.get({"class_name": "Nope", "config": {}})
     with pytest.raises(ValueError):

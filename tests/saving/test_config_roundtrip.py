@@ -89,10 +89,19 @@ def test_loss_config_roundtrip(cls):
     assert type(again) is cls and _json(again.get_config()) == config
 
 
+METRIC_ARGS = {
+    "SensitivityAtSpecificity": {"specificity": 0.4}, "SpecificityAtSensitivity": {
+        "sensitivity": 0.6}, "PrecisionAtRecall": {"recall": 0.3},
+    "RecallAtPrecision": {"precision": 0.7},
+    "IoU": {"num_classes": 3, "target_class_ids": [0, 2]}, "MeanIoU": {"num_classes": 3},
+    "OneHotIoU": {"num_classes": 4, "target_class_ids": [1]}, "OneHotMeanIoU": {"num_classes": 2},
+}
+
+
 def _metric(cls):
     if cls is metrics.MeanMetricWrapper:
         return cls(fn="mean_absolute_error", name="mae_wrapper")
-    return cls()
+    return cls(**METRIC_ARGS.get(cls.__name__, {}))
 
 
 @pytest.mark.parametrize("cls", metrics._CLASSES, ids=lambda c: c.__name__)
@@ -107,7 +116,13 @@ def test_metric_config_roundtrip(cls):
 
 @pytest.mark.parametrize("cls", optimizers._CLASSES, ids=lambda c: c.__name__)
 def test_optimizer_config_roundtrip(cls):
-    opt = cls(learning_rate=0.0125)
+    if cls is optimizers.LossScaleOptimizer:
+        opt = cls(optimizers.SGD(learning_rate=0.0125))
+    elif cls is optimizers.MultiOptimizer:
+        opt = cls(optimizers.OptimizerMap(optimizers.SGD(learning_rate=0.0125),
+                                          {"dense/.*": optimizers.Adam(name="head_adam")}))
+    else:
+        opt = cls(learning_rate=0.0125)
     config = _json(opt.get_config())
     clone = cls.from_config(config)
     assert _json(clone.get_config()) == config
