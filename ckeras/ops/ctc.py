@@ -61,6 +61,23 @@ def _one_sequence(logp, labels, blank):
     return -loglik, grad
 
 
+def ctc_values(labels, label_lengths, logits, logit_lengths, blank=0):
+    """(losses (B,), d losses / d logits (B, T, C)) in float64, for integer
+    ``labels`` (B, L) of which row b's first ``label_lengths[b]`` count, and
+    ``logits`` (B, T, C) of which its first ``logit_lengths[b]`` steps count.
+    The CTC loss class (losses/ctc_loss.py) computes with it too."""
+    losses = np.zeros(logits.shape[0])
+    grads = np.zeros(logits.shape)
+    for b in range(logits.shape[0]):
+        t_len = int(logit_lengths[b])
+        if t_len <= 0:
+            raise ValueError(f"ops.ctc_loss: output_length[{b}] must be positive, got {t_len}.")
+        logp = _log_softmax(logits[b, :t_len].astype(np.float64))
+        losses[b], grads[b, :t_len] = _one_sequence(logp, labels[b, :int(label_lengths[b])],
+                                                    blank)
+    return losses, grads
+
+
 @op
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """Per-sequence CTC loss (B,) of logits ``output`` (B, T, C) against integer
@@ -75,14 +92,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     if z.ndim != 3 or labels.ndim != 2:
         raise ValueError(f"ops.ctc_loss: output must be (batch, time, classes) and target "
                          f"(batch, length); got {z.shape} and {labels.shape}.")
-    losses = np.zeros(z.shape[0])
-    grads = np.zeros(z.shape)
-    for b in range(z.shape[0]):
-        t_len = int(ol[b])
-        if t_len <= 0:
-            raise ValueError(f"ops.ctc_loss: output_length[{b}] must be positive, got {t_len}.")
-        logp = _log_softmax(z[b, :t_len].astype(np.float64))
-        losses[b], grads[b, :t_len] = _one_sequence(logp, labels[b, :int(tl[b])], mask_index)
+    losses, grads = ctc_values(labels, tl, z, ol, mask_index)
     y = losses.astype(dtype)
     tape = _recording(output)
     if tape is None:
