@@ -75,13 +75,8 @@ class RandomShear(_Warping):
             return shear[i, 1] * xx + yy, xx + shear[i, 0] * yy
         return inverse
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"x_factor": list(self.x_factor), "y_factor": list(self.y_factor),
-                       "fill_mode": self.fill_mode, "interpolation": self.interpolation,
-                       "seed": self.seed, "fill_value": self.fill_value,
-                       "data_format": self.data_format})
-        return config
+    def _factor_config(self):
+        return {"x_factor": list(self.x_factor), "y_factor": list(self.y_factor)}
 
 
 def homography(start, end):
@@ -140,11 +135,12 @@ class RandomPerspective(_Warping):
             return (t[3] * xx + t[4] * yy + t[5]) / d, (t[0] * xx + t[1] * yy + t[2]) / d
         return inverse
 
+    def _factor_config(self):
+        return {"factor": list(self.factor), "scale": self.scale}
+
     def get_config(self):
         config = super().get_config()
-        config.update({"data_format": self.data_format, "factor": list(self.factor),
-                       "scale": self.scale, "interpolation": self.interpolation,
-                       "fill_value": self.fill_value, "seed": self.seed})
+        del config["fill_mode"]          # not an argument of Keras's RandomPerspective
         return config
 
 
@@ -214,10 +210,6 @@ class RandomElasticTransform(_Warping):
         plans, inside = state
         return _warp_backward(db * inside, plans)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"data_format": self.data_format, "factor": list(self.factor),
-                       "scale": list(self.scale), "interpolation": self.interpolation,
-                       "fill_mode": self.fill_mode, "fill_value": self.fill_value,
-                       "value_range": list(self.value_range), "seed": self.seed})
-        return config
+    def _factor_config(self):
+        return {"factor": list(self.factor), "scale": list(self.scale),
+                "value_range": list(self.value_range)}

@@ -374,9 +374,17 @@ class _Geometric(_Augmentation):
     def _augment_backward(self, db, plans):
         return _warp_backward(db, plans)
 
-    def _geometric_config(self):
-        return {"fill_mode": self.fill_mode, "interpolation": self.interpolation,
-                "seed": self.seed, "fill_value": self.fill_value}
+    def _factor_config(self):
+        """The factor arguments (RandomZoom's and RandomTranslation's here)."""
+        return {"height_factor": self.height_factor, "width_factor": self.width_factor}
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        config.update(self._factor_config())
+        config.update({"fill_mode": self.fill_mode, "interpolation": self.interpolation,
+                       "seed": self.seed, "fill_value": self.fill_value})
+        return config
 
 
 class RandomRotation(_Geometric):
@@ -401,11 +409,8 @@ class RandomRotation(_Geometric):
             return cy + s * dx + c * dy, cx + c * dx - s * dy
         return _warp(b, inverse, self.fill_mode, self.fill_value, self.interpolation)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"data_format": self.data_format, "factor": list(self.factor)})
-        config.update(self._geometric_config())
-        return config
+    def _factor_config(self):
+        return {"factor": list(self.factor)}
 
 
 class RandomZoom(_Geometric):
@@ -434,13 +439,6 @@ class RandomZoom(_Geometric):
             return cy + (yy - cy) * zh[i], cx + (xx - cx) * zw[i]
         return _warp(b, inverse, self.fill_mode, self.fill_value, self.interpolation)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"data_format": self.data_format, "height_factor": self.height_factor,
-                       "width_factor": self.width_factor})
-        config.update(self._geometric_config())
-        return config
-
 
 class RandomTranslation(_Geometric):
     """Shift each image by (f_h * height, f_w * width) pixels, f uniform in
@@ -464,13 +462,6 @@ class RandomTranslation(_Geometric):
         def inverse(i, yy, xx):
             return yy - ty[i], xx - tx[i]
         return _warp(b, inverse, self.fill_mode, self.fill_value, self.interpolation)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"data_format": self.data_format, "height_factor": self.height_factor,
-                       "width_factor": self.width_factor})
-        config.update(self._geometric_config())
-        return config
 
 
 def _value_range(cls_name, value_range):
