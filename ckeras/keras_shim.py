@@ -4,8 +4,9 @@ While the script runs, a meta-path finder answers the imports a Keras
 script makes: ``keras``, ``keras.*``, ``tf_keras``, ``tensorflow.keras`` and
 ``tensorflow.keras.*`` resolve to the matching ``ckeras`` modules (the very
 same module objects, so ``keras.layers.Dense is ckeras.layers.Dense``), and
-``tensorflow`` itself is a stand-in whose only attribute is ``keras``: any
-other use (``tf.constant``, ``tf.data``, ``import tensorflow.compat.v1``)
+``tensorflow`` itself is a stand-in whose only attributes are ``keras`` and the
+dtype names scripts pass to Keras (``tf.float32``, ``tf.string``: the dtype
+strings Keras 3 takes in their place); any other use (``tf.constant``, ``tf.data``, ``import tensorflow.compat.v1``)
 raises TensorFlowNotProvided naming what was used. Nothing is installed; the
 finder is removed when the script ends, so ``import keras`` elsewhere is
 untouched.
@@ -47,6 +48,11 @@ def _not_provided(what):
         f"(`tensorflow.keras` / `tf.keras`), running on numpy. Use {hint}.")
 
 
+# tf.<dtype> as Keras arguments (Input(dtype=tf.string), astype(tf.float32)).
+_DTYPES = frozenset(["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32",
+                     "int64", "uint8", "uint16", "uint32", "uint64", "bool", "string"])
+
+
 class _TensorFlowStandIn(types.ModuleType):
     """``import tensorflow as tf`` gives this: ``tf.keras`` is ckeras, anything
     else raises TensorFlowNotProvided."""
@@ -54,6 +60,8 @@ class _TensorFlowStandIn(types.ModuleType):
     def __getattr__(self, name):
         if name == "keras":
             return importlib.import_module("ckeras")
+        if name in _DTYPES:
+            return name
         if name.startswith("__") and name.endswith("__") and name != "__version__":
             raise AttributeError(name)  # what the import system and tools probe
         raise _not_provided(f"tensorflow.{name}")

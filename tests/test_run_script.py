@@ -63,6 +63,20 @@ def test_small_tf_keras_training_script(tmp_path):
     assert r.stdout.strip() == "ok 2"
 
 
+def test_tf_dtype_names_are_keras_dtype_strings(tmp_path):
+    r = run(tmp_path, """
+        import numpy as np
+        import tensorflow as tf
+        from tensorflow import keras
+        inp = keras.Input((2,), dtype=tf.float32)
+        words = keras.Input((1,), dtype=tf.string)
+        x = np.ones((3, 2)).astype(tf.float32)
+        print(tf.float32, tf.string, tf.int64, words.dtype, x.dtype)
+        """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["float32", "string", "int64", "string", "float32"]
+
+
 @pytest.mark.parametrize("use,named", [
     ("import tensorflow as tf\nx = tf.constant([1.0])", "tensorflow.constant"),
     ("import tensorflow as tf\nds = tf.data.Dataset", "tensorflow.data"),
