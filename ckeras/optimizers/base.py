@@ -54,6 +54,27 @@ def _is_number(x):
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+def apply_arguments(optimizer, variables, grads, trainable_variables):
+    """``apply``'s arguments as (variables, gradients), as ``Optimizer.apply``
+    reads them: ckeras's ``(variables, grads=None)`` (None: each ``.grad``) or
+    Keras's ``(grads, trainable_variables)``."""
+    if trainable_variables is not None:
+        variables, grads = trainable_variables, variables
+    elif variables is not None and not _all_variables(variables):
+        variables, grads = grads, variables
+    if variables is None:
+        if not optimizer.built:
+            raise ValueError("Pass the trainable variables to the first `apply()` call, or "
+                             "call `build()` first.")
+        variables = optimizer._trainable
+    variables = list(variables)
+    grads = [v.grad for v in variables] if grads is None else list(grads)
+    if len(grads) != len(variables):
+        raise ValueError(f"Got {len(grads)} gradients for {len(variables)} variables.")
+    return variables, grads
+
+
+
 class Optimizer:
     """Base class. Subclasses define ``_slot_groups``, ``_update_step`` and
     their own ``get_config`` keys (``_own_config``)."""
@@ -245,16 +266,7 @@ class Optimizer:
         ``apply(grads, trainable_variables)`` is accepted too (told apart by
         the first list holding arrays/tensors rather than Variables).
         """
-        if trainable_variables is not None:
-            variables, grads = trainable_variables, variables
-        elif variables is not None and not _all_variables(variables):
-            variables, grads = grads, variables
-        if variables is None:
-            if not self.built:
-                raise ValueError("Pass the trainable variables to the first "
-                                 "`apply()` call, or call `build()` first.")
-            variables = self._trainable
-        variables = list(variables)
+        variables, grads = apply_arguments(self, variables, grads, trainable_variables)
         if not self.built:
             self.build(variables)
         indices = []
@@ -267,13 +279,6 @@ class Optimizer:
                     "with a new set of variables, you should recreate a new "
                     "optimizer instance.")
             indices.append(i)
-        if grads is None:
-            grads = [v.grad for v in variables]
-        else:
-            grads = list(grads)
-            if len(grads) != len(variables):
-                raise ValueError(f"Got {len(grads)} gradients for "
-                                 f"{len(variables)} variables.")
         todo = [(i, v, g) for i, v, g in zip(indices, variables, grads) if g is not None]
         if not todo:
             raise ValueError("No gradients provided for any variable.")

@@ -24,7 +24,7 @@ import numpy as np
 
 from ckeras import registry
 from ckeras.optimizers import wrapper
-from ckeras.optimizers.base import Optimizer
+from ckeras.optimizers.base import Optimizer, apply_arguments
 
 # Base-optimizer arguments Keras once wrote into this optimizer's config: their
 # default values are accepted (older files), anything else is an error.
@@ -92,7 +92,7 @@ class LossScaleOptimizer(Optimizer):
         return loss * float(scale)
 
     def apply(self, variables=None, grads=None, trainable_variables=None):
-        variables, grads = wrapper.apply_arguments(self, variables, grads, trainable_variables)
+        variables, grads = apply_arguments(self, variables, grads, trainable_variables)
         self.build(variables)
         present = [np.asarray(g) for g in grads if g is not None]
         if all(np.isfinite(g).all() for g in present):

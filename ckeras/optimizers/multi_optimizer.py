@@ -18,7 +18,7 @@ from collections.abc import MutableMapping
 
 from ckeras import registry
 from ckeras.optimizers import wrapper
-from ckeras.optimizers.base import Optimizer
+from ckeras.optimizers.base import Optimizer, apply_arguments
 from ckeras.optimizers.loss_scale_optimizer import LossScaleOptimizer
 
 
@@ -154,7 +154,7 @@ class MultiOptimizer(Optimizer):
         super().build(variables)
 
     def apply(self, variables=None, grads=None, trainable_variables=None):
-        variables, grads = wrapper.apply_arguments(self, variables, grads, trainable_variables)
+        variables, grads = apply_arguments(self, variables, grads, trainable_variables)
         if not variables:
             return
         self.build(variables)
